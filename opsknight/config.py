@@ -1,0 +1,32 @@
+"""One typed settings object, read from OPSKNIGHT_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of SPEC §12; CLI flags override the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="OPSKNIGHT_", extra="ignore")
+
+    database_url: str = "sqlite://opsknight.db"
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    rate_limits: str = "events=100/60,read=300/60,write=100/60"
+    webhook_allow_private: bool = False
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    log_level: str = "INFO"
+    time_scale: float = Field(default=1.0, gt=0)
+    # How often the snooze sweeper looks for snoozes that have ended, in real seconds.
+    snooze_check_seconds: float = Field(default=1.0, gt=0)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,79 @@
+"""Tortoise configuration, the shared model base, and the migration entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import Tortoise, fields
+from tortoise.models import Model
+
+from opsknight import ids
+
+MODEL_MODULES = [
+    "opsknight.auth.models",
+    "opsknight.directory.models",
+    "opsknight.incidents.models",
+    "opsknight.events.models",
+    "opsknight.escalation.models",
+    "opsknight.schedules.models",
+    "opsknight.webhooks.models",
+]
+
+
+class PrefixedModel(Model):
+    """A model whose primary key is a prefixed, time-ordered id (``inc_…``)."""
+
+    id = fields.CharField(primary_key=True, max_length=40)
+    id_prefix: str = ""
+
+    class Meta:
+        abstract = True
+
+    def __init__(self, **kwargs: Any) -> None:
+        # Rows loaded from the database bypass __init__, so only new rows get an id here.
+        if "id" not in kwargs:
+            kwargs["id"] = ids.new_id(self.id_prefix)
+        super().__init__(**kwargs)
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    """The Tortoise config dict for one database URL."""
+    return {
+        "connections": {"default": _normalise_url(database_url)},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": "opsknight.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _normalise_url(url: str) -> str:
+    # Accept the common spellings of a PostgreSQL URL.
+    for prefix in ("postgresql://", "postgresql+asyncpg://", "asyncpg://"):
+        if url.startswith(prefix):
+            return "postgres://" + url[len(prefix) :]
+    return url
+
+
+async def migrate(database_url: str) -> None:
+    """Apply every pending migration to the database."""
+    from tortoise.migrations.api import migrate as run_migrations
+
+    try:
+        await run_migrations(config=tortoise_config(database_url))
+    finally:
+        await Tortoise.close_connections()
+
+
+def is_postgres(database_url: str) -> bool:
+    return _normalise_url(database_url).startswith("postgres://")
+
+
+# For Tortoise's own CLI when a developer writes a migration:
+#   tortoise -c opsknight.db.TORTOISE_ORM makemigrations
+TORTOISE_ORM = tortoise_config("sqlite://:memory:")

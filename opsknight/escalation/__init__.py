@@ -1,0 +1,1 @@
+"""Escalation policies and the escalation engine."""

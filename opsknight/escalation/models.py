@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from tortoise import fields
+
+from opsknight.db import PrefixedModel
+
+
+class EscalationPolicy(PrefixedModel):
+    id_prefix = "pol"
+    name = fields.CharField(max_length=100)
+    name_key = fields.CharField(max_length=100, unique=True)
+    description = fields.TextField(null=True)
+    repeat = fields.BooleanField(default=False)
+    repeat_limit = fields.IntField(default=0)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "escalation_policies"
+
+
+class EscalationStep(PrefixedModel):
+    id_prefix = "stp"
+    policy = fields.ForeignKeyField(
+        "models.EscalationPolicy", related_name="steps", on_delete=fields.CASCADE
+    )
+    position = fields.IntField()
+    target_type = fields.CharField(max_length=16)
+    target_id = fields.CharField(max_length=40)
+    delay_minutes = fields.IntField(default=0)
+    notify_team_lead_only = fields.BooleanField(default=False)
+    channels: list[str] | None = fields.JSONField(null=True)
+
+    class Meta:
+        table = "escalation_steps"
+        unique_together = (("policy", "position"),)
+        indexes = (("target_type", "target_id"),)

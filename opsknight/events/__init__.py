@@ -1,0 +1,1 @@
+"""Events API ingestion and change events."""

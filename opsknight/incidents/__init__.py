@@ -1,0 +1,1 @@
+"""Incidents: the state machine, create/update/merge/bulk, timeline and notes."""

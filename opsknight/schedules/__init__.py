@@ -1,0 +1,1 @@
+"""Schedules, layers, overrides and the on-call math."""

@@ -1,0 +1,1 @@
+"""Outbound webhooks: subscriptions, the outbox, signing and delivery."""
