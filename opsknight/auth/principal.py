@@ -1,0 +1,108 @@
+"""The credential of one request, resolved once and checked per field."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from opsknight import clock
+from opsknight.auth import keys
+from opsknight.auth.models import ApiKey
+from opsknight.auth.scopes import role_allows
+from opsknight.errors import Forbidden, Unauthorized
+
+# last_used_at is refreshed at most this often, so reads do not each cost a write.
+_LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's owner, role, scopes and sandbox environment."""
+
+    user_id: str
+    user_name: str
+    role: str
+    scopes: frozenset[str]
+    environment: str
+    api_key_id: str | None = None
+
+    def require(self, scope: str) -> Principal:
+        """Raise FORBIDDEN unless both the key's scopes and the owner's role allow ``scope``."""
+        if scope not in self.scopes:
+            raise Forbidden(f"this API key lacks the {scope} scope", {"scope": scope})
+        if not role_allows(self.role, scope):
+            raise Forbidden(
+                f"the {self.role} role may not use {scope}", {"scope": scope, "role": self.role}
+            )
+        return self
+
+    @property
+    def actor(self) -> dict[str, str]:
+        """How this principal appears on timeline entries."""
+        if self.api_key_id:
+            return {"type": "api_key", "id": self.api_key_id, "name": self.user_name}
+        return {"type": "user", "id": self.user_id, "name": self.user_name}
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What a request presented, before it is checked; ``problem`` explains a bad one."""
+
+    principal: Principal | None = None
+    problem: str | None = None
+    presented: bool = field(default=False)
+
+
+ANONYMOUS = Credential()
+
+
+def require(credential: Credential, scope: str | None = None) -> Principal:
+    """The authenticated principal, or UNAUTHORIZED / FORBIDDEN."""
+    if credential.principal is None:
+        raise Unauthorized(credential.problem or "an API key is required")
+    if scope is not None:
+        credential.principal.require(scope)
+    return credential.principal
+
+
+def api_key_from_headers(headers: Mapping[str, str]) -> str | None:
+    """The API key in any of the three header forms, or None. ``Token token=`` is not one."""
+    explicit = headers.get("x-api-key")
+    if explicit:
+        return explicit.strip()
+    authorization = headers.get("authorization", "")
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() in ("bearer", "api-key") and value.strip():
+        return value.strip()
+    return None
+
+
+async def authenticate(raw_key: str | None) -> Credential:
+    """Resolve a presented API key to a principal, or say why it is refused."""
+    if raw_key is None:
+        return ANONYMOUS
+    environment = keys.environment_of(raw_key)
+    if environment is None:
+        return Credential(problem="malformed API key", presented=True)
+    wanted = keys.digest(raw_key)
+    row = await ApiKey.get_or_none(digest=wanted).select_related("user")
+    if row is None or not hmac.compare_digest(row.digest, wanted):
+        return Credential(problem="unknown API key", presented=True)
+    if row.revoked_at is not None:
+        return Credential(problem="this API key has been revoked", presented=True)
+    if row.user.status != "ACTIVE":
+        return Credential(problem="the owner of this API key is disabled", presented=True)
+    now = clock.now()
+    if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
+        await ApiKey.filter(id=row.id).update(last_used_at=now)
+    principal = Principal(
+        user_id=row.user.id,
+        user_name=row.user.name,
+        role=row.user.role,
+        scopes=frozenset(row.scopes),
+        environment=row.environment,
+        api_key_id=row.id,
+    )
+    return Credential(principal=principal, presented=True)

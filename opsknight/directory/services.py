@@ -1,0 +1,181 @@
+"""Services, their health, and their integrations."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from tortoise.functions import Count
+
+from opsknight import clock, validation
+from opsknight.auth import keys
+from opsknight.auth.principal import Principal
+from opsknight.directory.models import Integration, Service, Team
+from opsknight.errors import Conflict, NotFound
+from opsknight.escalation.models import EscalationPolicy
+from opsknight.incidents.models import Incident
+from opsknight.paging import Page, page_of
+from opsknight.unique import unique_field
+
+INTEGRATION_TYPES = ("events_api", "alertmanager", "webhook")
+ACTIVE_STATUSES = ("OPEN", "ACKNOWLEDGED", "SNOOZED", "SUPPRESSED")
+_TEXT_FIELDS = {"region": 64, "sla_tier": 64}
+
+
+async def _get(service_id: str) -> Service:
+    service = await Service.get_or_none(id=service_id)
+    if service is None:
+        raise NotFound.of("service", service_id)
+    return service
+
+
+async def get_service(principal: Principal, service_id: str) -> Service:
+    principal.require("services:read")
+    return await _get(service_id)
+
+
+async def list_services(
+    principal: Principal,
+    *,
+    q: str | None,
+    team_id: str | None,
+    limit: int | None,
+    offset: int | None,
+) -> Page[Service]:
+    principal.require("services:read")
+    query = Service.all()
+    if q:
+        query = query.filter(name_key__icontains=q.lower())
+    if team_id is not None:
+        query = query.filter(team_id=team_id)
+    return await page_of(query, limit, offset, "name_key", "id")
+
+
+async def _apply(service: Service, fields: dict[str, Any]) -> list[str]:
+    changed: list[str] = []
+    if "name" in fields:
+        service.name = validation.text(fields["name"], "name", max_length=100)
+        service.name_key = service.name.lower()
+        changed += ["name", "name_key"]
+    if "description" in fields:
+        service.description = validation.optional_text(
+            fields["description"], "description", max_length=5000
+        )
+        changed.append("description")
+    for name, limit in _TEXT_FIELDS.items():
+        if name in fields:
+            setattr(service, name, validation.optional_text(fields[name], name, max_length=limit))
+            changed.append(name)
+    if "runbook_url" in fields:
+        url = fields["runbook_url"]
+        service.runbook_url = None if url in (None, "") else validation.http_url(url, "runbook_url")
+        changed.append("runbook_url")
+    if "team_id" in fields:
+        team_id = fields["team_id"]
+        if team_id is not None:
+            validation.referenced(await Team.get_or_none(id=team_id), team_id, "team_id", "team")
+        service.team_id = team_id  # type: ignore[attr-defined]
+        changed.append("team_id")
+    if "escalation_policy_id" in fields:
+        policy_id = fields["escalation_policy_id"]
+        if policy_id is not None:
+            found = await EscalationPolicy.get_or_none(id=policy_id)
+            validation.referenced(found, policy_id, "escalation_policy_id", "escalation policy")
+        service.escalation_policy_id = policy_id  # type: ignore[attr-defined]
+        changed.append("escalation_policy_id")
+    return changed
+
+
+async def create_service(principal: Principal, fields: dict[str, Any]) -> Service:
+    principal.require("services:write")
+    now = clock.now()
+    service = Service(created_at=now, updated_at=now)
+    await _apply(service, {"name": fields.get("name"), **fields})
+    async with unique_field("name", service.name):
+        await service.save()
+    return service
+
+
+async def update_service(principal: Principal, service_id: str, fields: dict[str, Any]) -> Service:
+    principal.require("services:write")
+    service = await _get(service_id)
+    changed = await _apply(service, fields)
+    if changed:
+        service.updated_at = clock.now()
+        async with unique_field("name", service.name):
+            await service.save(update_fields=[*changed, "updated_at"])
+    return service
+
+
+async def delete_service(principal: Principal, service_id: str) -> str:
+    """Delete a service; one with active incidents (in any environment) is CONFLICT."""
+    principal.require("services:write")
+    service = await _get(service_id)
+    active = await Incident.filter(service_id=service.id, status__in=ACTIVE_STATUSES).count()
+    if active:
+        raise Conflict(
+            f"service {service.id} has {active} active incidents; resolve them first",
+            {"active_incident_count": active},
+        )
+    # Resolved incidents go with the service: they cannot outlive it.
+    await Incident.filter(service_id=service.id).delete()
+    await service.delete()
+    return service_id
+
+
+async def health_of(service_ids: list[str], environment: str) -> list[tuple[str, int]]:
+    """(health, active_incident_count) per service, in key order, for one environment."""
+    rows = (
+        await Incident.filter(
+            service_id__in=service_ids, environment=environment, status__in=ACTIVE_STATUSES
+        )
+        .annotate(n=Count("id"))
+        .group_by("service_id", "status", "urgency")
+        .values("service_id", "status", "urgency", "n")
+    )
+    counts: dict[str, int] = defaultdict(int)
+    health: dict[str, str] = {}
+    for row in rows:
+        sid = row["service_id"]
+        counts[sid] += row["n"]
+        if row["status"] in ("OPEN", "ACKNOWLEDGED"):
+            level = "CRITICAL" if row["urgency"] == "HIGH" else "DEGRADED"
+            if health.get(sid) != "CRITICAL":
+                health[sid] = level
+    return [(health.get(s, "OPERATIONAL"), counts[s]) for s in service_ids]
+
+
+async def services_by_ids(service_ids: list[str]) -> list[Service | None]:
+    rows = {s.id: s for s in await Service.filter(id__in=service_ids)}
+    return [rows.get(i) for i in service_ids]
+
+
+async def list_integrations(principal: Principal, service_id: str) -> list[Integration]:
+    principal.require("services:read")
+    service = await _get(service_id)
+    return list(await Integration.filter(service_id=service.id).order_by("created_at", "id"))
+
+
+async def create_integration(
+    principal: Principal, service_id: str, fields: dict[str, Any]
+) -> Integration:
+    principal.require("services:write")
+    service = await _get(service_id)
+    name = validation.text(fields.get("name") or "Events API", "name", max_length=100)
+    kind = validation.choice(fields.get("type") or "events_api", "type", INTEGRATION_TYPES)
+    return await Integration.create(
+        service=service, name=name, type=kind, key=keys.integration_key(), created_at=clock.now()
+    )
+
+
+async def delete_integration(principal: Principal, service_id: str, integration_id: str) -> str:
+    principal.require("services:write")
+    deleted = await Integration.filter(id=integration_id, service_id=service_id).delete()
+    if not deleted:
+        raise NotFound.of("integration", integration_id)
+    return integration_id
+
+
+async def integrations_by_ids(integration_ids: list[str]) -> list[Integration | None]:
+    rows = {i.id: i for i in await Integration.filter(id__in=integration_ids)}
+    return [rows.get(i) for i in integration_ids]

@@ -1,0 +1,149 @@
+"""Teams and their members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from opsknight import clock, validation
+from opsknight.auth.principal import Principal
+from opsknight.directory.models import Team, TeamMember, User
+from opsknight.errors import NotFound, ValidationFailed
+from opsknight.paging import Page, page_of
+from opsknight.unique import unique_field
+
+MEMBER_ROLES = ("OWNER", "ADMIN", "MEMBER")
+
+
+async def _get(team_id: str) -> Team:
+    team = await Team.get_or_none(id=team_id)
+    if team is None:
+        raise NotFound.of("team", team_id)
+    return team
+
+
+async def get_team(principal: Principal, team_id: str) -> Team:
+    principal.require("teams:read")
+    return await _get(team_id)
+
+
+async def list_teams(
+    principal: Principal, *, q: str | None, limit: int | None, offset: int | None
+) -> Page[Team]:
+    principal.require("teams:read")
+    query = Team.all()
+    if q:
+        query = query.filter(name_key__icontains=q.lower())
+    return await page_of(query, limit, offset, "name_key", "id")
+
+
+async def create_team(principal: Principal, fields: dict[str, Any]) -> Team:
+    """Create a team; a ``lead_id`` joins the team as its OWNER."""
+    principal.require("teams:write")
+    name = validation.text(fields.get("name"), "name", max_length=100)
+    now = clock.now()
+    team = Team(
+        name=name,
+        name_key=name.lower(),
+        description=validation.optional_text(fields.get("description"), "description", max_length=5000),
+        created_at=now,
+        updated_at=now,
+    )
+    lead_id = fields.get("lead_id")
+    lead = None
+    if lead_id is not None:
+        lead = validation.referenced(await User.get_or_none(id=lead_id), lead_id, "lead_id", "user")
+        team.lead = lead
+    async with in_transaction(), unique_field("name", name):
+        await team.save()
+        if lead is not None:
+            await TeamMember.create(team=team, user=lead, role="OWNER", created_at=now)
+    return team
+
+
+async def update_team(principal: Principal, team_id: str, fields: dict[str, Any]) -> Team:
+    principal.require("teams:write")
+    team = await _get(team_id)
+    changed = []
+    if "name" in fields:
+        team.name = validation.text(fields["name"], "name", max_length=100)
+        team.name_key = team.name.lower()
+        changed += ["name", "name_key"]
+    if "description" in fields:
+        team.description = validation.optional_text(fields["description"], "description", max_length=5000)
+        changed.append("description")
+    if "lead_id" in fields:
+        lead_id = fields["lead_id"]
+        if lead_id is not None and not await TeamMember.exists(team_id=team.id, user_id=lead_id):
+            raise ValidationFailed(
+                "the team lead must be a member of the team", field="lead_id", reason="not_a_member"
+            )
+        team.lead_id = lead_id  # type: ignore[attr-defined]
+        changed.append("lead_id")
+    if changed:
+        team.updated_at = clock.now()
+        async with unique_field("name", team.name):
+            await team.save(update_fields=[*changed, "updated_at"])
+    return team
+
+
+async def delete_team(principal: Principal, team_id: str) -> str:
+    principal.require("teams:write")
+    team = await _get(team_id)
+    await team.delete()
+    return team_id
+
+
+async def add_member(principal: Principal, team_id: str, fields: dict[str, Any]) -> Team:
+    """Add a user to a team, or change the role of one already in it."""
+    principal.require("teams:write")
+    team = await _get(team_id)
+    user_id = fields.get("user_id")
+    user = validation.referenced(await User.get_or_none(id=user_id), str(user_id), "user_id", "user")
+    role = validation.choice(fields.get("role") or "MEMBER", "role", MEMBER_ROLES)
+    notify = fields.get("receive_team_notifications")
+    existing = await TeamMember.get_or_none(team_id=team.id, user_id=user.id)
+    if existing is not None:
+        existing.role = role
+        if notify is not None:
+            existing.receive_team_notifications = notify
+        await existing.save()
+    else:
+        await TeamMember.create(
+            team=team,
+            user=user,
+            role=role,
+            receive_team_notifications=True if notify is None else notify,
+            created_at=clock.now(),
+        )
+    return team
+
+
+async def remove_member(principal: Principal, team_id: str, user_id: str) -> Team:
+    """Remove a member; removing the lead clears the lead."""
+    principal.require("teams:write")
+    team = await _get(team_id)
+    async with in_transaction():
+        removed = await TeamMember.filter(team_id=team.id, user_id=user_id).delete()
+        if not removed:
+            raise NotFound(f"user {user_id} is not a member of team {team_id}")
+        if team.lead_id == user_id:  # type: ignore[attr-defined]
+            team.lead_id = None  # type: ignore[attr-defined]
+            await team.save(update_fields=["lead_id"])
+    return team
+
+
+async def members_by_team(team_ids: list[str]) -> list[list[TeamMember]]:
+    """Batch load for DataLoaders: each team's members, in key order."""
+    rows = await TeamMember.filter(team_id__in=team_ids).order_by("created_at", "id")
+    grouped: dict[str, list[TeamMember]] = {t: [] for t in team_ids}
+    for row in rows:
+        grouped[row.team_id].append(row)  # type: ignore[attr-defined]
+    return [grouped[t] for t in team_ids]
+
+
+async def teams_by_ids(team_ids: list[str]) -> list[Team | None]:
+    rows = {t.id: t for t in await Team.filter(id__in=team_ids)}
+    return [rows.get(i) for i in team_ids]
+

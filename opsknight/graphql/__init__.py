@@ -1,0 +1,1 @@
+"""The GraphQL schema: the one API both transports serve."""

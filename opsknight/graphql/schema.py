@@ -1,0 +1,55 @@
+"""The schema, composed from the per-domain query and mutation types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from graphql.error import GraphQLError
+from strawberry.extensions import MaxAliasesLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from opsknight.graphql.errors import ErrorCodes
+from opsknight.graphql.mutations.directory import DirectoryMutation
+from opsknight.graphql.mutations.incidents import IncidentMutation
+from opsknight.graphql.queries.directory import DirectoryQuery
+from opsknight.graphql.queries.incidents import IncidentQuery
+from opsknight.graphql.scalars import DateTime
+
+Query = merge_types("Query", (DirectoryQuery, IncidentQuery))
+Mutation = merge_types("Mutation", (DirectoryMutation, IncidentMutation))
+
+
+class OpsKnightSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Expected failures (denials, validation) are answers, not faults: ErrorCodes
+        # already logged the unexpected ones with their traceback.
+        del errors, execution_context
+
+
+def build_schema() -> OpsKnightSchema:
+    extensions: list[Any] = [
+        ErrorCodes,
+        ParserCache(maxsize=512),
+        ValidationCache(maxsize=512),
+        QueryDepthLimiter(max_depth=12),
+        MaxAliasesLimiter(max_alias_count=100),
+    ]
+    return OpsKnightSchema(
+        query=Query,
+        mutation=Mutation,
+        scalar_overrides={datetime: DateTime},
+        extensions=extensions,
+    )
+
+
+schema = build_schema()
+
+
+def sdl() -> str:
+    """The SDL as committed in schema.graphql."""
+    return schema.as_str() + "\n"

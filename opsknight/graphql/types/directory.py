@@ -1,0 +1,299 @@
+"""Users, teams, services, integrations, API keys and policy summaries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+
+from opsknight.graphql.context import Info
+from opsknight.graphql.types.enums import (
+    Environment,
+    IntegrationType,
+    Role,
+    ServiceHealth,
+    TeamRole,
+    UserStatus,
+)
+
+
+@strawberry.type
+class User:
+    id: strawberry.ID
+    name: str
+    email: str
+    role: Role
+    status: UserStatus
+    time_zone: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> User:
+        return cls(
+            id=strawberry.ID(row.id),
+            name=row.name,
+            email=row.email,
+            role=Role(row.role),
+            status=UserStatus(row.status),
+            time_zone=row.time_zone,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+async def load_user(info: Info, user_id: str | None) -> User | None:
+    if user_id is None:
+        return None
+    row = await info.context.loaders.user.load(user_id)
+    return None if row is None else User.from_row(row)
+
+
+@strawberry.type
+class TeamMember:
+    role: TeamRole
+    receive_team_notifications: bool
+    user_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def user(self, info: Info) -> User:
+        found = await load_user(info, self.user_id)
+        assert found is not None  # members cascade with their user
+        return found
+
+
+@strawberry.type
+class Team:
+    id: strawberry.ID
+    name: str
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+    lead_id: strawberry.Private[str | None]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Team:
+        return cls(
+            id=strawberry.ID(row.id),
+            name=row.name,
+            description=row.description,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            lead_id=row.lead_id,
+        )
+
+    @strawberry.field
+    async def lead(self, info: Info) -> User | None:
+        return await load_user(info, self.lead_id)
+
+    @strawberry.field
+    async def members(self, info: Info) -> list[TeamMember]:
+        rows = await info.context.loaders.team_members.load(str(self.id))
+        return [
+            TeamMember(
+                role=TeamRole(r.role),
+                receive_team_notifications=r.receive_team_notifications,
+                user_id=r.user_id,
+            )
+            for r in rows
+        ]
+
+
+async def load_team(info: Info, team_id: str | None) -> Team | None:
+    if team_id is None:
+        return None
+    row = await info.context.loaders.team.load(team_id)
+    return None if row is None else Team.from_row(row)
+
+
+@strawberry.type
+class EscalationPolicy:
+    id: strawberry.ID
+    name: str
+    description: str | None
+    repeat: bool
+    repeat_limit: int
+
+    @classmethod
+    def from_row(cls, row: Any) -> EscalationPolicy:
+        return cls(
+            id=strawberry.ID(row.id),
+            name=row.name,
+            description=row.description,
+            repeat=row.repeat,
+            repeat_limit=row.repeat_limit,
+        )
+
+
+async def load_policy(info: Info, policy_id: str | None) -> EscalationPolicy | None:
+    if policy_id is None:
+        return None
+    row = await info.context.loaders.policy.load(policy_id)
+    return None if row is None else EscalationPolicy.from_row(row)
+
+
+@strawberry.type
+class Integration:
+    id: strawberry.ID
+    name: str
+    type: IntegrationType
+    key: str
+    created_at: datetime
+    service_id: strawberry.ID
+
+    @classmethod
+    def from_row(cls, row: Any) -> Integration:
+        return cls(
+            id=strawberry.ID(row.id),
+            name=row.name,
+            type=IntegrationType(row.type),
+            key=row.key,
+            created_at=row.created_at,
+            service_id=strawberry.ID(row.service_id),
+        )
+
+
+@strawberry.type
+class Service:
+    id: strawberry.ID
+    name: str
+    description: str | None
+    region: str | None
+    sla_tier: str | None
+    runbook_url: str | None
+    created_at: datetime
+    updated_at: datetime
+    team_id: strawberry.Private[str | None]
+    policy_id: strawberry.Private[str | None]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Service:
+        return cls(
+            id=strawberry.ID(row.id),
+            name=row.name,
+            description=row.description,
+            region=row.region,
+            sla_tier=row.sla_tier,
+            runbook_url=row.runbook_url,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            team_id=row.team_id,
+            policy_id=row.escalation_policy_id,
+        )
+
+    @strawberry.field
+    async def team(self, info: Info) -> Team | None:
+        return await load_team(info, self.team_id)
+
+    @strawberry.field
+    async def escalation_policy(self, info: Info) -> EscalationPolicy | None:
+        return await load_policy(info, self.policy_id)
+
+    async def _health(self, info: Info) -> tuple[str, int]:
+        environment = info.context.principal().environment
+        result: tuple[str, int] = await info.context.loaders.service_health(environment).load(
+            str(self.id)
+        )
+        return result
+
+    @strawberry.field(description="CRITICAL, DEGRADED or OPERATIONAL from active incidents.")
+    async def health(self, info: Info) -> ServiceHealth:
+        return ServiceHealth((await self._health(info))[0])
+
+    @strawberry.field
+    async def active_incident_count(self, info: Info) -> int:
+        return (await self._health(info))[1]
+
+
+async def load_service(info: Info, service_id: str | None) -> Service | None:
+    if service_id is None:
+        return None
+    row = await info.context.loaders.service.load(service_id)
+    return None if row is None else Service.from_row(row)
+
+
+@strawberry.type
+class ApiKey:
+    id: strawberry.ID
+    name: str
+    prefix: str
+    last4: str
+    scopes: list[str]
+    environment: Environment
+    created_at: datetime
+    last_used_at: datetime | None
+    user_id: strawberry.Private[str]
+
+    @classmethod
+    def from_row(cls, row: Any) -> ApiKey:
+        return cls(
+            id=strawberry.ID(row.id),
+            name=row.name,
+            prefix=row.prefix,
+            last4=row.last4,
+            scopes=list(row.scopes),
+            environment=Environment(row.environment),
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            user_id=row.user_id,
+        )
+
+    @strawberry.field
+    async def user(self, info: Info) -> User | None:
+        return await load_user(info, self.user_id)
+
+
+@strawberry.type
+class IssuedApiKey(ApiKey):
+    key: str = strawberry.field(description="The secret key. Shown only in this response.")
+
+
+@strawberry.input
+class UserInput:
+    name: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+    role: Role | None = strawberry.UNSET
+    status: UserStatus | None = strawberry.UNSET
+    time_zone: str | None = strawberry.UNSET
+    password: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class TeamInput:
+    name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    lead_id: strawberry.ID | None = strawberry.UNSET
+
+
+@strawberry.input
+class TeamMemberInput:
+    user_id: strawberry.ID
+    role: TeamRole | None = strawberry.UNSET
+    receive_team_notifications: bool | None = strawberry.UNSET
+
+
+@strawberry.input
+class ServiceInput:
+    name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    team_id: strawberry.ID | None = strawberry.UNSET
+    escalation_policy_id: strawberry.ID | None = strawberry.UNSET
+    region: str | None = strawberry.UNSET
+    sla_tier: str | None = strawberry.UNSET
+    runbook_url: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class IntegrationInput:
+    name: str | None = strawberry.UNSET
+    type: IntegrationType | None = strawberry.UNSET
+
+
+@strawberry.input
+class ApiKeyInput:
+    name: str
+    scopes: list[str]
+    environment: Environment | None = strawberry.UNSET
+    user_id: strawberry.ID | None = strawberry.UNSET
+

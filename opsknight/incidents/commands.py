@@ -1,0 +1,373 @@
+"""Changing incidents: create, update (the state machine), notes, delete, snooze expiry."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from opsknight import clock, validation
+from opsknight.auth.principal import Principal
+from opsknight.directory.models import Service, Team, User
+from opsknight.errors import Conflict, InvalidStatus, ValidationFailed
+from opsknight.incidents import timeline
+from opsknight.incidents.models import IdempotencyRecord, Incident, IncidentCounter, Note
+from opsknight.incidents.queries import etag_of, find_incident
+from opsknight.incidents.states import PRIORITIES, STATUSES, URGENCIES, can_move, timeline_type
+
+MAX_SNOOZE_MINUTES = 10080
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+
+async def next_number(environment: str) -> int:
+    """The next incident number of an environment; call inside a transaction."""
+    await IncidentCounter.get_or_create(environment=environment, defaults={"value": 0})
+    await IncidentCounter.filter(environment=environment).update(value=F("value") + 1)
+    counter = await IncidentCounter.get(environment=environment)
+    return counter.value
+
+
+async def _user(value: Any, field: str) -> User:
+    found = await User.get_or_none(id=value) if isinstance(value, str) else None
+    return validation.referenced(found, str(value), field, "user")
+
+
+async def _team(value: Any, field: str) -> Team:
+    found = await Team.get_or_none(id=value) if isinstance(value, str) else None
+    return validation.referenced(found, str(value), field, "team")
+
+
+def _request_hash(fields: dict[str, Any]) -> str:
+    canonical = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def create_incident(
+    principal: Principal, fields: dict[str, Any], idempotency_key: str | None = None
+) -> Incident:
+    """Open an incident by hand. With an idempotency key, a retry returns the first incident."""
+    principal.require("incidents:write")
+    scope = principal.api_key_id or principal.user_id
+    request_hash = _request_hash(fields)
+    if idempotency_key is not None:
+        idempotency_key = validation.text(idempotency_key, "Idempotency-Key", max_length=255)
+        replay = await _replay(scope, idempotency_key, request_hash, principal)
+        if replay is not None:
+            return replay
+
+    title = validation.text(fields.get("title"), "title", max_length=255)
+    service_id = fields.get("service_id")
+    if service_id is None:
+        raise ValidationFailed("service_id is required", field="service_id", reason="required")
+    service = validation.referenced(
+        await Service.get_or_none(id=service_id), service_id, "service_id", "service"
+    )
+    now = clock.now()
+    incident = Incident(
+        environment=principal.environment,
+        title=title,
+        description=validation.optional_text(fields.get("description"), "description", max_length=65536),
+        status="OPEN",
+        urgency=validation.choice(fields.get("urgency") or "LOW", "urgency", URGENCIES),
+        service=service,
+        source=validation.optional_text(fields.get("source"), "source", max_length=255),
+        dedup_key=validation.optional_text(fields.get("dedup_key"), "dedup_key", max_length=255),
+        custom_details=validation.json_object(fields.get("custom_details") or {}, "custom_details"),
+        links=validation.links(fields.get("links") or []),
+        suppress_notifications=bool(fields.get("suppress_notifications")),
+        created_at=now,
+        updated_at=now,
+        last_status_change=now,
+    )
+    if fields.get("priority") is not None:
+        incident.priority = validation.choice(fields["priority"], "priority", PRIORITIES)
+    if fields.get("assignee_id") is not None:
+        incident.assignee = await _user(fields["assignee_id"], "assignee_id")
+    if fields.get("assigned_team_id") is not None:
+        incident.assigned_team = await _team(fields["assigned_team_id"], "assigned_team_id")
+    try:
+        async with in_transaction():
+            incident.number = await next_number(incident.environment)
+            await incident.save()
+            await timeline.record(
+                incident,
+                "created",
+                principal.actor,
+                {"title": title, "urgency": incident.urgency, "source": "api"},
+            )
+            if idempotency_key is not None:
+                await IdempotencyRecord.create(
+                    scope=scope,
+                    key=idempotency_key,
+                    request_hash=request_hash,
+                    resource_id=incident.id,
+                    created_at=now,
+                )
+    except IntegrityError as exc:
+        if idempotency_key is not None:
+            replay = await _replay(scope, idempotency_key, request_hash, principal)
+            if replay is not None:
+                return replay
+        raise Conflict(
+            "an active incident with this dedup_key already exists on the service",
+            {"field": "dedup_key", "reason": "duplicate"},
+        ) from exc
+    return incident
+
+
+async def _replay(
+    scope: str, key: str, request_hash: str, principal: Principal
+) -> Incident | None:
+    record = await IdempotencyRecord.get_or_none(scope=scope, key=key)
+    if record is None:
+        return None
+    if clock.now() - record.created_at > IDEMPOTENCY_WINDOW:
+        await record.delete()
+        return None
+    if record.request_hash != request_hash:
+        raise Conflict(
+            "this Idempotency-Key was used with a different request body",
+            {"field": "Idempotency-Key", "reason": "reused"},
+        )
+    return await find_incident(principal, record.resource_id)
+
+
+@dataclass
+class _Change:
+    """The state of one update in progress: the row, its changed columns, its entries."""
+
+    incident: Incident
+    columns: set[str]
+    entries: list[tuple[str, dict[str, Any]]]
+
+    def set(self, **values: Any) -> None:
+        for name, value in values.items():
+            setattr(self.incident, name, value)
+            self.columns.add(name)
+
+
+def _apply_status(change: _Change, target: Any, snooze_minutes: Any) -> None:
+    incident = change.incident
+    target = validation.choice(target, "status", STATUSES)
+    if target == "SNOOZED":
+        if snooze_minutes is None:
+            raise ValidationFailed(
+                "snooze_duration is required to snooze", field="snooze_duration", reason="required"
+            )
+        minutes = validation.number(
+            snooze_minutes, "snooze_duration", minimum=1, maximum=MAX_SNOOZE_MINUTES
+        )
+    elif snooze_minutes is not None:
+        raise ValidationFailed(
+            "snooze_duration is only allowed with status SNOOZED", field="snooze_duration"
+        )
+    if target == incident.status and target != "SNOOZED":
+        return
+    now = clock.now()
+    if target == incident.status:  # re-snooze: a new end
+        until = now + clock.scaled(timedelta(minutes=minutes))
+        change.set(snoozed_until=until)
+        change.entries.append(("snoozed", {"duration_minutes": minutes, "until": until}))
+        return
+    if not can_move(incident.status, target):
+        raise InvalidStatus(
+            f"cannot change status from {incident.status} to {target}",
+            {"from": incident.status, "to": target},
+        )
+    details: dict[str, Any] = {"from": incident.status, "to": target}
+    kind = timeline_type(incident.status, target)
+    change.set(status=target, last_status_change=now, snoozed_until=None)
+    change.set(active=None if target == "RESOLVED" else True)
+    if target == "ACKNOWLEDGED":
+        change.set(acknowledged_at=now)
+    elif target == "RESOLVED":
+        change.set(resolved_at=now)
+    elif target == "OPEN":
+        change.set(acknowledged_at=None, resolved_at=None)
+    elif target == "SNOOZED":
+        until = now + clock.scaled(timedelta(minutes=minutes))
+        change.set(snoozed_until=until)
+        details.update(duration_minutes=minutes, until=until)
+    change.entries.append((kind, details))
+
+
+async def _apply_fields(change: _Change, fields: dict[str, Any]) -> None:
+    incident = change.incident
+    if "urgency" in fields:
+        urgency = validation.choice(fields["urgency"], "urgency", URGENCIES)
+        if urgency != incident.urgency:
+            change.entries.append(("urgency_changed", {"from": incident.urgency, "to": urgency}))
+            change.set(urgency=urgency)
+    if "priority" in fields:
+        priority = fields["priority"]
+        if priority is not None:
+            priority = validation.choice(priority, "priority", PRIORITIES)
+        if priority != incident.priority:
+            change.entries.append(("priority_changed", {"from": incident.priority, "to": priority}))
+            change.set(priority=priority)
+    if "assignee_id" in fields:
+        await _assign(change, "assignee", fields["assignee_id"])
+    if "assigned_team_id" in fields:
+        await _assign(change, "assigned_team", fields["assigned_team_id"])
+    if "title" in fields:
+        change.set(title=validation.text(fields["title"], "title", max_length=255))
+    if "description" in fields:
+        change.set(
+            description=validation.optional_text(
+                fields["description"], "description", max_length=65536
+            )
+        )
+    if fields.get("custom_details") is not None:
+        extra = validation.json_object(fields["custom_details"], "custom_details")
+        change.set(custom_details={**incident.custom_details, **extra})
+
+
+async def _assign(change: _Change, relation: str, value: Any) -> None:
+    incident = change.incident
+    field = f"{relation}_id"
+    current = getattr(incident, field)
+    if value == current:
+        return
+    if value is None:
+        target_name = None
+    elif relation == "assignee":
+        target_name = (await _user(value, field)).name
+    else:
+        target_name = (await _team(value, field)).name
+    kind = "assigned" if current is None else "reassigned"
+    key = "user" if relation == "assignee" else "team"
+    change.entries.append(
+        (kind, {key: None if value is None else {"id": value, "name": target_name}, "from": current})
+    )
+    change.set(**{field: value})
+
+
+async def update_incident(
+    principal: Principal,
+    incident_id: str,
+    fields: dict[str, Any],
+    if_match: str | None = None,
+) -> Incident:
+    """Apply a PATCH: status moves per §5.3 and field changes, each with its timeline entry."""
+    principal.require("incidents:write")
+    resolution_note = fields.get("resolution_note")
+    if resolution_note is not None:
+        resolution_note = validation.text(resolution_note, "resolution_note", max_length=10000)
+    if "status" in fields and fields["status"] is None:
+        raise ValidationFailed("status may not be null", field="status", reason="required")
+    async with in_transaction():
+        incident = await find_incident(principal, incident_id)
+        incident = await Incident.select_for_update().get(id=incident.id)
+        if if_match is not None and if_match.strip() not in (etag_of(incident), "*"):
+            raise Conflict(
+                "the incident changed since it was read (If-Match does not match)",
+                {"etag": etag_of(incident)},
+            )
+        if incident.merged_into_id is not None:  # type: ignore[attr-defined]
+            raise Conflict(
+                f"incident {incident.id} was merged into {incident.merged_into_id} and is read-only",  # type: ignore[attr-defined]
+                {"merged_into": incident.merged_into_id},  # type: ignore[attr-defined]
+            )
+        change = _Change(incident=incident, columns=set(), entries=[])
+        if "status" in fields:
+            _apply_status(change, fields["status"], fields.get("snooze_duration"))
+        elif fields.get("snooze_duration") is not None:
+            if incident.status != "SNOOZED":
+                raise ValidationFailed(
+                    "snooze_duration is only allowed with status SNOOZED", field="snooze_duration"
+                )
+            _apply_status(change, "SNOOZED", fields["snooze_duration"])
+        await _apply_fields(change, fields)
+        if resolution_note is not None:
+            note = await Note.create(
+                incident_id=incident.id,
+                author_id=principal.user_id,
+                content=resolution_note,
+                is_internal=False,
+                created_at=clock.now(),
+            )
+            change.entries.append(("note_added", {"note_id": note.id, "resolution": True}))
+        if not change.columns and not change.entries:
+            return incident
+        change.set(updated_at=clock.now(), version=incident.version + 1)
+        try:
+            await incident.save(update_fields=sorted(change.columns))
+        except IntegrityError as exc:
+            raise Conflict(
+                "another active incident with this dedup_key exists on the service",
+                {"field": "status", "reason": "duplicate_active"},
+            ) from exc
+        for kind, details in change.entries:
+            await timeline.record(incident, kind, principal.actor, _jsonable(details))
+    return incident
+
+
+def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
+    return {k: clock.isoformat_z(v) if hasattr(v, "tzinfo") else v for k, v in details.items()}
+
+
+async def add_note(principal: Principal, incident_id: str, fields: dict[str, Any]) -> Note:
+    principal.require("incidents:write")
+    content = validation.text(fields.get("content"), "content", max_length=10000)
+    async with in_transaction():
+        incident = await find_incident(principal, incident_id)
+        if incident.merged_into_id is not None:  # type: ignore[attr-defined]
+            raise Conflict(f"incident {incident.id} was merged and is read-only")
+        note = await Note.create(
+            incident_id=incident.id,
+            author_id=principal.user_id,
+            content=content,
+            is_internal=bool(fields.get("is_internal")),
+            created_at=clock.now(),
+        )
+        await Incident.filter(id=incident.id).update(
+            updated_at=clock.now(), version=F("version") + 1
+        )
+        await timeline.record(incident, "note_added", principal.actor, {"note_id": note.id})
+    return note
+
+
+async def delete_incident(principal: Principal, incident_id: str) -> str:
+    """Remove an incident with its alerts, notes and timeline, for good."""
+    principal.require("incidents:delete")
+    incident = await find_incident(principal, incident_id)
+    async with in_transaction():
+        await Incident.filter(merged_into_id=incident.id).update(merged_into_id=None)
+        await incident.delete()
+    return incident_id
+
+
+async def expire_snoozes() -> int:
+    """Return every incident whose snooze has ended to OPEN; returns how many moved.
+
+    Each move is a conditional update, so two processes never both move one incident.
+    """
+    now = clock.now()
+    due = await Incident.filter(status="SNOOZED", snoozed_until__lte=now).values_list(
+        "id", "snoozed_until"
+    )
+    moved = 0
+    for incident_id, until in due:
+        async with in_transaction():
+            won = await Incident.filter(
+                id=incident_id, status="SNOOZED", snoozed_until=until
+            ).update(
+                status="OPEN",
+                snoozed_until=None,
+                last_status_change=now,
+                updated_at=now,
+                version=F("version") + 1,
+            )
+            if won:
+                incident = await Incident.get(id=incident_id)
+                await timeline.record(
+                    incident, "unsnoozed", timeline.SYSTEM, {"from": "SNOOZED", "to": "OPEN", "reason": "snooze_expired"}
+                )
+                moved += 1
+    return moved

@@ -1,0 +1,43 @@
+"""Timeline entries: one per change, written in the change's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opsknight import clock
+from opsknight.incidents.models import Incident, TimelineEvent
+
+TYPES = (
+    "created", "alert_added", "acknowledged", "unacknowledged", "resolved", "reopened",
+    "snoozed", "unsnoozed", "suppressed", "unsuppressed", "escalation", "notification_sent",
+    "notification_failed", "assigned", "reassigned", "urgency_changed", "priority_changed",
+    "note_added", "merged", "linked",
+)  # fmt: skip
+
+SYSTEM: dict[str, str] = {"type": "system"}
+
+
+async def record(
+    incident: Incident, kind: str, actor: dict[str, str], details: dict[str, Any] | None = None
+) -> TimelineEvent:
+    """Append one entry; call it inside the transaction that makes the change."""
+    if kind not in TYPES:
+        raise ValueError(f"unknown timeline type {kind}")
+    return await TimelineEvent.create(
+        incident_id=incident.id,
+        type=kind,
+        timestamp=clock.now(),
+        actor_type=actor["type"],
+        actor_id=actor.get("id"),
+        actor_name=actor.get("name"),
+        details=details or {},
+    )
+
+
+def actor_of(event: TimelineEvent) -> dict[str, str]:
+    actor = {"type": event.actor_type}
+    if event.actor_id:
+        actor["id"] = event.actor_id
+    if event.actor_name:
+        actor["name"] = event.actor_name
+    return actor
