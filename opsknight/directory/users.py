@@ -159,6 +159,8 @@ async def upsert_user(fields: dict[str, Any], *, update: bool) -> tuple[User, bo
     address = validation.email(fields.get("email"))
     existing = await User.get_or_none(email_key=address.lower())
     if existing is None:
+        if update:
+            raise NotFound(f"no user with email {address}")
         return await new_user(fields), True
     if not update:
         raise Conflict(f"a user with email {address} already exists (use --update)")

@@ -1,0 +1,127 @@
+"""create_app(settings): routes, middleware, lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from strawberry.asgi import GraphQL
+from tortoise.contrib.starlette import RegisterTortoise
+
+from opsknight import clock
+from opsknight.auth.principal import ANONYMOUS
+from opsknight.config import Settings, get_settings
+from opsknight.db import tortoise_config
+from opsknight.graphql.context import Context
+from opsknight.graphql.schema import schema
+from opsknight.incidents.commands import expire_snoozes
+from opsknight.middleware import BodyLimit, Credentials, RequestId
+from opsknight.rest.adapter import RouteHandler
+from opsknight.rest.responses import error_response
+from opsknight.rest.routes import ROUTES
+
+logger = logging.getLogger("opsknight")
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    """Strawberry's ASGI app with our context: the credential the middleware resolved."""
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        credential = getattr(request.state, "credential", ANONYMOUS)
+        return Context(credential=credential, request=request)
+
+
+async def _snooze_sweeper(interval: float) -> None:
+    """Return ended snoozes to OPEN every ``interval`` seconds."""
+    while True:
+        try:
+            await expire_snoozes()
+        except Exception:
+            logger.exception("snooze sweep failed; retrying")
+        await asyncio.sleep(interval)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return error_response("NOT_FOUND", f"no route for {request.method} {request.url.path}")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        return error_response(
+            "METHOD_NOT_ALLOWED",
+            f"{request.method} is not allowed on {request.url.path}",
+            headers=dict(exc.headers or {}),
+        )
+    if exc.status_code == 404:
+        return await _not_found(request, exc)
+    return JSONResponse(
+        {"error": {"code": "INTERNAL_ERROR", "message": exc.detail, "details": {}}},
+        status_code=exc.status_code,
+    )
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    response = error_response("INTERNAL_ERROR", "Internal server error")
+    request_id = request.scope.get("state", {}).get("request_id")
+    if request_id:
+        response.headers["X-Request-ID"] = request_id
+    return response
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The ASGI application. Migrations are applied separately (``opsknight migrate``)."""
+    settings = settings or get_settings()
+    clock.configure(settings.time_scale)
+    graphql_app = GraphQLApp(schema, graphql_ide="graphiql")
+    routes: list[Any] = [
+        Route(route.path, RouteHandler(schema, route).handle, methods=[route.method])
+        for route in ROUTES
+    ]
+    routes += [
+        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_app),
+        Route("/healthz", _healthz, methods=["GET"]),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+            sweeper = asyncio.create_task(_snooze_sweeper(settings.snooze_check_seconds))
+            try:
+                yield
+            finally:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(RequestId),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(Credentials),
+        ],
+        exception_handlers={
+            404: _not_found,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    return app
+
+
+async def _healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})

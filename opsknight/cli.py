@@ -1,0 +1,196 @@
+"""The opsknight command: serve, migrate, user, api-key, export-schema.
+
+Every failure is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from opsknight.config import Settings, get_settings
+from opsknight.errors import OpsKnightError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        _fail(message)
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"opsknight: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        name: getattr(args, name)
+        for name in ("database_url", "host", "port")
+        if getattr(args, name, None) is not None
+    }
+    return get_settings().model_copy(update=overrides)
+
+
+async def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    from tortoise import Tortoise
+    from tortoise.exceptions import OperationalError
+
+    from opsknight.db import tortoise_config
+
+    await Tortoise.init(config=tortoise_config(settings.database_url))
+    try:
+        return await work()
+    except OperationalError as exc:
+        _fail(f"database error ({exc}); has `opsknight migrate` been run?")
+    finally:
+        await Tortoise.close_connections()
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from opsknight.app import create_app
+
+    settings = _settings(args)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from opsknight import db
+
+    settings = _settings(args)
+    asyncio.run(db.migrate(settings.database_url))
+    print("migrations applied")
+
+
+def cmd_user(args: argparse.Namespace) -> None:
+    from opsknight.directory.users import upsert_user
+
+    name = args.name or args.user
+    if not args.email:
+        _fail("--email is required")
+    if not args.update and not name:
+        _fail("--name is required to create a user")
+    fields = {
+        "name": name,
+        "email": args.email,
+        "password": args.password,
+        "role": args.role.upper() if args.role else None,
+    }
+
+    async def work() -> None:
+        user, created = await upsert_user(fields, update=args.update)
+        verb = "created" if created else "updated"
+        print(f"{verb} user {user.id} <{user.email}> role={user.role}")
+
+    asyncio.run(_run(_settings(args), work))
+
+
+def cmd_api_key_create(args: argparse.Namespace) -> None:
+    from opsknight.auth.api_keys import issue
+    from opsknight.auth.scopes import ALL_SCOPES
+    from opsknight.directory.models import User
+
+    scopes = list(ALL_SCOPES) if args.scopes == "all" else [s.strip() for s in args.scopes.split(",") if s.strip()]
+    environment = "test" if args.test else "live"
+
+    async def work() -> None:
+        owner = await User.get_or_none(email_key=args.owner.strip().lower())
+        if owner is None:
+            _fail(f"no user with email {args.owner}")
+        issued = await issue(owner, args.name, scopes, environment)
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "id": issued.row.id,
+                        "key": issued.secret,
+                        "scopes": issued.row.scopes,
+                        "environment": environment,
+                    }
+                )
+            )
+        else:
+            print(f"API key {issued.row.id} for {owner.email} ({environment}):")
+            print(issued.secret)
+            print("Store it now: it is not shown again.")
+
+    asyncio.run(_run(_settings(args), work))
+
+
+def cmd_export_schema(args: argparse.Namespace) -> None:
+    from opsknight.graphql.schema import sdl
+
+    text = sdl()
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
+async def _run(settings: Settings, work: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await _with_database(settings, work)
+    except OpsKnightError as exc:
+        field = exc.details.get("field")
+        _fail(f"{exc.message}" + (f" ({field})" if field and field not in exc.message else ""))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="opsknight", description="OpsKnight incident management server")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def with_db(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument("--database-url", help="overrides OPSKNIGHT_DATABASE_URL")
+        return sub
+
+    serve = with_db(commands.add_parser("serve", help="run the HTTP server"))
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = with_db(commands.add_parser("migrate", help="apply database migrations"))
+    migrate.set_defaults(func=cmd_migrate)
+
+    user = with_db(commands.add_parser("user", help="create a user, or change one with --update"))
+    user.add_argument("--name")
+    user.add_argument("--user", help="alias of --name")
+    user.add_argument("--email")
+    user.add_argument("--password")
+    user.add_argument("--role", choices=["admin", "responder", "user", "ADMIN", "RESPONDER", "USER"])
+    user.add_argument("--update", action="store_true")
+    user.set_defaults(func=cmd_user)
+
+    api_key = commands.add_parser("api-key", help="manage API keys")
+    key_commands = api_key.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    create = with_db(key_commands.add_parser("create", help="create a key and print it once"))
+    create.add_argument("--owner", required=True, help="the owner's email")
+    create.add_argument("--name", required=True)
+    create.add_argument("--scopes", default="all", help="all, or a comma-separated list")
+    create.add_argument("--test", action="store_true", help="a sandbox (sk_test_) key")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(func=cmd_api_key_create)
+
+    export = commands.add_parser("export-schema", help="print the GraphQL SDL")
+    export.add_argument("--output", "-o")
+    export.set_defaults(func=cmd_export_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

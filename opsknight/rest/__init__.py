@@ -1,0 +1,1 @@
+"""REST: a thin adapter that runs one fixed GraphQL document per route."""

@@ -1,0 +1,254 @@
+"""Runs a route's fixed GraphQL document and maps the result to the §1 envelopes.
+
+Request → variables: path parameters, query parameters, headers and the JSON body become
+the document's variables; snake_case and camelCase input keys are both accepted, unknown
+keys are dropped, and each variable is checked against its GraphQL type here so that a
+bad value is a 400 naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from graphql import (
+    GraphQLError,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    parse,
+)
+from graphql.utilities import type_from_ast, validate_input_value
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from opsknight.auth.principal import Credential, require
+from opsknight.errors import OpsKnightError, ValidationFailed
+from opsknight.graphql.context import Context
+from opsknight.graphql.schema import OpsKnightSchema
+from opsknight.rest.responses import error_from, error_response
+from opsknight.rest.routes import Param, Route
+
+logger = logging.getLogger("opsknight.rest")
+_MISSING_FIELD = re.compile(r"to include required field '(\w+)'")
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _unwrap(type_: Any) -> Any:
+    return type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+
+
+def normalise(value: Any, type_: Any) -> Any:
+    """Rename snake_case keys to the input type's camelCase fields and drop unknown ones."""
+    inner = _unwrap(type_)
+    if isinstance(inner, GraphQLList) and isinstance(value, list):
+        return [normalise(item, inner.of_type) for item in value]
+    if isinstance(inner, GraphQLInputObjectType) and isinstance(value, dict):
+        result = {}
+        for key, item in value.items():
+            name = key if key in inner.fields else camel(key)
+            if name in inner.fields:
+                result[name] = normalise(item, inner.fields[name].type)
+        return result
+    return value
+
+
+def _reason(message: str) -> str:
+    if "to include required field" in message or "not to be None" in message:
+        return "required"
+    if "does not exist in" in message:
+        return "invalid_enum"
+    return "invalid"
+
+
+def _field_name(path: list[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (("." if text else "") + snake(part))
+    return text
+
+
+class Operation:
+    """A parsed document and the GraphQL types of its variables."""
+
+    def __init__(self, schema: GraphQLSchema, document: str) -> None:
+        parsed = parse(document)
+        definition = next(
+            d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)
+        )
+        self.document = document
+        self.variables: dict[str, GraphQLInputType] = {}
+        for var in definition.variable_definitions or ():
+            var_type = type_from_ast(schema, var.type)
+            assert var_type is not None, f"unknown type for ${var.variable.name.value}"
+            self.variables[var.variable.name.value] = var_type  # type: ignore[assignment]
+
+    def check(self, raw: dict[str, Any], field_of: Callable[[str, list[str | int]], str]) -> dict[str, Any]:
+        """Normalised variables, or ValidationFailed naming the first bad field."""
+        checked: dict[str, Any] = {}
+        for name, var_type in self.variables.items():
+            if name not in raw:
+                if isinstance(var_type, GraphQLNonNull):
+                    field = field_of(name, [])
+                    raise ValidationFailed(f"{field} is required", field=field, reason="required")
+                continue
+            value = normalise(raw[name], var_type)
+            problems: list[tuple[list[str | int], str]] = []
+
+            def on_error(error: GraphQLError, path: list[str | int]) -> None:
+                missing = _MISSING_FIELD.search(error.message)
+                full = [*path, missing.group(1)] if missing else list(path)
+                problems.append((full, error.message))  # noqa: B023
+
+            validate_input_value(value, var_type, on_error)
+            if problems:
+                path, message = problems[0]
+                field = field_of(name, path)
+                reason = _reason(message)
+                text = f"{field} is required" if reason == "required" else f"{field}: {_plain(message)}"
+                raise ValidationFailed(text, field=field, reason=reason)
+            checked[name] = value
+        return checked
+
+
+def _plain(message: str) -> str:
+    return message.rstrip(".")
+
+
+def _parse_param(name: str, raw: str, param: Param) -> Any:
+    if param.kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValidationFailed(
+                f"{name} must be an integer", field=name, reason="invalid_type"
+            ) from None
+    if param.kind == "bool":
+        lowered = raw.lower()
+        if lowered not in _TRUE | _FALSE:
+            raise ValidationFailed(f"{name} must be true or false", field=name, reason="invalid_type")
+        return lowered in _TRUE
+    if param.kind == "csv":
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    if param.kind == "datetime":
+        # Query strings turn '+' into a space; put a lost offset sign back.
+        repaired = re.sub(r" (\d\d:?\d\d)$", r"+\1", raw)
+        try:
+            datetime.fromisoformat(repaired.replace("z", "Z"))
+        except ValueError:
+            raise ValidationFailed(
+                f"{name} must be an ISO 8601 date-time", field=name, reason="invalid"
+            ) from None
+        return repaired
+    return raw
+
+
+def _set_path(target: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        target = target.setdefault(part, {})
+    target[leaf] = value
+
+
+class RouteHandler:
+    """The Starlette endpoint for one route."""
+
+    def __init__(self, schema: OpsKnightSchema, route: Route) -> None:
+        self.schema = schema
+        self.route = route
+        self.operation = Operation(schema._schema, route.document)
+        self._param_of_variable = {p.variable: name for name, p in route.query.items()}
+
+    def _field_of(self, variable: str, path: list[str | int]) -> str:
+        if self.route.body == "input" and variable == "input":
+            return _field_name(path) or "body"
+        dotted = ".".join([variable, *(str(p) for p in path if isinstance(p, str))])
+        for prefix in sorted(self._param_of_variable, key=len, reverse=True):
+            if dotted == prefix or dotted.startswith(prefix + "."):
+                return self._param_of_variable[prefix]
+        return _field_name([variable, *path])
+
+    async def _variables(self, request: Request) -> dict[str, Any]:
+        raw: dict[str, Any] = {camel(k): v for k, v in request.path_params.items()}
+        for name, param in self.route.query.items():
+            if name in request.query_params:
+                _set_path(raw, param.variable, _parse_param(name, request.query_params[name], param))
+        for header, variable in self.route.headers.items():
+            if header in request.headers:
+                raw[variable] = request.headers[header]
+        if self.route.body is not None:
+            body = await _json_body(request)
+            if self.route.body == "input":
+                raw["input"] = body
+            else:
+                for key, value in body.items():
+                    raw[key if key in self.operation.variables else camel(key)] = value
+        return self.operation.check(raw, self._field_of)
+
+    async def handle(self, request: Request) -> Response:
+        credential: Credential = request.state.credential
+        try:
+            require(credential, self.route.scope)
+            variables = await self._variables(request)
+        except OpsKnightError as exc:
+            return error_from(exc)
+        context = Context(credential=credential, request=request)
+        result = await self.schema.execute(
+            self.operation.document, variable_values=variables, context_value=context
+        )
+        if result.errors:
+            first = result.errors[0]
+            extensions = first.extensions or {}
+            return error_response(
+                str(extensions.get("code", "INTERNAL_ERROR")),
+                first.message,
+                extensions.get("details") if isinstance(extensions.get("details"), dict) else None,
+            )
+        assert result.data is not None
+        return self._success(request, result.data["result"])
+
+    def _success(self, request: Request, value: Any) -> Response:
+        headers: dict[str, str] = {}
+        if isinstance(value, dict) and "_etag" in value:
+            etag = value.pop("_etag")
+            if self.route.etag:
+                headers["ETag"] = etag
+        if self.route.location and isinstance(value, dict):
+            headers["Location"] = self.route.location.format(**request.path_params, id=value["id"])
+        if self.route.paged:
+            body = {"data": value["nodes"], "pagination": value["pagination"]}
+        else:
+            body = {"data": value}
+        return JSONResponse(body, status_code=self.route.status, headers=headers)
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed(
+            "the request body is not valid JSON", reason="invalid_json"
+        ) from None
+    if not isinstance(body, dict):
+        raise ValidationFailed("the request body must be a JSON object", field="body", reason="invalid_type")
+    return body

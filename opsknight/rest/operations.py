@@ -1,0 +1,239 @@
+"""One fixed GraphQL document per REST route. Aliases give the snake_case wire names,
+so the GraphQL result is already the REST body."""
+
+from __future__ import annotations
+
+FRAGMENTS = {
+    "UserFields": """
+fragment UserFields on User {
+  id name email role status time_zone: timeZone created_at: createdAt updated_at: updatedAt
+}""",
+    "TeamFields": """
+fragment TeamFields on Team {
+  id name description lead { id name email }
+  members { user { id name email } role receive_team_notifications: receiveTeamNotifications }
+  created_at: createdAt updated_at: updatedAt
+}""",
+    "ServiceFields": """
+fragment ServiceFields on Service {
+  id name description team { id name } escalation_policy: escalationPolicy { id name }
+  region sla_tier: slaTier runbook_url: runbookUrl health
+  active_incident_count: activeIncidentCount created_at: createdAt updated_at: updatedAt
+}""",
+    "IntegrationFields": """
+fragment IntegrationFields on Integration {
+  id name type key service_id: serviceId created_at: createdAt
+}""",
+    "ApiKeyFields": """
+fragment ApiKeyFields on ApiKey {
+  id name prefix last4 scopes environment user { id name }
+  created_at: createdAt last_used_at: lastUsedAt
+}""",
+    "ChangeEventFields": """
+fragment ChangeEventFields on ChangeEvent {
+  id service_id: serviceId summary source timestamp custom_details: customDetails
+  links { href text } created_at: createdAt
+}""",
+    "IncidentListFields": """
+fragment IncidentListFields on Incident {
+  id number title description status urgency priority environment
+  service { id name team { id name } }
+  assignee { id name email }
+  assigned_team: assignedTeam { id name }
+  dedup_key: dedupKey source integration { id name type }
+  escalation_policy: escalationPolicy { id name }
+  current_escalation_step: currentEscalationStep escalation_status: escalationStatus
+  alert_count: alertCount custom_details: customDetails links { href text }
+  merged_into: mergedInto related_incidents: relatedIncidents
+  created_at: createdAt updated_at: updatedAt acknowledged_at: acknowledgedAt
+  resolved_at: resolvedAt snoozed_until: snoozedUntil last_status_change: lastStatusChange
+  component group class images { src href alt } client client_url: clientUrl
+  recent_changes: recentChanges { ...ChangeEventFields }
+}""",
+    "TimelineFields": """
+fragment TimelineFields on TimelineEvent { id type timestamp actor { type id name } details }""",
+    "NoteFields": """
+fragment NoteFields on Note {
+  id content author { id name } created_at: createdAt is_internal: isInternal
+}""",
+    "IncidentFields": """
+fragment IncidentFields on Incident {
+  ...IncidentListFields timeline { ...TimelineFields } notes { ...NoteFields }
+}""",
+    "AlertFields": """
+fragment AlertFields on Alert {
+  id action dedup_key: dedupKey summary severity environment payload
+  integration_id: integrationId received_at: receivedAt
+}""",
+}
+
+_DEPENDS = {
+    "IncidentListFields": ("ChangeEventFields",),
+    "IncidentFields": ("IncidentListFields", "TimelineFields", "NoteFields"),
+}
+
+PAGINATION = "pagination { total limit offset has_more: hasMore }"
+
+
+def _with_fragments(body: str) -> str:
+    """The operation followed by every fragment it spreads, transitively."""
+    needed: list[str] = []
+    pending = [name for name in FRAGMENTS if f"...{name}" in body]
+    while pending:
+        name = pending.pop()
+        if name not in needed:
+            needed.append(name)
+            pending.extend(_DEPENDS.get(name, ()))
+    return body.strip() + "\n" + "\n".join(FRAGMENTS[n].strip() for n in sorted(needed))
+
+
+def document(body: str) -> str:
+    return _with_fragments(body)
+
+
+# --- users -------------------------------------------------------------------------------
+LIST_USERS = document(f"""
+query ListUsers($q: String, $role: Role, $status: UserStatus, $email: String,
+                $limit: Int, $offset: Int) {{
+  result: users(q: $q, role: $role, status: $status, email: $email,
+                limit: $limit, offset: $offset) {{ nodes {{ ...UserFields }} {PAGINATION} }}
+}}""")
+GET_USER = document("query GetUser($id: ID!) { result: user(id: $id) { ...UserFields } }")
+GET_VIEWER = document("query Viewer { result: viewer { ...UserFields } }")
+CREATE_USER = document("""
+mutation CreateUser($input: UserInput!) { result: createUser(input: $input) { ...UserFields } }""")
+UPDATE_USER = document("""
+mutation UpdateUser($id: ID!, $input: UserInput!) {
+  result: updateUser(id: $id, input: $input) { ...UserFields }
+}""")
+DELETE_USER = document(
+    "mutation DeleteUser($id: ID!) { result: deleteUser(id: $id) { id deleted } }"
+)
+
+# --- teams -------------------------------------------------------------------------------
+LIST_TEAMS = document(f"""
+query ListTeams($q: String, $limit: Int, $offset: Int) {{
+  result: teams(q: $q, limit: $limit, offset: $offset) {{ nodes {{ ...TeamFields }} {PAGINATION} }}
+}}""")
+GET_TEAM = document("query GetTeam($id: ID!) { result: team(id: $id) { ...TeamFields } }")
+CREATE_TEAM = document("""
+mutation CreateTeam($input: TeamInput!) { result: createTeam(input: $input) { ...TeamFields } }""")
+UPDATE_TEAM = document("""
+mutation UpdateTeam($id: ID!, $input: TeamInput!) {
+  result: updateTeam(id: $id, input: $input) { ...TeamFields }
+}""")
+DELETE_TEAM = document(
+    "mutation DeleteTeam($id: ID!) { result: deleteTeam(id: $id) { id deleted } }"
+)
+ADD_TEAM_MEMBER = document("""
+mutation AddTeamMember($teamId: ID!, $input: TeamMemberInput!) {
+  result: addTeamMember(teamId: $teamId, input: $input) { ...TeamFields }
+}""")
+REMOVE_TEAM_MEMBER = document("""
+mutation RemoveTeamMember($teamId: ID!, $userId: ID!) {
+  result: removeTeamMember(teamId: $teamId, userId: $userId) { ...TeamFields }
+}""")
+
+# --- services and integrations ---------------------------------------------------------
+LIST_SERVICES = document(f"""
+query ListServices($q: String, $teamId: ID, $limit: Int, $offset: Int) {{
+  result: services(q: $q, teamId: $teamId, limit: $limit, offset: $offset) {{
+    nodes {{ ...ServiceFields }} {PAGINATION}
+  }}
+}}""")
+GET_SERVICE = document(
+    "query GetService($id: ID!) { result: service(id: $id) { ...ServiceFields } }"
+)
+CREATE_SERVICE = document("""
+mutation CreateService($input: ServiceInput!) {
+  result: createService(input: $input) { ...ServiceFields }
+}""")
+UPDATE_SERVICE = document("""
+mutation UpdateService($id: ID!, $input: ServiceInput!) {
+  result: updateService(id: $id, input: $input) { ...ServiceFields }
+}""")
+DELETE_SERVICE = document(
+    "mutation DeleteService($id: ID!) { result: deleteService(id: $id) { id deleted } }"
+)
+LIST_INTEGRATIONS = document("""
+query ListIntegrations($serviceId: ID!) {
+  result: integrations(serviceId: $serviceId) { ...IntegrationFields }
+}""")
+CREATE_INTEGRATION = document("""
+mutation CreateIntegration($serviceId: ID!, $input: IntegrationInput!) {
+  result: createIntegration(serviceId: $serviceId, input: $input) { ...IntegrationFields }
+}""")
+DELETE_INTEGRATION = document("""
+mutation DeleteIntegration($serviceId: ID!, $id: ID!) {
+  result: deleteIntegration(serviceId: $serviceId, id: $id) { id deleted }
+}""")
+
+# --- API keys ----------------------------------------------------------------------------
+LIST_API_KEYS = document(f"""
+query ListApiKeys($limit: Int, $offset: Int) {{
+  result: apiKeys(limit: $limit, offset: $offset) {{ nodes {{ ...ApiKeyFields }} {PAGINATION} }}
+}}""")
+CREATE_API_KEY = document("""
+mutation CreateApiKey($input: ApiKeyInput!) {
+  result: createApiKey(input: $input) { ...ApiKeyFields key }
+}""")
+REVOKE_API_KEY = document(
+    "mutation RevokeApiKey($id: ID!) { result: revokeApiKey(id: $id) { id deleted } }"
+)
+
+# --- incidents ---------------------------------------------------------------------------
+LIST_INCIDENTS = document(f"""
+query ListIncidents($filter: IncidentFilterInput, $sort: IncidentSort, $order: SortOrder,
+                    $limit: Int, $offset: Int) {{
+  result: incidents(filter: $filter, sort: $sort, order: $order, limit: $limit,
+                    offset: $offset) {{ nodes {{ ...IncidentListFields }} {PAGINATION} }}
+}}""")
+GET_INCIDENT = document("""
+query GetIncident($id: ID!) { result: incident(id: $id) { ...IncidentFields _etag: etag } }""")
+CREATE_INCIDENT = document("""
+mutation CreateIncident($input: CreateIncidentInput!, $idempotencyKey: String) {
+  result: createIncident(input: $input, idempotencyKey: $idempotencyKey) {
+    ...IncidentFields _etag: etag
+  }
+}""")
+UPDATE_INCIDENT = document("""
+mutation UpdateIncident($id: ID!, $input: UpdateIncidentInput!, $ifMatch: String) {
+  result: updateIncident(id: $id, input: $input, ifMatch: $ifMatch) {
+    ...IncidentFields _etag: etag
+  }
+}""")
+DELETE_INCIDENT = document(
+    "mutation DeleteIncident($id: ID!) { result: deleteIncident(id: $id) { id deleted } }"
+)
+ADD_NOTE = document("""
+mutation AddNote($incidentId: ID!, $input: NoteInput!) {
+  result: addNote(incidentId: $incidentId, input: $input) { ...NoteFields }
+}""")
+LIST_NOTES = document(f"""
+query ListNotes($incidentId: ID!, $limit: Int, $offset: Int) {{
+  result: incidentNotes(incidentId: $incidentId, limit: $limit, offset: $offset) {{
+    nodes {{ ...NoteFields }} {PAGINATION}
+  }}
+}}""")
+LIST_TIMELINE = document("""
+query ListTimeline($incidentId: ID!) {
+  result: incidentTimeline(incidentId: $incidentId) { ...TimelineFields }
+}""")
+LIST_ALERTS = document(f"""
+query ListAlerts($incidentId: ID!, $limit: Int, $offset: Int) {{
+  result: incidentAlerts(incidentId: $incidentId, limit: $limit, offset: $offset) {{
+    nodes {{ ...AlertFields }} {PAGINATION}
+  }}
+}}""")
+MERGE_INCIDENTS = document("""
+mutation MergeIncidents($id: ID!, $sourceIncidentIds: [ID!]!) {
+  result: mergeIncidents(id: $id, sourceIncidentIds: $sourceIncidentIds) {
+    id merged_incidents: mergedIncidents merged_at: mergedAt
+  }
+}""")
+BULK_UPDATE_INCIDENTS = document("""
+mutation BulkUpdateIncidents($incidentIds: [ID!]!, $updates: BulkUpdateInput!) {
+  result: bulkUpdateIncidents(incidentIds: $incidentIds, updates: $updates) {
+    updated failed results { id status error { code message } }
+  }
+}""")

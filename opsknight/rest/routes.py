@@ -1,0 +1,115 @@
+"""The REST route table: method, path, scope, the GraphQL document, and how the
+request's path, query, headers and body become that document's variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from opsknight.rest import operations as ops
+
+
+@dataclass(frozen=True)
+class Param:
+    """A query-string parameter: the variable it feeds (dotted for nested) and its kind."""
+
+    variable: str
+    kind: str = "str"  # str | int | bool | csv | datetime
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    scope: str | None
+    document: str
+    status: int = 200
+    # "input": the JSON body is the $input object; "*": each body key is a variable.
+    body: str | None = None
+    query: dict[str, Param] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    paged: bool = False
+    location: str | None = None
+    etag: bool = False
+
+
+_PAGE = {"limit": Param("limit", "int"), "offset": Param("offset", "int")}
+_NAMED_LIST = {"q": Param("q"), **_PAGE}
+
+_INCIDENT_QUERY = {
+    "status": Param("filter.statuses", "csv"),
+    "urgency": Param("filter.urgencies", "csv"),
+    "priority": Param("filter.priorities", "csv"),
+    "service_id": Param("filter.serviceIds", "csv"),
+    "team_id": Param("filter.teamIds", "csv"),
+    "assignee_id": Param("filter.assigneeIds", "csv"),
+    "created_after": Param("filter.createdAfter", "datetime"),
+    "created_before": Param("filter.createdBefore", "datetime"),
+    "q": Param("filter.q"),
+    "include_merged": Param("filter.includeMerged", "bool"),
+    "sort": Param("sort"),
+    "order": Param("order"),
+    **_PAGE,
+}
+
+ROUTES: tuple[Route, ...] = (
+    # users
+    Route("GET", "/api/users", "users:read", ops.LIST_USERS, paged=True, query={
+        **_NAMED_LIST, "role": Param("role"), "status": Param("status"), "email": Param("email"),
+    }),
+    Route("POST", "/api/users", "users:write", ops.CREATE_USER, 201, body="input",
+          location="/api/users/{id}"),
+    Route("GET", "/api/users/me", None, ops.GET_VIEWER),
+    Route("GET", "/api/users/{id}", "users:read", ops.GET_USER),
+    Route("PATCH", "/api/users/{id}", "users:write", ops.UPDATE_USER, body="input"),
+    Route("DELETE", "/api/users/{id}", "users:write", ops.DELETE_USER),
+    # teams
+    Route("GET", "/api/teams", "teams:read", ops.LIST_TEAMS, paged=True, query=_NAMED_LIST),
+    Route("POST", "/api/teams", "teams:write", ops.CREATE_TEAM, 201, body="input",
+          location="/api/teams/{id}"),
+    Route("GET", "/api/teams/{id}", "teams:read", ops.GET_TEAM),
+    Route("PATCH", "/api/teams/{id}", "teams:write", ops.UPDATE_TEAM, body="input"),
+    Route("DELETE", "/api/teams/{id}", "teams:write", ops.DELETE_TEAM),
+    Route("POST", "/api/teams/{team_id}/members", "teams:write", ops.ADD_TEAM_MEMBER,
+          body="input"),
+    Route("DELETE", "/api/teams/{team_id}/members/{user_id}", "teams:write",
+          ops.REMOVE_TEAM_MEMBER),
+    # services and integrations
+    Route("GET", "/api/services", "services:read", ops.LIST_SERVICES, paged=True,
+          query={**_NAMED_LIST, "team_id": Param("teamId")}),
+    Route("POST", "/api/services", "services:write", ops.CREATE_SERVICE, 201, body="input",
+          location="/api/services/{id}"),
+    Route("GET", "/api/services/{id}", "services:read", ops.GET_SERVICE),
+    Route("PATCH", "/api/services/{id}", "services:write", ops.UPDATE_SERVICE, body="input"),
+    Route("DELETE", "/api/services/{id}", "services:write", ops.DELETE_SERVICE),
+    Route("GET", "/api/services/{service_id}/integrations", "services:read",
+          ops.LIST_INTEGRATIONS),
+    Route("POST", "/api/services/{service_id}/integrations", "services:write",
+          ops.CREATE_INTEGRATION, 201, body="input",
+          location="/api/services/{service_id}/integrations/{id}"),
+    Route("DELETE", "/api/services/{service_id}/integrations/{id}", "services:write",
+          ops.DELETE_INTEGRATION),
+    # API keys
+    Route("GET", "/api/api-keys", "api_keys:read", ops.LIST_API_KEYS, paged=True, query=_PAGE),
+    Route("POST", "/api/api-keys", "api_keys:write", ops.CREATE_API_KEY, 201, body="input",
+          location="/api/api-keys/{id}"),
+    Route("DELETE", "/api/api-keys/{id}", "api_keys:write", ops.REVOKE_API_KEY),
+    # incidents
+    Route("GET", "/api/incidents", "incidents:read", ops.LIST_INCIDENTS, paged=True,
+          query=_INCIDENT_QUERY),
+    Route("POST", "/api/incidents", "incidents:write", ops.CREATE_INCIDENT, 201, body="input",
+          headers={"idempotency-key": "idempotencyKey"}, location="/api/incidents/{id}",
+          etag=True),
+    Route("POST", "/api/incidents/bulk", "incidents:write", ops.BULK_UPDATE_INCIDENTS, body="*"),
+    Route("GET", "/api/incidents/{id}", "incidents:read", ops.GET_INCIDENT, etag=True),
+    Route("PATCH", "/api/incidents/{id}", "incidents:write", ops.UPDATE_INCIDENT, body="input",
+          headers={"if-match": "ifMatch"}, etag=True),
+    Route("DELETE", "/api/incidents/{id}", "incidents:delete", ops.DELETE_INCIDENT),
+    Route("POST", "/api/incidents/{incident_id}/notes", "incidents:write", ops.ADD_NOTE, 201,
+          body="input", location="/api/incidents/{incident_id}/notes/{id}"),
+    Route("GET", "/api/incidents/{incident_id}/notes", "incidents:read", ops.LIST_NOTES,
+          paged=True, query=_PAGE),
+    Route("GET", "/api/incidents/{incident_id}/timeline", "incidents:read", ops.LIST_TIMELINE),
+    Route("GET", "/api/incidents/{incident_id}/alerts", "incidents:read", ops.LIST_ALERTS,
+          paged=True, query=_PAGE),
+    Route("POST", "/api/incidents/{id}/merge", "incidents:write", ops.MERGE_INCIDENTS, body="*"),
+)  # fmt: skip
