@@ -23,7 +23,6 @@ def _parse_datetime(value: Any) -> datetime:
 
 
 DateTime = strawberry.scalar(
-    datetime,
     name="DateTime",
     description="ISO 8601 date-time; output in UTC with Z, input with an explicit offset.",
     serialize=clock.isoformat_z,

@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -34,15 +35,16 @@ class OpsKnightSchema(strawberry.Schema):
 def build_schema() -> OpsKnightSchema:
     extensions: list[Any] = [
         ErrorCodes,
-        ParserCache(maxsize=512),
-        ValidationCache(maxsize=512),
-        QueryDepthLimiter(max_depth=12),
-        MaxAliasesLimiter(max_alias_count=100),
+        # Factories: each request gets fresh instances; the caches are shared module-wide.
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        lambda: QueryDepthLimiter(max_depth=12),
+        lambda: MaxAliasesLimiter(max_alias_count=100),
     ]
     return OpsKnightSchema(
         query=Query,
         mutation=Mutation,
-        scalar_overrides={datetime: DateTime},
+        config=StrawberryConfig(scalar_map={datetime: DateTime}),
         extensions=extensions,
     )
 

@@ -1,0 +1,167 @@
+"""Fixtures: one freshly migrated database per run (SQLite, or PostgreSQL when
+OPSKNIGHT_TEST_DATABASE_URL names a server), the app with its lifespan, and API clients."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse, urlunparse
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from opsknight import db
+from opsknight.app import create_app
+from opsknight.auth.api_keys import issue
+from opsknight.auth.scopes import ALL_SCOPES
+from opsknight.config import Settings
+from opsknight.directory.users import new_user
+
+# Snoozes and other delays run 600x faster in tests: a 1-minute snooze lasts 0.1 s.
+TIME_SCALE = 600.0
+
+
+async def _create_postgres_database(server_url: str) -> tuple[str, str]:
+    import asyncpg
+
+    parsed = urlparse(server_url.replace("postgresql://", "postgres://", 1))
+    name = f"opsknight_test_{secrets.token_hex(6)}"
+    try:
+        conn = await asyncpg.connect(server_url.replace("postgres://", "postgresql://", 1), timeout=10)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"OPSKNIGHT_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {exc}")
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return urlunparse(parsed._replace(path=f"/{name}")), name
+
+
+async def _drop_postgres_database(server_url: str, name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(server_url.replace("postgres://", "postgresql://", 1), timeout=10)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    server_url = os.environ.get("OPSKNIGHT_TEST_DATABASE_URL")
+    if server_url:
+        url, name = await _create_postgres_database(server_url)
+        try:
+            await db.migrate(url)
+            yield url
+        finally:
+            await _drop_postgres_database(server_url, name)
+    else:
+        url = f"sqlite://{tmp_path_factory.mktemp('db') / 'opsknight.db'}"
+        await db.migrate(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        time_scale=TIME_SCALE,
+        snooze_check_seconds=0.05,
+        max_body_bytes=64 * 1024,
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    application = create_app(settings)
+    async with LifespanManager(application) as manager:
+        yield manager.app
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@dataclass
+class Api:
+    """An HTTP client acting with one API key."""
+
+    client: httpx.AsyncClient
+    key: str
+    user_id: str
+    key_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return await self.client.request(method, path, headers=headers, **kwargs)
+
+    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        return await self.request("POST", path, json=json, **kwargs)
+
+    async def patch(self, path: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        return await self.request("PATCH", path, json=json, **kwargs)
+
+    async def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("DELETE", path, **kwargs)
+
+    async def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await self.post("/graphql", {"query": query, "variables": variables or {}})
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = await self.post(path, body)
+        assert response.status_code == 201, response.text
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+async def make_api(
+    client: httpx.AsyncClient,
+    *,
+    role: str = "ADMIN",
+    scopes: list[str] | None = None,
+    environment: str = "live",
+) -> Api:
+    user = await new_user(
+        {"name": unique(role.lower()), "email": f"{unique('u')}@example.com", "role": role}
+    )
+    issued = await issue(user, "test key", scopes or list(ALL_SCOPES), environment)
+    return Api(client=client, key=issued.secret, user_id=user.id, key_id=issued.row.id)
+
+
+@pytest.fixture
+async def admin(client: httpx.AsyncClient) -> Api:
+    return await make_api(client)
+
+
+@pytest.fixture
+async def service(admin: Api) -> dict[str, Any]:
+    return await admin.create("/api/services", {"name": unique("svc")})
+
+
+async def open_incident(api: Api, service_id: str, **fields: Any) -> dict[str, Any]:
+    return await api.create(
+        "/api/incidents", {"title": fields.pop("title", "Disk full"), "service_id": service_id, **fields}
+    )
