@@ -21,4 +21,4 @@ class ChangeEvent(PrefixedModel):
 
     class Meta:
         table = "change_events"
-        indexes = (("service", "timestamp"),)
+        indexes = (("service_id", "timestamp"),)

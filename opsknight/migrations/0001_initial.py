@@ -177,7 +177,7 @@ class Migration(migrations.Migration):
                 ('end', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'schedule_overrides', 'app': 'models', 'indexes': [Index(fields=['schedule', 'start'])], 'pk_attr': 'id'},
+            options={'table': 'schedule_overrides', 'app': 'models', 'indexes': [Index(fields=['schedule_id', 'start'])], 'pk_attr': 'id'},
             bases=['PrefixedModel'],
         ),
         ops.CreateModel(
@@ -210,7 +210,7 @@ class Migration(migrations.Migration):
                 ('links', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'change_events', 'app': 'models', 'indexes': [Index(fields=['service', 'timestamp'])], 'pk_attr': 'id'},
+            options={'table': 'change_events', 'app': 'models', 'indexes': [Index(fields=['service_id', 'timestamp'])], 'pk_attr': 'id'},
             bases=['PrefixedModel'],
         ),
         ops.CreateModel(
@@ -372,7 +372,7 @@ class Migration(migrations.Migration):
                 ('delivered_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('next_attempt_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'webhook_deliveries', 'app': 'models', 'indexes': [Index(fields=['status', 'next_attempt_at']), Index(fields=['webhook', 'created_at'])], 'pk_attr': 'id'},
+            options={'table': 'webhook_deliveries', 'app': 'models', 'indexes': [Index(fields=['status', 'next_attempt_at']), Index(fields=['webhook_id', 'created_at'])], 'pk_attr': 'id'},
             bases=['PrefixedModel'],
         ),
     ]

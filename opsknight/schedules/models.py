@@ -75,4 +75,4 @@ class ScheduleOverride(PrefixedModel):
 
     class Meta:
         table = "schedule_overrides"
-        indexes = (("schedule", "start"),)
+        indexes = (("schedule_id", "start"),)

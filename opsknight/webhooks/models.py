@@ -48,4 +48,4 @@ class WebhookDelivery(PrefixedModel):
 
     class Meta:
         table = "webhook_deliveries"
-        indexes = (("status", "next_attempt_at"), ("webhook", "created_at"))
+        indexes = (("status", "next_attempt_at"), ("webhook_id", "created_at"))
