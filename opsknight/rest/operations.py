@@ -3,6 +3,9 @@ so the GraphQL result is already the REST body."""
 
 from __future__ import annotations
 
+_API_KEY = """id name prefix last4 scopes environment user { id name }
+  created_at: createdAt last_used_at: lastUsedAt"""
+
 FRAGMENTS = {
     "UserFields": """
 fragment UserFields on User {
@@ -24,11 +27,8 @@ fragment ServiceFields on Service {
 fragment IntegrationFields on Integration {
   id name type key service_id: serviceId created_at: createdAt
 }""",
-    "ApiKeyFields": """
-fragment ApiKeyFields on ApiKey {
-  id name prefix last4 scopes environment user { id name }
-  created_at: createdAt last_used_at: lastUsedAt
-}""",
+    "ApiKeyFields": f"fragment ApiKeyFields on ApiKey {{ {_API_KEY} }}",
+    "IssuedApiKeyFields": f"fragment IssuedApiKeyFields on IssuedApiKey {{ {_API_KEY} key }}",
     "ChangeEventFields": """
 fragment ChangeEventFields on ChangeEvent {
   id service_id: serviceId summary source timestamp custom_details: customDetails
@@ -175,7 +175,7 @@ query ListApiKeys($limit: Int, $offset: Int) {{
 }}""")
 CREATE_API_KEY = document("""
 mutation CreateApiKey($input: ApiKeyInput!) {
-  result: createApiKey(input: $input) { ...ApiKeyFields key }
+  result: createApiKey(input: $input) { ...IssuedApiKeyFields }
 }""")
 REVOKE_API_KEY = document(
     "mutation RevokeApiKey($id: ID!) { result: revokeApiKey(id: $id) { id deleted } }"

@@ -1,0 +1,150 @@
+"""Authentication and authorisation (SPEC §2) through REST and GraphQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from opsknight.directory.models import User
+from tests.conftest import Api, make_api, open_incident, unique
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        lambda key: {"Authorization": f"Bearer {key}"},
+        lambda key: {"Authorization": f"Api-Key {key}"},
+        lambda key: {"X-API-Key": key},
+    ],
+    ids=["bearer", "api-key", "x-api-key"],
+)
+async def test_each_header_form_authenticates(
+    client: httpx.AsyncClient, admin: Api, header: Any
+) -> None:
+    response = await client.get("/api/users/me", headers=header(admin.key))
+    assert response.status_code == 200
+    assert response.json()["data"]["id"] == admin.user_id
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer not-a-key"},
+        {"Authorization": "Bearer sk_live_" + "a" * 40},
+        {"Authorization": "Token token=0123456789abcdef0123456789abcdef"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+    ],
+    ids=["missing", "malformed", "unknown", "integration-key", "basic"],
+)
+async def test_bad_credentials_are_401(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    response = await client.get("/api/incidents", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "UNAUTHORIZED"
+
+
+async def test_revoked_key_stops_working(client: httpx.AsyncClient, admin: Api) -> None:
+    other = await make_api(client)
+    assert (await other.get("/api/users/me")).status_code == 200
+    assert (await admin.delete(f"/api/api-keys/{other.key_id}")).status_code == 200
+    response = await other.get("/api/users/me")
+    assert response.status_code == 401
+    assert "revoked" in response.json()["error"]["message"]
+
+
+async def test_disabled_owner_key_is_401(client: httpx.AsyncClient, admin: Api) -> None:
+    responder = await make_api(client, role="RESPONDER")
+    response = await admin.patch(f"/api/users/{responder.user_id}", {"status": "DISABLED"})
+    assert response.status_code == 200
+    assert (await responder.get("/api/incidents")).status_code == 401
+    await admin.patch(f"/api/users/{responder.user_id}", {"status": "ACTIVE"})
+    assert (await responder.get("/api/incidents")).status_code == 200
+
+
+async def test_missing_scope_is_403_on_rest_and_graphql(client: httpx.AsyncClient) -> None:
+    reader = await make_api(client, scopes=["incidents:read"])
+    response = await reader.post("/api/services", {"name": unique("svc")})
+    assert response.status_code == 403
+    assert response.json()["error"]["details"]["scope"] == "services:write"
+    result = await reader.graphql('mutation { createService(input: {name: "x"}) { id } }')
+    assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await reader.get("/api/incidents")).status_code == 200
+
+
+async def test_roles_limit_what_a_full_scope_key_can_do(
+    client: httpx.AsyncClient, service: dict[str, Any]
+) -> None:
+    responder = await make_api(client, role="RESPONDER")
+    user = await make_api(client, role="USER")
+    # RESPONDER: incidents yes, configuration no.
+    await open_incident(responder, service["id"])
+    denied = await responder.post("/api/services", {"name": unique("svc")})
+    assert denied.status_code == 403
+    assert denied.json()["error"]["details"]["role"] == "RESPONDER"
+    assert (await responder.post("/api/users", {"name": "x", "email": "x@example.com"})).status_code == 403
+    # USER: read only.
+    assert (await user.get("/api/incidents")).status_code == 200
+    assert (await user.get("/api/services")).status_code == 200
+    created = await user.post("/api/incidents", {"title": "t", "service_id": service["id"]})
+    assert created.status_code == 403
+    result = await user.graphql(
+        "mutation($s: ID!) { createIncident(input: {title: \"t\", serviceId: $s}) { id } }",
+        {"s": service["id"]},
+    )
+    assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_graphql_without_key_is_unauthorized(client: httpx.AsyncClient) -> None:
+    response = await client.post("/graphql", json={"query": "{ viewer { id } }"})
+    assert response.status_code == 200
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHORIZED"
+
+
+async def test_test_keys_live_in_a_sandbox(
+    client: httpx.AsyncClient, admin: Api, service: dict[str, Any]
+) -> None:
+    sandbox = await make_api(client, environment="test")
+    assert sandbox.key.startswith("sk_test_")
+    test_incident = await open_incident(sandbox, service["id"], title="sandboxed")
+    live_incident = await open_incident(admin, service["id"], title="real")
+    assert test_incident["environment"] == "test"
+    assert live_incident["environment"] == "live"
+    # Each side sees only its own environment, by id and in lists.
+    assert (await admin.get(f"/api/incidents/{test_incident['id']}")).status_code == 404
+    assert (await sandbox.get(f"/api/incidents/{live_incident['id']}")).status_code == 404
+    denied = await sandbox.patch(f"/api/incidents/{live_incident['id']}", {"status": "RESOLVED"})
+    assert denied.status_code == 404
+    live_ids = {i["id"] for i in (await admin.get(f"/api/incidents?service_id={service['id']}")).json()["data"]}
+    test_ids = {i["id"] for i in (await sandbox.get(f"/api/incidents?service_id={service['id']}")).json()["data"]}
+    assert live_ids == {live_incident["id"]}
+    assert test_ids == {test_incident["id"]}
+    # Configuration is shared.
+    assert (await sandbox.get(f"/api/services/{service['id']}")).status_code == 200
+
+
+async def test_keys_are_stored_only_as_digests(client: httpx.AsyncClient, admin: Api) -> None:
+    created = await admin.create("/api/api-keys", {"name": "ci", "scopes": ["incidents:read"]})
+    key = created["key"]
+    assert key.startswith("sk_live_") and len(key) >= 8 + 32
+    assert created["last4"] == key[-4:]
+    listed = (await admin.get("/api/api-keys?limit=100")).json()["data"]
+    row = next(item for item in listed if item["id"] == created["id"])
+    assert "key" not in row
+    from opsknight.auth.models import ApiKey
+
+    stored = await ApiKey.get(id=created["id"])
+    assert key not in {stored.digest, stored.prefix, stored.last4}
+    fresh = Api(client=client, key=key, user_id=admin.user_id, key_id=created["id"])
+    assert (await fresh.get("/api/incidents")).status_code == 200
+    assert (await fresh.get("/api/users")).status_code == 403
+
+
+async def test_password_is_hashed_with_argon2_and_never_returned(admin: Api) -> None:
+    created = await admin.create(
+        "/api/users", {"name": "Pat", "email": f"{unique('pat')}@example.com", "password": "s3cret-pass"}
+    )
+    assert "password" not in created and "password_hash" not in created
+    row = await User.get(id=created["id"])
+    assert row.password_hash is not None and row.password_hash.startswith("$argon2")
