@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tortoise.expressions import Case, Q, Value, When
+from tortoise.expressions import Case, Q, RawSQL, When
 
 from opsknight import validation
 from opsknight.auth.principal import Principal
@@ -97,9 +97,10 @@ async def list_incidents(
         # Incidents without a priority come last in either order.
         missing = 0 if order == "desc" else 99
         column = {"urgency": "urgency", "status": "status", "priority": "priority"}[sort]
+        # Literal SQL integers: bound parameters here would be typed as text by asyncpg.
         rank = Case(
-            *(When(**{column: value}, then=Value(r)) for value, r in _RANKS[sort].items()),
-            default=Value(missing),
+            *(When(**{column: value}, then=RawSQL(str(r))) for value, r in _RANKS[sort].items()),
+            default=RawSQL(str(missing)),
         )
         query = query.annotate(sort_rank=rank)
         return await page_of(query, limit, offset, f"{sign}sort_rank", f"{sign}id")
