@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-
 from graphql.error import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from opsknight.errors import OpsKnightError
 
@@ -33,11 +30,3 @@ def classify(error: GraphQLError) -> GraphQLError:
         extensions={"code": "INTERNAL_ERROR"},
     )
 
-
-class ErrorCodes(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if result is not None and errors:
-            result.errors = [classify(e) for e in errors]

@@ -10,9 +10,9 @@ from graphql.error import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, ParserCache, QueryDepthLimiter, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 
-from opsknight.graphql.errors import ErrorCodes
+from opsknight.graphql.errors import classify
 from opsknight.graphql.mutations.directory import DirectoryMutation
 from opsknight.graphql.mutations.incidents import IncidentMutation
 from opsknight.graphql.queries.directory import DirectoryQuery
@@ -24,6 +24,13 @@ Mutation = merge_types("Mutation", (DirectoryMutation, IncidentMutation))
 
 
 class OpsKnightSchema(strawberry.Schema):
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        """Execute, then give every error its §1 code (parse and validation errors too)."""
+        result = await super().execute(*args, **kwargs)
+        if result.errors:
+            result.errors = [classify(error) for error in result.errors]
+        return result
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -34,7 +41,6 @@ class OpsKnightSchema(strawberry.Schema):
 
 def build_schema() -> OpsKnightSchema:
     extensions: list[Any] = [
-        ErrorCodes,
         # Factories: each request gets fresh instances; the caches are shared module-wide.
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
