@@ -101,7 +101,11 @@ def cmd_api_key_create(args: argparse.Namespace) -> None:
     from opsknight.auth.scopes import ALL_SCOPES
     from opsknight.directory.models import User
 
-    scopes = list(ALL_SCOPES) if args.scopes == "all" else [s.strip() for s in args.scopes.split(",") if s.strip()]
+    scopes = (
+        list(ALL_SCOPES)
+        if args.scopes == "all"
+        else [s.strip() for s in args.scopes.split(",") if s.strip()]
+    )
     environment = "test" if args.test else "live"
 
     async def work() -> None:
@@ -167,7 +171,9 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("--user", help="alias of --name")
     user.add_argument("--email")
     user.add_argument("--password")
-    user.add_argument("--role", choices=["admin", "responder", "user", "ADMIN", "RESPONDER", "USER"])
+    user.add_argument(
+        "--role", choices=["admin", "responder", "user", "ADMIN", "RESPONDER", "USER"]
+    )
     user.add_argument("--update", action="store_true")
     user.set_defaults(func=cmd_user)
 

@@ -31,7 +31,9 @@ async def _create_postgres_database(server_url: str) -> tuple[str, str]:
     parsed = urlparse(server_url.replace("postgresql://", "postgres://", 1))
     name = f"opsknight_test_{secrets.token_hex(6)}"
     try:
-        conn = await asyncpg.connect(server_url.replace("postgres://", "postgresql://", 1), timeout=10)
+        conn = await asyncpg.connect(
+            server_url.replace("postgres://", "postgresql://", 1), timeout=10
+        )
     except (OSError, asyncpg.PostgresError) as exc:
         pytest.fail(f"OPSKNIGHT_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {exc}")
     try:
@@ -163,5 +165,6 @@ async def service(admin: Api) -> dict[str, Any]:
 
 async def open_incident(api: Api, service_id: str, **fields: Any) -> dict[str, Any]:
     return await api.create(
-        "/api/incidents", {"title": fields.pop("title", "Disk full"), "service_id": service_id, **fields}
+        "/api/incidents",
+        {"title": fields.pop("title", "Disk full"), "service_id": service_id, **fields},
     )

@@ -83,14 +83,16 @@ async def test_roles_limit_what_a_full_scope_key_can_do(
     denied = await responder.post("/api/services", {"name": unique("svc")})
     assert denied.status_code == 403
     assert denied.json()["error"]["details"]["role"] == "RESPONDER"
-    assert (await responder.post("/api/users", {"name": "x", "email": "x@example.com"})).status_code == 403
+    assert (
+        await responder.post("/api/users", {"name": "x", "email": "x@example.com"})
+    ).status_code == 403
     # USER: read only.
     assert (await user.get("/api/incidents")).status_code == 200
     assert (await user.get("/api/services")).status_code == 200
     created = await user.post("/api/incidents", {"title": "t", "service_id": service["id"]})
     assert created.status_code == 403
     result = await user.graphql(
-        "mutation($s: ID!) { createIncident(input: {title: \"t\", serviceId: $s}) { id } }",
+        'mutation($s: ID!) { createIncident(input: {title: "t", serviceId: $s}) { id } }',
         {"s": service["id"]},
     )
     assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
@@ -116,8 +118,14 @@ async def test_test_keys_live_in_a_sandbox(
     assert (await sandbox.get(f"/api/incidents/{live_incident['id']}")).status_code == 404
     denied = await sandbox.patch(f"/api/incidents/{live_incident['id']}", {"status": "RESOLVED"})
     assert denied.status_code == 404
-    live_ids = {i["id"] for i in (await admin.get(f"/api/incidents?service_id={service['id']}")).json()["data"]}
-    test_ids = {i["id"] for i in (await sandbox.get(f"/api/incidents?service_id={service['id']}")).json()["data"]}
+    live_ids = {
+        i["id"]
+        for i in (await admin.get(f"/api/incidents?service_id={service['id']}")).json()["data"]
+    }
+    test_ids = {
+        i["id"]
+        for i in (await sandbox.get(f"/api/incidents?service_id={service['id']}")).json()["data"]
+    }
     assert live_ids == {live_incident["id"]}
     assert test_ids == {test_incident["id"]}
     # Configuration is shared.
@@ -143,7 +151,8 @@ async def test_keys_are_stored_only_as_digests(client: httpx.AsyncClient, admin:
 
 async def test_password_is_hashed_with_argon2_and_never_returned(admin: Api) -> None:
     created = await admin.create(
-        "/api/users", {"name": "Pat", "email": f"{unique('pat')}@example.com", "password": "s3cret-pass"}
+        "/api/users",
+        {"name": "Pat", "email": f"{unique('pat')}@example.com", "password": "s3cret-pass"},
     )
     assert "password" not in created and "password_hash" not in created
     row = await User.get(id=created["id"])

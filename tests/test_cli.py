@@ -79,7 +79,9 @@ def test_user_update_and_name_alias(cli_env: dict[str, str]) -> None:
         ("frobnicate",),
     ],
 )
-def test_bad_arguments_are_one_line_and_exit_2(cli_env: dict[str, str], args: tuple[str, ...]) -> None:
+def test_bad_arguments_are_one_line_and_exit_2(
+    cli_env: dict[str, str], args: tuple[str, ...]
+) -> None:
     result = run(cli_env, *args, expect=2)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("opsknight: error:"), result.stderr

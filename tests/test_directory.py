@@ -40,7 +40,9 @@ async def test_user_crud_and_me(admin: Api) -> None:
 async def test_user_list_filters_and_sorts_by_name(admin: Api) -> None:
     tag = unique("team")
     for name, role in (("Charlie", "USER"), ("alice", "RESPONDER"), ("Bob", "RESPONDER")):
-        await admin.create("/api/users", {"name": f"{name} {tag}", "email": f"{unique(name)}@x.io", "role": role})
+        await admin.create(
+            "/api/users", {"name": f"{name} {tag}", "email": f"{unique(name)}@x.io", "role": role}
+        )
     listed = (await admin.get(f"/api/users?q={tag}")).json()
     assert [u["name"].split()[0] for u in listed["data"]] == ["Bob", "Charlie", "alice"]
     assert listed["pagination"] == {"total": 3, "limit": 25, "offset": 0, "has_more": False}
@@ -54,10 +56,18 @@ async def test_deleting_a_user_in_a_rotation_or_step_is_409_naming_where(admin: 
     user = await admin.create("/api/users", {"name": "Oncaller", "email": f"{unique('oc')}@x.io"})
     now = clock.now()
     schedule = await Schedule.create(
-        name=unique("Primary"), name_key=unique("primary"), time_zone="UTC", created_at=now, updated_at=now
+        name=unique("Primary"),
+        name_key=unique("primary"),
+        time_zone="UTC",
+        created_at=now,
+        updated_at=now,
     )
     layer = await ScheduleLayer.create(
-        schedule=schedule, position=1, name="Layer 1", rotation_type="weekly", handoff_start="2024-01-01T09:00:00"
+        schedule=schedule,
+        position=1,
+        name="Layer 1",
+        rotation_type="weekly",
+        handoff_start="2024-01-01T09:00:00",
     )
     await ScheduleLayerMember.create(layer=layer, position=1, user_id=user["id"])
     policy = await EscalationPolicy.create(
@@ -99,7 +109,9 @@ async def test_team_members_roles_and_lead(admin: Api) -> None:
     removed = await admin.delete(f"/api/teams/{team['id']}/members/{member['id']}")
     assert removed.json()["data"]["lead"] is None
     assert [m["user"]["id"] for m in removed.json()["data"]["members"]] == [lead["id"]]
-    assert (await admin.delete(f"/api/teams/{team['id']}/members/{member['id']}")).status_code == 404
+    assert (
+        await admin.delete(f"/api/teams/{team['id']}/members/{member['id']}")
+    ).status_code == 404
     duplicate = await admin.post("/api/teams", {"name": team["name"]})
     assert duplicate.status_code == 409
     assert (await admin.delete(f"/api/teams/{team['id']}")).json()["data"]["deleted"] is True
@@ -151,13 +163,16 @@ async def test_service_list_filters_by_team_and_search(admin: Api) -> None:
 
 async def test_integrations_have_32_hex_keys(admin: Api, service: dict[str, Any]) -> None:
     integration = await admin.create(
-        f"/api/services/{service['id']}/integrations", {"name": "Prometheus", "type": "alertmanager"}
+        f"/api/services/{service['id']}/integrations",
+        {"name": "Prometheus", "type": "alertmanager"},
     )
     assert re.fullmatch(r"[0-9a-f]{32}", integration["key"])
     assert integration["type"] == "alertmanager"
     listed = (await admin.get(f"/api/services/{service['id']}/integrations")).json()["data"]
     assert [i["id"] for i in listed] == [integration["id"]]
-    bad = await admin.post(f"/api/services/{service['id']}/integrations", {"type": "carrier-pigeon"})
+    bad = await admin.post(
+        f"/api/services/{service['id']}/integrations", {"type": "carrier-pigeon"}
+    )
     assert bad.status_code == 400 and bad.json()["error"]["details"]["field"] == "type"
     gone = await admin.delete(f"/api/services/{service['id']}/integrations/{integration['id']}")
     assert gone.status_code == 200
@@ -174,14 +189,20 @@ async def test_api_keys_create_list_revoke(client: httpx.AsyncClient, admin: Api
     assert created["key"].startswith("sk_test_")
     assert created["user"]["id"] == responder.user_id
     assert created["environment"] == "test" and created["scopes"] == ["incidents:read"]
-    assert response_has_location(await admin.post("/api/api-keys", {"name": "x", "scopes": ["users:read"]}))
+    assert response_has_location(
+        await admin.post("/api/api-keys", {"name": "x", "scopes": ["users:read"]})
+    )
     # Non-admins list only their own keys.
     own = (await responder.get("/api/api-keys")).json()["data"]
     assert {k["user"]["id"] for k in own} == {responder.user_id}
-    assert (await responder.post("/api/api-keys", {"name": "n", "scopes": ["incidents:read"]})).status_code == 403
+    assert (
+        await responder.post("/api/api-keys", {"name": "n", "scopes": ["incidents:read"]})
+    ).status_code == 403
     assert (await admin.delete(f"/api/api-keys/{created['id']}")).status_code == 200
     assert (await admin.delete(f"/api/api-keys/{created['id']}")).status_code == 404
 
 
 def response_has_location(response: httpx.Response) -> bool:
-    return response.status_code == 201 and response.headers["location"].startswith("/api/api-keys/key_")
+    return response.status_code == 201 and response.headers["location"].startswith(
+        "/api/api-keys/key_"
+    )

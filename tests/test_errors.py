@@ -164,5 +164,7 @@ async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient, admi
 
 async def test_unknown_fields_are_ignored(admin: Api) -> None:
     name = unique("svc")
-    created = await admin.create("/api/services", {"name": name, "color": "blue", "owner": {"x": 1}})
+    created = await admin.create(
+        "/api/services", {"name": name, "color": "blue", "owner": {"x": 1}}
+    )
     assert created["name"] == name

@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_committed_schema_is_current() -> None:
     committed = (ROOT / "schema.graphql").read_text()
-    assert committed == sdl(), "schema.graphql is stale: run `opsknight export-schema -o schema.graphql`"
+    assert committed == sdl(), (
+        "schema.graphql is stale: run `opsknight export-schema -o schema.graphql`"
+    )
 
 
 async def test_graphiql_is_served(client: httpx.AsyncClient) -> None:
@@ -27,7 +29,7 @@ async def test_graphiql_is_served(client: httpx.AsyncClient) -> None:
 async def test_errors_carry_codes(admin: Api) -> None:
     missing = await admin.graphql('{ incident(id: "inc_00000000000000000000000000") { id } }')
     assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-    invalid = await admin.graphql('{ incidents(limit: 500) { nodes { id } } }')
+    invalid = await admin.graphql("{ incidents(limit: 500) { nodes { id } } }")
     assert invalid["errors"][0]["extensions"] == {
         "code": "VALIDATION_ERROR",
         "details": {"reason": "out_of_range", "field": "limit"},

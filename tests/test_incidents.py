@@ -72,10 +72,14 @@ async def incident_in(api: Api, service_id: str, status: str) -> dict[str, Any]:
 
 
 async def timeline_types(api: Api, incident_id: str) -> list[str]:
-    return [e["type"] for e in (await api.get(f"/api/incidents/{incident_id}/timeline")).json()["data"]]
+    return [
+        e["type"] for e in (await api.get(f"/api/incidents/{incident_id}/timeline")).json()["data"]
+    ]
 
 
-async def test_create_returns_201_location_etag_and_numbers(admin: Api, service: dict[str, Any]) -> None:
+async def test_create_returns_201_location_etag_and_numbers(
+    admin: Api, service: dict[str, Any]
+) -> None:
     response = await admin.post(
         "/api/incidents",
         {"title": "Checkout 5xx", "serviceId": service["id"], "urgency": "HIGH", "priority": "P2",
@@ -89,7 +93,11 @@ async def test_create_returns_201_location_etag_and_numbers(admin: Api, service:
     assert response.headers["etag"]
     assert data["id"].startswith("inc_")
     assert data["status"] == "OPEN" and data["urgency"] == "HIGH" and data["priority"] == "P2"
-    assert data["assignee"] == {"id": admin.user_id, "name": data["assignee"]["name"], "email": data["assignee"]["email"]}
+    assert data["assignee"] == {
+        "id": admin.user_id,
+        "name": data["assignee"]["name"],
+        "email": data["assignee"]["email"],
+    }
     assert data["service"]["id"] == service["id"]
     assert data["custom_details"] == {"pod": "web-1"}
     assert data["links"] == [{"href": "https://grafana.example.com/d/1", "text": "dashboard"}]
@@ -102,17 +110,24 @@ async def test_create_returns_201_location_etag_and_numbers(admin: Api, service:
     assert (await open_incident(admin, service["id"]))["urgency"] == "LOW"  # the default
 
 
-async def test_get_returns_full_object_list_returns_summary(admin: Api, service: dict[str, Any]) -> None:
+async def test_get_returns_full_object_list_returns_summary(
+    admin: Api, service: dict[str, Any]
+) -> None:
     incident = await open_incident(admin, service["id"])
     full = await admin.get(f"/api/incidents/{incident['id']}")
-    assert full.headers["etag"] == (await admin.get(f"/api/incidents/{incident['id']}")).headers["etag"]
+    assert (
+        full.headers["etag"]
+        == (await admin.get(f"/api/incidents/{incident['id']}")).headers["etag"]
+    )
     assert {"timeline", "notes", "recent_changes"} <= set(full.json()["data"])
     listed = (await admin.get(f"/api/incidents?service_id={service['id']}")).json()["data"]
     assert "timeline" not in listed[0] and "notes" not in listed[0]
     assert set(full.json()["data"]) - set(listed[0]) == {"timeline", "notes"}
 
 
-async def test_idempotency_key_replays_the_first_incident(admin: Api, service: dict[str, Any]) -> None:
+async def test_idempotency_key_replays_the_first_incident(
+    admin: Api, service: dict[str, Any]
+) -> None:
     key = unique("idem")
     body = {"title": "Once only", "service_id": service["id"]}
     first = await admin.post("/api/incidents", body, headers={"Idempotency-Key": key})
@@ -127,7 +142,9 @@ async def test_idempotency_key_replays_the_first_incident(admin: Api, service: d
     assert changed.status_code == 409
 
 
-async def test_concurrent_idempotent_creates_make_one_incident(admin: Api, service: dict[str, Any]) -> None:
+async def test_concurrent_idempotent_creates_make_one_incident(
+    admin: Api, service: dict[str, Any]
+) -> None:
     key = unique("race")
     body = {"title": "Raced create", "service_id": service["id"]}
     responses = await asyncio.gather(
@@ -197,16 +214,19 @@ async def test_snooze_needs_a_duration_in_range(admin: Api, service: dict[str, A
     ):
         response = await admin.patch(path, body)
         assert response.status_code == 400, body
-        assert response.json()["error"]["details"] == {"field": "snooze_duration", "reason": reason} | (
-            {"minimum": 1, "maximum": 10080} if reason == "out_of_range" else {}
-        )
+        assert response.json()["error"]["details"] == {
+            "field": "snooze_duration",
+            "reason": reason,
+        } | ({"minimum": 1, "maximum": 10080} if reason == "out_of_range" else {})
     assert await timeline_types(admin, incident["id"]) == ["created"]
 
 
 async def test_snooze_ends_by_itself(admin: Api, service: dict[str, Any]) -> None:
     incident = await open_incident(admin, service["id"])
     # One minute at the tests' time scale of 600 is 0.1 s.
-    snoozed = await admin.patch(f"/api/incidents/{incident['id']}", {"status": "SNOOZED", "snooze_duration": 1})
+    snoozed = await admin.patch(
+        f"/api/incidents/{incident['id']}", {"status": "SNOOZED", "snooze_duration": 1}
+    )
     assert snoozed.json()["data"]["snoozed_until"]
     for _ in range(100):
         current = (await admin.get(f"/api/incidents/{incident['id']}")).json()["data"]
@@ -240,7 +260,9 @@ async def test_patch_writes_one_entry_per_change(admin: Api, service: dict[str, 
     ]  # fmt: skip
     # Reassign, then unassign with null.
     other = await make_api(admin.client)
-    again = await admin.patch(f"/api/incidents/{incident['id']}", {"assignee_id": other.user_id, "priority": None})
+    again = await admin.patch(
+        f"/api/incidents/{incident['id']}", {"assignee_id": other.user_id, "priority": None}
+    )
     assert again.json()["data"]["assignee"]["id"] == other.user_id
     assert again.json()["data"]["priority"] is None
     cleared = await admin.patch(f"/api/incidents/{incident['id']}", {"assignee_id": None})
@@ -248,11 +270,15 @@ async def test_patch_writes_one_entry_per_change(admin: Api, service: dict[str, 
     types = await timeline_types(admin, incident["id"])
     assert types[-3:] == ["priority_changed", "reassigned", "reassigned"]
     stale = await admin.patch(
-        f"/api/incidents/{incident['id']}", {"urgency": "LOW"}, headers={"If-Match": first.headers["etag"]}
+        f"/api/incidents/{incident['id']}",
+        {"urgency": "LOW"},
+        headers={"If-Match": first.headers["etag"]},
     )
     assert stale.status_code == 409
     missing = await admin.patch(f"/api/incidents/{incident['id']}", {"assignee_id": "usr_nobody"})
-    assert missing.status_code == 400 and missing.json()["error"]["details"]["field"] == "assignee_id"
+    assert (
+        missing.status_code == 400 and missing.json()["error"]["details"]["field"] == "assignee_id"
+    )
 
 
 async def test_resolution_note_becomes_a_note(admin: Api, service: dict[str, Any]) -> None:
@@ -287,7 +313,10 @@ async def test_notes(admin: Api, service: dict[str, Any]) -> None:
 async def test_alerts_list_is_paged(admin: Api, service: dict[str, Any]) -> None:
     incident = await open_incident(admin, service["id"])
     page = (await admin.get(f"/api/incidents/{incident['id']}/alerts")).json()
-    assert page == {"data": [], "pagination": {"total": 0, "limit": 25, "offset": 0, "has_more": False}}
+    assert page == {
+        "data": [],
+        "pagination": {"total": 0, "limit": 25, "offset": 0, "has_more": False},
+    }
 
 
 async def test_merge(admin: Api, service: dict[str, Any]) -> None:
@@ -307,13 +336,20 @@ async def test_merge(admin: Api, service: dict[str, Any]) -> None:
     # Merged incidents are read-only and hidden from lists unless asked for.
     assert (await admin.patch(f"/api/incidents/{ids[0]}", {"status": "OPEN"})).status_code == 409
     assert (await admin.post(f"/api/incidents/{ids[0]}/notes", {"content": "x"})).status_code == 409
-    listed = {i["id"] for i in (await admin.get(f"/api/incidents?service_id={service['id']}")).json()["data"]}
+    listed = {
+        i["id"]
+        for i in (await admin.get(f"/api/incidents?service_id={service['id']}")).json()["data"]
+    }
     assert target["id"] in listed and not listed & set(ids)
     everything = await admin.get(f"/api/incidents?service_id={service['id']}&include_merged=true")
     assert set(ids) <= {i["id"] for i in everything.json()["data"]}
-    again = await admin.post(f"/api/incidents/{target['id']}/merge", {"source_incident_ids": ids[:1]})
+    again = await admin.post(
+        f"/api/incidents/{target['id']}/merge", {"source_incident_ids": ids[:1]}
+    )
     assert again.status_code == 409
-    itself = await admin.post(f"/api/incidents/{target['id']}/merge", {"source_incident_ids": [target["id"]]})
+    itself = await admin.post(
+        f"/api/incidents/{target['id']}/merge", {"source_incident_ids": [target["id"]]}
+    )
     assert itself.status_code == 400
     empty = await admin.post(f"/api/incidents/{target['id']}/merge", {"source_incident_ids": []})
     assert empty.status_code == 400
@@ -325,7 +361,10 @@ async def test_bulk_reports_each_item(admin: Api, service: dict[str, Any]) -> No
     missing = "inc_00000000000000000000000000"
     response = await admin.post(
         "/api/incidents/bulk",
-        {"incidentIds": [good["id"], resolved["id"], missing], "updates": {"status": "ACKNOWLEDGED", "urgency": "HIGH"}},
+        {
+            "incidentIds": [good["id"], resolved["id"], missing],
+            "updates": {"status": "ACKNOWLEDGED", "urgency": "HIGH"},
+        },
     )
     assert response.status_code == 200, response.text
     data = response.json()["data"]
@@ -338,11 +377,18 @@ async def test_bulk_reports_each_item(admin: Api, service: dict[str, Any]) -> No
     assert acked["status"] == "ACKNOWLEDGED" and acked["urgency"] == "HIGH"
     untouched = (await admin.get(f"/api/incidents/{resolved['id']}")).json()["data"]
     assert untouched["urgency"] == "LOW"
-    too_many = await admin.post("/api/incidents/bulk", {"incident_ids": [good["id"]] * 101, "updates": {"urgency": "LOW"}})
-    assert too_many.status_code == 400 and too_many.json()["error"]["details"]["field"] == "incident_ids"
+    too_many = await admin.post(
+        "/api/incidents/bulk", {"incident_ids": [good["id"]] * 101, "updates": {"urgency": "LOW"}}
+    )
+    assert (
+        too_many.status_code == 400
+        and too_many.json()["error"]["details"]["field"] == "incident_ids"
+    )
 
 
-async def test_delete_needs_incidents_delete(client: httpx.AsyncClient, admin: Api, service: dict[str, Any]) -> None:
+async def test_delete_needs_incidents_delete(
+    client: httpx.AsyncClient, admin: Api, service: dict[str, Any]
+) -> None:
     incident = await open_incident(admin, service["id"])
     writer = await make_api(client, scopes=["incidents:read", "incidents:write"])
     assert (await writer.delete(f"/api/incidents/{incident['id']}")).status_code == 403
@@ -390,9 +436,7 @@ SORT_KEYS = {
 
 @pytest.mark.parametrize("order", ["asc", "desc"])
 @pytest.mark.parametrize("sort", ["created_at", "updated_at", "urgency", "status", "priority"])
-async def test_pagination_walk_never_skips_or_repeats(
-    admin: Api, sort: str, order: str
-) -> None:
+async def test_pagination_walk_never_skips_or_repeats(admin: Api, sort: str, order: str) -> None:
     service = await admin.create("/api/services", {"name": unique("walk")})
     made = []
     combos = [("HIGH", "P1", "OPEN"), ("LOW", None, "RESOLVED"), ("MEDIUM", "P3", "ACKNOWLEDGED"),
@@ -422,14 +466,16 @@ async def test_pagination_walk_never_skips_or_repeats(
         assert ranks == sorted(ranks, reverse=order == "desc")
     elif sort == "priority":
         present = [i["priority"] for i in seen if i["priority"]]
-        assert [i["priority"] for i in seen][len(present):] == [None] * (len(seen) - len(present))
+        assert [i["priority"] for i in seen][len(present) :] == [None] * (len(seen) - len(present))
         assert present == sorted(present, reverse=order == "desc")
     else:
         stamps = [i[sort] for i in seen]
         assert stamps == sorted(stamps, reverse=order == "desc")
 
 
-async def test_graphql_incidents_connection_matches_rest(admin: Api, service: dict[str, Any]) -> None:
+async def test_graphql_incidents_connection_matches_rest(
+    admin: Api, service: dict[str, Any]
+) -> None:
     for urgency in ("LOW", "HIGH"):
         await open_incident(admin, service["id"], urgency=urgency)
     result = await admin.graphql(
@@ -437,6 +483,17 @@ async def test_graphql_incidents_connection_matches_rest(admin: Api, service: di
              nodes { id urgency service { name } } pagination { total limit offset hasMore } } }""",
         {"s": [service["id"]]},
     )
-    rest = (await admin.get(f"/api/incidents?service_id={service['id']}&urgency=HIGH&sort=urgency&limit=5")).json()
-    assert [n["id"] for n in result["data"]["incidents"]["nodes"]] == [i["id"] for i in rest["data"]]
-    assert result["data"]["incidents"]["pagination"] == {"total": 1, "limit": 5, "offset": 0, "hasMore": False}
+    rest = (
+        await admin.get(
+            f"/api/incidents?service_id={service['id']}&urgency=HIGH&sort=urgency&limit=5"
+        )
+    ).json()
+    assert [n["id"] for n in result["data"]["incidents"]["nodes"]] == [
+        i["id"] for i in rest["data"]
+    ]
+    assert result["data"]["incidents"]["pagination"] == {
+        "total": 1,
+        "limit": 5,
+        "offset": 0,
+        "hasMore": False,
+    }

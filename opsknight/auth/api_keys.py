@@ -25,11 +25,16 @@ class IssuedKey:
 
 def check_scopes(scopes: Sequence[str]) -> list[str]:
     if not scopes:
-        raise ValidationFailed("scopes must name at least one scope", field="scopes", reason="required")
+        raise ValidationFailed(
+            "scopes must name at least one scope", field="scopes", reason="required"
+        )
     unknown = [s for s in scopes if s not in ALL_SCOPES]
     if unknown:
         raise ValidationFailed(
-            f"unknown scope {unknown[0]}", field="scopes", reason="invalid_enum", allowed=list(ALL_SCOPES)
+            f"unknown scope {unknown[0]}",
+            field="scopes",
+            reason="invalid_enum",
+            allowed=list(ALL_SCOPES),
         )
     return sorted(set(scopes), key=ALL_SCOPES.index)
 
@@ -68,7 +73,9 @@ async def create_api_key(
     return await issue(owner, name, scopes, environment)
 
 
-async def list_api_keys(principal: Principal, limit: int | None, offset: int | None) -> Page[ApiKey]:
+async def list_api_keys(
+    principal: Principal, limit: int | None, offset: int | None
+) -> Page[ApiKey]:
     """Live (unrevoked) keys; administrators see everyone's, others their own."""
     principal.require("api_keys:read")
     query = ApiKey.filter(revoked_at__isnull=True)

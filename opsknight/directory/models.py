@@ -54,8 +54,12 @@ class Team(PrefixedModel):
 
 class TeamMember(Model):
     id = fields.IntField(primary_key=True)
-    team = fields.ForeignKeyField("models.Team", related_name="memberships", on_delete=fields.CASCADE)
-    user = fields.ForeignKeyField("models.User", related_name="memberships", on_delete=fields.CASCADE)
+    team = fields.ForeignKeyField(
+        "models.Team", related_name="memberships", on_delete=fields.CASCADE
+    )
+    user = fields.ForeignKeyField(
+        "models.User", related_name="memberships", on_delete=fields.CASCADE
+    )
     role = fields.CharField(max_length=16, default="MEMBER")
     receive_team_notifications = fields.BooleanField(default=True)
     created_at = fields.DatetimeField()

@@ -58,7 +58,7 @@ async def _apply(service: Service, fields: dict[str, Any]) -> list[str]:
         service.name_key = service.name.lower()
         changed += ["name", "name_key"]
     if "description" in fields:
-        service.description = validation.optional_text(
+        service.description = validation.optional_text(  # type: ignore[assignment]
             fields["description"], "description", max_length=5000
         )
         changed.append("description")
@@ -74,14 +74,14 @@ async def _apply(service: Service, fields: dict[str, Any]) -> list[str]:
         team_id = fields["team_id"]
         if team_id is not None:
             validation.referenced(await Team.get_or_none(id=team_id), team_id, "team_id", "team")
-        service.team_id = team_id  # type: ignore[attr-defined]
+        service.team_id = team_id
         changed.append("team_id")
     if "escalation_policy_id" in fields:
         policy_id = fields["escalation_policy_id"]
         if policy_id is not None:
             found = await EscalationPolicy.get_or_none(id=policy_id)
             validation.referenced(found, policy_id, "escalation_policy_id", "escalation policy")
-        service.escalation_policy_id = policy_id  # type: ignore[attr-defined]
+        service.escalation_policy_id = policy_id
         changed.append("escalation_policy_id")
     return changed
 

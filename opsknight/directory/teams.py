@@ -46,7 +46,9 @@ async def create_team(principal: Principal, fields: dict[str, Any]) -> Team:
     team = Team(
         name=name,
         name_key=name.lower(),
-        description=validation.optional_text(fields.get("description"), "description", max_length=5000),
+        description=validation.optional_text(
+            fields.get("description"), "description", max_length=5000
+        ),
         created_at=now,
         updated_at=now,
     )
@@ -71,7 +73,9 @@ async def update_team(principal: Principal, team_id: str, fields: dict[str, Any]
         team.name_key = team.name.lower()
         changed += ["name", "name_key"]
     if "description" in fields:
-        team.description = validation.optional_text(fields["description"], "description", max_length=5000)
+        team.description = validation.optional_text(  # type: ignore[assignment]
+            fields["description"], "description", max_length=5000
+        )
         changed.append("description")
     if "lead_id" in fields:
         lead_id = fields["lead_id"]
@@ -79,7 +83,7 @@ async def update_team(principal: Principal, team_id: str, fields: dict[str, Any]
             raise ValidationFailed(
                 "the team lead must be a member of the team", field="lead_id", reason="not_a_member"
             )
-        team.lead_id = lead_id  # type: ignore[attr-defined]
+        team.lead_id = lead_id
         changed.append("lead_id")
     if changed:
         team.updated_at = clock.now()
@@ -100,7 +104,9 @@ async def add_member(principal: Principal, team_id: str, fields: dict[str, Any])
     principal.require("teams:write")
     team = await _get(team_id)
     user_id = fields.get("user_id")
-    user = validation.referenced(await User.get_or_none(id=user_id), str(user_id), "user_id", "user")
+    user = validation.referenced(
+        await User.get_or_none(id=user_id), str(user_id), "user_id", "user"
+    )
     role = validation.choice(fields.get("role") or "MEMBER", "role", MEMBER_ROLES)
     notify = fields.get("receive_team_notifications")
     existing = await TeamMember.get_or_none(team_id=team.id, user_id=user.id)
@@ -129,7 +135,7 @@ async def remove_member(principal: Principal, team_id: str, user_id: str) -> Tea
         if not removed:
             raise NotFound(f"user {user_id} is not a member of team {team_id}")
         if team.lead_id == user_id:  # type: ignore[attr-defined]
-            team.lead_id = None  # type: ignore[attr-defined]
+            team.lead_id = None
             await team.save(update_fields=["lead_id"])
     return team
 
@@ -146,4 +152,3 @@ async def members_by_team(team_ids: list[str]) -> list[list[TeamMember]]:
 async def teams_by_ids(team_ids: list[str]) -> list[Team | None]:
     rows = {t.id: t for t in await Team.filter(id__in=team_ids)}
     return [rows.get(i) for i in team_ids]
-

@@ -143,13 +143,22 @@ async def delete_user(principal: Principal, user_id: str) -> str:
     )
     if slots or steps:
         places = [
-            {"schedule_id": s.layer.schedule.id, "schedule": s.layer.schedule.name, "layer_id": s.layer.id}
+            {
+                "schedule_id": s.layer.schedule.id,
+                "schedule": s.layer.schedule.name,
+                "layer_id": s.layer.id,
+            }
             for s in slots
-        ] + [{"escalation_policy_id": s.policy.id, "escalation_policy": s.policy.name, "step": s.position} for s in steps]
+        ] + [
+            {
+                "escalation_policy_id": s.policy.id,
+                "escalation_policy": s.policy.name,
+                "step": s.position,
+            }
+            for s in steps
+        ]
         names = sorted({p.get("schedule") or p["escalation_policy"] for p in places})
-        raise Conflict(
-            f"user {user.id} is still used by {', '.join(names)}", {"used_by": places}
-        )
+        raise Conflict(f"user {user.id} is still used by {', '.join(names)}", {"used_by": places})
     await user.delete()
     return user_id
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+
 from graphql.error import GraphQLError
 
 from opsknight.errors import OpsKnightError
@@ -29,4 +30,3 @@ def classify(error: GraphQLError) -> GraphQLError:
         path=error.path,
         extensions={"code": "INTERNAL_ERROR"},
     )
-

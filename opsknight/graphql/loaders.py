@@ -19,10 +19,12 @@ class Loaders:
     def __init__(self) -> None:
         self._loaders: dict[str, DataLoader[Any, Any]] = {}
 
-    def _get(self, name: str, load: Callable[[list[Any]], Awaitable[list[Any]]]) -> DataLoader[Any, Any]:
+    def _get(
+        self, name: str, load: Callable[[list[Any]], Awaitable[list[Any]]]
+    ) -> DataLoader[Any, Any]:
         loader = self._loaders.get(name)
         if loader is None:
-            loader = DataLoader(load_fn=load)  # type: ignore[arg-type]
+            loader = DataLoader(load_fn=load)
             self._loaders[name] = loader
         return loader
 

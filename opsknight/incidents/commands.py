@@ -72,7 +72,9 @@ async def create_incident(
     incident = Incident(
         environment=principal.environment,
         title=title,
-        description=validation.optional_text(fields.get("description"), "description", max_length=65536),
+        description=validation.optional_text(
+            fields.get("description"), "description", max_length=65536
+        ),
         status="OPEN",
         urgency=validation.choice(fields.get("urgency") or "LOW", "urgency", URGENCIES),
         service=service,
@@ -121,9 +123,7 @@ async def create_incident(
     return incident
 
 
-async def _replay(
-    scope: str, key: str, request_hash: str, principal: Principal
-) -> Incident | None:
+async def _replay(scope: str, key: str, request_hash: str, principal: Principal) -> Incident | None:
     record = await IdempotencyRecord.get_or_none(scope=scope, key=key)
     if record is None:
         return None
@@ -243,7 +243,10 @@ async def _assign(change: _Change, relation: str, value: Any) -> None:
     kind = "assigned" if current is None else "reassigned"
     key = "user" if relation == "assignee" else "team"
     change.entries.append(
-        (kind, {key: None if value is None else {"id": value, "name": target_name}, "from": current})
+        (
+            kind,
+            {key: None if value is None else {"id": value, "name": target_name}, "from": current},
+        )
     )
     change.set(**{field: value})
 
@@ -269,10 +272,11 @@ async def update_incident(
                 "the incident changed since it was read (If-Match does not match)",
                 {"etag": etag_of(incident)},
             )
-        if incident.merged_into_id is not None:  # type: ignore[attr-defined]
+        merged_into = incident.merged_into_id  # type: ignore[attr-defined]
+        if merged_into is not None:
             raise Conflict(
-                f"incident {incident.id} was merged into {incident.merged_into_id} and is read-only",  # type: ignore[attr-defined]
-                {"merged_into": incident.merged_into_id},  # type: ignore[attr-defined]
+                f"incident {incident.id} was merged into {merged_into} and is read-only",
+                {"merged_into": merged_into},
             )
         change = _Change(incident=incident, columns=set(), entries=[])
         if "status" in fields:
@@ -367,7 +371,10 @@ async def expire_snoozes() -> int:
             if won:
                 incident = await Incident.get(id=incident_id)
                 await timeline.record(
-                    incident, "unsnoozed", timeline.SYSTEM, {"from": "SNOOZED", "to": "OPEN", "reason": "snooze_expired"}
+                    incident,
+                    "unsnoozed",
+                    timeline.SYSTEM,
+                    {"from": "SNOOZED", "to": "OPEN", "reason": "snooze_expired"},
                 )
                 moved += 1
     return moved

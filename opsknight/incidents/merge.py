@@ -18,7 +18,14 @@ from opsknight.incidents.queries import find_incident
 
 MAX_MERGE = 50
 MAX_BULK = 100
-BULK_FIELDS = ("status", "urgency", "priority", "assignee_id", "assigned_team_id", "snooze_duration")
+BULK_FIELDS = (
+    "status",
+    "urgency",
+    "priority",
+    "assignee_id",
+    "assigned_team_id",
+    "snooze_duration",
+)
 
 
 @dataclass(frozen=True)
@@ -33,7 +40,10 @@ def _id_list(values: Any, field: str, maximum: int) -> list[str]:
         raise ValidationFailed(f"{field} must list at least one id", field=field, reason="required")
     if len(values) > maximum:
         raise ValidationFailed(
-            f"{field} may list at most {maximum} ids", field=field, reason="too_many", maximum=maximum
+            f"{field} may list at most {maximum} ids",
+            field=field,
+            reason="too_many",
+            maximum=maximum,
         )
     unique = list(dict.fromkeys(values))
     return unique
@@ -81,7 +91,9 @@ async def merge_incidents(
         target.related_incidents = list(dict.fromkeys([*target.related_incidents, *sources]))
         target.updated_at = now
         target.version += 1
-        await target.save(update_fields=["alert_count", "related_incidents", "updated_at", "version"])
+        await target.save(
+            update_fields=["alert_count", "related_incidents", "updated_at", "version"]
+        )
         await timeline.record(
             target, "merged", principal.actor, {"sources": sources, "alerts_moved": moved_alerts}
         )
@@ -103,7 +115,9 @@ async def bulk_update(
     ids = _id_list(incident_ids, "incident_ids", MAX_BULK)
     fields = {k: v for k, v in updates.items() if k in BULK_FIELDS}
     if not fields:
-        raise ValidationFailed("updates must change at least one field", field="updates", reason="required")
+        raise ValidationFailed(
+            "updates must change at least one field", field="updates", reason="required"
+        )
     results = []
     for incident_id in ids:
         try:

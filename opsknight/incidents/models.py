@@ -88,7 +88,9 @@ class IncidentCounter(Model):
 # One event as received, folded into an incident.
 class Alert(PrefixedModel):
     id_prefix = "alr"
-    incident = fields.ForeignKeyField("models.Incident", related_name="alerts", on_delete=fields.CASCADE)
+    incident = fields.ForeignKeyField(
+        "models.Incident", related_name="alerts", on_delete=fields.CASCADE
+    )
     environment = fields.CharField(max_length=8, default="live")
     action = fields.CharField(max_length=16)
     dedup_key = fields.CharField(max_length=255, null=True)
@@ -106,7 +108,9 @@ class Alert(PrefixedModel):
 
 class Note(PrefixedModel):
     id_prefix = "note"
-    incident = fields.ForeignKeyField("models.Incident", related_name="notes", on_delete=fields.CASCADE)
+    incident = fields.ForeignKeyField(
+        "models.Incident", related_name="notes", on_delete=fields.CASCADE
+    )
     author = fields.ForeignKeyField(
         "models.User", related_name="notes", null=True, on_delete=fields.SET_NULL
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from tortoise.expressions import Case, Q, RawSQL, When
 
@@ -54,9 +54,7 @@ def _filtered(principal: Principal, spec: IncidentFilter) -> Any:
     if spec.urgencies:
         query = query.filter(urgency__in=_checked_values(spec.urgencies, URGENCIES, "urgency"))
     if spec.priorities:
-        query = query.filter(
-            priority__in=_checked_values(spec.priorities, PRIORITIES, "priority")
-        )
+        query = query.filter(priority__in=_checked_values(spec.priorities, PRIORITIES, "priority"))
     if spec.service_ids:
         query = query.filter(service_id__in=spec.service_ids)
     if spec.team_ids:
@@ -68,9 +66,7 @@ def _filtered(principal: Principal, spec: IncidentFilter) -> Any:
     if spec.created_after is not None:
         query = query.filter(created_at__gte=validation.aware(spec.created_after, "created_after"))
     if spec.created_before is not None:
-        query = query.filter(
-            created_at__lt=validation.aware(spec.created_before, "created_before")
-        )
+        query = query.filter(created_at__lt=validation.aware(spec.created_before, "created_before"))
     if spec.q:
         query = query.filter(Q(title__icontains=spec.q) | Q(description__icontains=spec.q))
     if not spec.include_merged:
@@ -98,10 +94,11 @@ async def list_incidents(
         missing = 0 if order == "desc" else 99
         column = {"urgency": "urgency", "status": "status", "priority": "priority"}[sort]
         # Literal SQL integers: bound parameters here would be typed as text by asyncpg.
-        rank = Case(
-            *(When(**{column: value}, then=RawSQL(str(r))) for value, r in _RANKS[sort].items()),
-            default=RawSQL(str(missing)),
-        )
+        whens = [
+            When(**cast(dict[str, Any], {column: value}), then=cast(Any, RawSQL(str(r))))
+            for value, r in _RANKS[sort].items()
+        ]
+        rank = Case(*whens, default=cast(Any, RawSQL(str(missing))))
         query = query.annotate(sort_rank=rank)
         return await page_of(query, limit, offset, f"{sign}sort_rank", f"{sign}id")
     return await page_of(query, limit, offset, f"{sign}{sort}", f"{sign}id")
@@ -162,4 +159,3 @@ async def notes_by_incident(incident_ids: list[str]) -> list[list[Note]]:
     for row in rows:
         grouped[row.incident_id].append(row)  # type: ignore[attr-defined]
     return [grouped[i] for i in incident_ids]
-

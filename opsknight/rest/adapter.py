@@ -90,9 +90,7 @@ class Operation:
 
     def __init__(self, schema: GraphQLSchema, document: str) -> None:
         parsed = parse(document)
-        definition = next(
-            d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)
-        )
+        definition = next(d for d in parsed.definitions if isinstance(d, OperationDefinitionNode))
         self.document = document
         self.variables: dict[str, GraphQLInputType] = {}
         for var in definition.variable_definitions or ():
@@ -100,7 +98,9 @@ class Operation:
             assert var_type is not None, f"unknown type for ${var.variable.name.value}"
             self.variables[var.variable.name.value] = var_type  # type: ignore[assignment]
 
-    def check(self, raw: dict[str, Any], field_of: Callable[[str, list[str | int]], str]) -> dict[str, Any]:
+    def check(
+        self, raw: dict[str, Any], field_of: Callable[[str, list[str | int]], str]
+    ) -> dict[str, Any]:
         """Normalised variables, or ValidationFailed naming the first bad field."""
         checked: dict[str, Any] = {}
         for name, var_type in self.variables.items():
@@ -122,7 +122,11 @@ class Operation:
                 path, message = problems[0]
                 field = field_of(name, path)
                 reason = _reason(message)
-                text = f"{field} is required" if reason == "required" else f"{field}: {_plain(message)}"
+                text = (
+                    f"{field} is required"
+                    if reason == "required"
+                    else f"{field}: {_plain(message)}"
+                )
                 raise ValidationFailed(text, field=field, reason=reason)
             checked[name] = value
         return checked
@@ -143,7 +147,9 @@ def _parse_param(name: str, raw: str, param: Param) -> Any:
     if param.kind == "bool":
         lowered = raw.lower()
         if lowered not in _TRUE | _FALSE:
-            raise ValidationFailed(f"{name} must be true or false", field=name, reason="invalid_type")
+            raise ValidationFailed(
+                f"{name} must be true or false", field=name, reason="invalid_type"
+            )
         return lowered in _TRUE
     if param.kind == "csv":
         return [part.strip() for part in raw.split(",") if part.strip()]
@@ -189,7 +195,9 @@ class RouteHandler:
         raw: dict[str, Any] = {camel(k): v for k, v in request.path_params.items()}
         for name, param in self.route.query.items():
             if name in request.query_params:
-                _set_path(raw, param.variable, _parse_param(name, request.query_params[name], param))
+                _set_path(
+                    raw, param.variable, _parse_param(name, request.query_params[name], param)
+                )
         for header, variable in self.route.headers.items():
             if header in request.headers:
                 raw[variable] = request.headers[header]
@@ -250,5 +258,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
             "the request body is not valid JSON", reason="invalid_json"
         ) from None
     if not isinstance(body, dict):
-        raise ValidationFailed("the request body must be a JSON object", field="body", reason="invalid_type")
+        raise ValidationFailed(
+            "the request body must be a JSON object", field="body", reason="invalid_type"
+        )
     return body

@@ -63,9 +63,7 @@ class ScheduleOverride(PrefixedModel):
     schedule = fields.ForeignKeyField(
         "models.Schedule", related_name="overrides", on_delete=fields.CASCADE
     )
-    user = fields.ForeignKeyField(
-        "models.User", related_name="overrides", on_delete=fields.CASCADE
-    )
+    user = fields.ForeignKeyField("models.User", related_name="overrides", on_delete=fields.CASCADE)
     replaces_user = fields.ForeignKeyField(
         "models.User", related_name="replaced_overrides", null=True, on_delete=fields.CASCADE
     )

@@ -42,7 +42,9 @@ class DirectoryQuery:
             limit=limit,
             offset=offset,
         )
-        return Connection(nodes=[User.from_row(r) for r in page.items], pagination=Pagination.of(page))
+        return Connection(
+            nodes=[User.from_row(r) for r in page.items], pagination=Pagination.of(page)
+        )
 
     @strawberry.field
     async def team(self, info: Info, id: strawberry.ID) -> Team:
@@ -53,7 +55,9 @@ class DirectoryQuery:
         self, info: Info, q: str | None = None, limit: int | None = None, offset: int | None = None
     ) -> Connection[Team]:
         page = await teams.list_teams(info.context.principal(), q=q, limit=limit, offset=offset)
-        return Connection(nodes=[Team.from_row(r) for r in page.items], pagination=Pagination.of(page))
+        return Connection(
+            nodes=[Team.from_row(r) for r in page.items], pagination=Pagination.of(page)
+        )
 
     @strawberry.field
     async def service(self, info: Info, id: strawberry.ID) -> Service:
@@ -85,4 +89,6 @@ class DirectoryQuery:
         self, info: Info, limit: int | None = None, offset: int | None = None
     ) -> Connection[ApiKey]:
         page = await api_keys.list_api_keys(info.context.principal(), limit, offset)
-        return Connection(nodes=[ApiKey.from_row(r) for r in page.items], pagination=Pagination.of(page))
+        return Connection(
+            nodes=[ApiKey.from_row(r) for r in page.items], pagination=Pagination.of(page)
+        )

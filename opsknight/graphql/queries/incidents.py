@@ -66,7 +66,9 @@ class IncidentQuery:
         offset: int | None = None,
     ) -> Connection[Note]:
         page = await queries.list_notes(info.context.principal(), incident_id, limit, offset)
-        return Connection(nodes=[Note.from_row(r) for r in page.items], pagination=Pagination.of(page))
+        return Connection(
+            nodes=[Note.from_row(r) for r in page.items], pagination=Pagination.of(page)
+        )
 
     @strawberry.field(description="Oldest first.")
     async def incident_timeline(
@@ -84,4 +86,6 @@ class IncidentQuery:
         offset: int | None = None,
     ) -> Connection[Alert]:
         page = await queries.list_alerts(info.context.principal(), incident_id, limit, offset)
-        return Connection(nodes=[Alert.from_row(r) for r in page.items], pagination=Pagination.of(page))
+        return Connection(
+            nodes=[Alert.from_row(r) for r in page.items], pagination=Pagination.of(page)
+        )

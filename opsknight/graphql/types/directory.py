@@ -296,4 +296,3 @@ class ApiKeyInput:
     scopes: list[str]
     environment: Environment | None = strawberry.UNSET
     user_id: strawberry.ID | None = strawberry.UNSET
-

@@ -357,4 +357,3 @@ class BulkUpdateInput:
 class NoteInput:
     content: str
     is_internal: bool | None = strawberry.UNSET
-
