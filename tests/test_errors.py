@@ -168,3 +168,25 @@ async def test_unknown_fields_are_ignored(admin: Api) -> None:
         "/api/services", {"name": name, "color": "blue", "owner": {"x": 1}}
     )
     assert created["name"] == name
+
+
+async def test_hostile_input_is_400_never_500(admin: Api, service: dict[str, Any]) -> None:
+    nul_body = b'{"title": "a\\u0000b", "service_id": "' + service["id"].encode() + b'"}'
+    deep = b'{"title": ' + b"[" * 30_000 + b"]" * 30_000 + b"}"
+    for body in (nul_body, deep, b"\xff\xfe", b"[]", b'"text"', b"12"):
+        response = await admin.request("POST", "/api/incidents", content=body)
+        assert response.status_code == 400, (body[:40], response.text)
+    for path in (
+        "/api/incidents?q=%00",
+        "/api/incidents/inc_%00",
+        "/api/incidents?limit=99999999999",
+        "/api/incidents?offset=99999999999",
+        "/api/incidents?created_after=0001-01-01T00:00:00%2B14:00",
+    ):
+        response = await admin.get(path)
+        assert response.status_code in (400, 404), (path, response.text)
+    huge = await admin.patch(
+        f"/api/incidents/{(await open_incident(admin, service['id']))['id']}",
+        {"snooze_duration": 2**40, "status": "SNOOZED"},
+    )
+    assert huge.status_code == 400

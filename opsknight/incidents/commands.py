@@ -26,8 +26,10 @@ IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 
 async def next_number(environment: str) -> int:
-    """The next incident number of an environment; call inside a transaction."""
-    await IncidentCounter.get_or_create(environment=environment, defaults={"value": 0})
+    """The next incident number of an environment; call inside a transaction.
+
+    The counter rows are seeded by a migration; the UPDATE's row lock serialises writers.
+    """
     await IncidentCounter.filter(environment=environment).update(value=F("value") + 1)
     counter = await IncidentCounter.get(environment=environment)
     return counter.value

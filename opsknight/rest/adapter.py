@@ -193,6 +193,9 @@ class RouteHandler:
 
     async def _variables(self, request: Request) -> dict[str, Any]:
         raw: dict[str, Any] = {camel(k): v for k, v in request.path_params.items()}
+        for name, value in [*request.path_params.items(), *request.query_params.items()]:
+            if "\x00" in value:
+                raise ValidationFailed(f"{name} may not contain NUL characters", field=name)
         for name, param in self.route.query.items():
             if name in request.query_params:
                 _set_path(
@@ -251,9 +254,12 @@ async def _json_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if not raw.strip():
         return {}
+    if b"\\u0000" in raw or b"\x00" in raw:
+        # PostgreSQL text and JSON cannot hold NUL; refuse it up front on every database.
+        raise ValidationFailed("the request body may not contain NUL characters", reason="invalid")
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ValidationFailed(
             "the request body is not valid JSON", reason="invalid_json"
         ) from None
