@@ -10,6 +10,7 @@ from tortoise.functions import Count
 from opsknight import clock, validation
 from opsknight.auth import keys
 from opsknight.auth.principal import Principal
+from opsknight.batch import rows_by_ids
 from opsknight.directory.models import Integration, Service, Team
 from opsknight.errors import Conflict, NotFound
 from opsknight.escalation.models import EscalationPolicy
@@ -146,8 +147,7 @@ async def health_of(service_ids: list[str], environment: str) -> list[tuple[str,
 
 
 async def services_by_ids(service_ids: list[str]) -> list[Service | None]:
-    rows = {s.id: s for s in await Service.filter(id__in=service_ids)}
-    return [rows.get(i) for i in service_ids]
+    return await rows_by_ids(Service, service_ids)
 
 
 async def list_integrations(principal: Principal, service_id: str) -> list[Integration]:
@@ -177,5 +177,4 @@ async def delete_integration(principal: Principal, service_id: str, integration_
 
 
 async def integrations_by_ids(integration_ids: list[str]) -> list[Integration | None]:
-    rows = {i.id: i for i in await Integration.filter(id__in=integration_ids)}
-    return [rows.get(i) for i in integration_ids]
+    return await rows_by_ids(Integration, integration_ids)

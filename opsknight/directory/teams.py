@@ -8,6 +8,7 @@ from tortoise.transactions import in_transaction
 
 from opsknight import clock, validation
 from opsknight.auth.principal import Principal
+from opsknight.batch import group_in_key_order, rows_by_ids
 from opsknight.directory.models import Team, TeamMember, User
 from opsknight.errors import NotFound, ValidationFailed
 from opsknight.paging import Page, page_of
@@ -143,12 +144,8 @@ async def remove_member(principal: Principal, team_id: str, user_id: str) -> Tea
 async def members_by_team(team_ids: list[str]) -> list[list[TeamMember]]:
     """Batch load for DataLoaders: each team's members, in key order."""
     rows = await TeamMember.filter(team_id__in=team_ids).order_by("created_at", "id")
-    grouped: dict[str, list[TeamMember]] = {t: [] for t in team_ids}
-    for row in rows:
-        grouped[row.team_id].append(row)  # type: ignore[attr-defined]
-    return [grouped[t] for t in team_ids]
+    return group_in_key_order(list(rows), "team_id", team_ids)
 
 
 async def teams_by_ids(team_ids: list[str]) -> list[Team | None]:
-    rows = {t.id: t for t in await Team.filter(id__in=team_ids)}
-    return [rows.get(i) for i in team_ids]
+    return await rows_by_ids(Team, team_ids)

@@ -10,6 +10,7 @@ from tortoise.expressions import Q
 from opsknight import clock, validation
 from opsknight.auth.principal import Principal
 from opsknight.auth.scopes import ROLES
+from opsknight.batch import rows_by_ids
 from opsknight.directory.models import User
 from opsknight.errors import Conflict, NotFound, ValidationFailed
 from opsknight.paging import Page, page_of
@@ -181,5 +182,4 @@ async def upsert_user(fields: dict[str, Any], *, update: bool) -> tuple[User, bo
 
 async def users_by_ids(user_ids: list[str]) -> list[User | None]:
     """Batch load for DataLoaders, in key order."""
-    rows = {u.id: u for u in await User.filter(id__in=user_ids)}
-    return [rows.get(i) for i in user_ids]
+    return await rows_by_ids(User, user_ids)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from opsknight.batch import rows_by_ids
 from opsknight.escalation.models import EscalationPolicy
 
 
 async def policies_by_ids(policy_ids: list[str]) -> list[EscalationPolicy | None]:
     """Batch load for DataLoaders, in key order."""
-    rows = {p.id: p for p in await EscalationPolicy.filter(id__in=policy_ids)}
-    return [rows.get(i) for i in policy_ids]
+    return await rows_by_ids(EscalationPolicy, policy_ids)

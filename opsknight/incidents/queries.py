@@ -10,6 +10,7 @@ from tortoise.expressions import Case, Q, RawSQL, When
 
 from opsknight import validation
 from opsknight.auth.principal import Principal
+from opsknight.batch import group_in_key_order
 from opsknight.errors import NotFound
 from opsknight.incidents.models import Alert, Incident, Note, TimelineEvent
 from opsknight.incidents.states import PRIORITIES, STATUSES, URGENCIES
@@ -147,15 +148,9 @@ async def list_alerts(
 async def timelines_by_incident(incident_ids: list[str]) -> list[list[TimelineEvent]]:
     """Batch load for DataLoaders, in key order."""
     rows = await TimelineEvent.filter(incident_id__in=incident_ids).order_by("timestamp", "id")
-    grouped: dict[str, list[TimelineEvent]] = {i: [] for i in incident_ids}
-    for row in rows:
-        grouped[row.incident_id].append(row)  # type: ignore[attr-defined]
-    return [grouped[i] for i in incident_ids]
+    return group_in_key_order(list(rows), "incident_id", incident_ids)
 
 
 async def notes_by_incident(incident_ids: list[str]) -> list[list[Note]]:
     rows = await Note.filter(incident_id__in=incident_ids).order_by("created_at", "id")
-    grouped: dict[str, list[Note]] = {i: [] for i in incident_ids}
-    for row in rows:
-        grouped[row.incident_id].append(row)  # type: ignore[attr-defined]
-    return [grouped[i] for i in incident_ids]
+    return group_in_key_order(list(rows), "incident_id", incident_ids)
