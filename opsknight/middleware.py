@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from opsknight.auth.principal import api_key_from_headers, authenticate
+from opsknight.auth.principal import (
+    api_key_from_headers,
+    authenticate,
+    integration_key_from_headers,
+)
 
 _REQUEST_ID = "x-request-id"
 
@@ -119,6 +124,10 @@ class Credentials:
         if scope["type"] in ("http", "websocket"):
             path = scope.get("path", "")
             if path.startswith(("/api", "/graphql", "/v2")):
-                key = api_key_from_headers(Headers(scope=scope))
-                scope.setdefault("state", {})["credential"] = await authenticate(key)
+                headers = Headers(scope=scope)
+                credential = await authenticate(api_key_from_headers(headers))
+                integration_key = integration_key_from_headers(headers)
+                if integration_key is not None:
+                    credential = replace(credential, integration_key=integration_key)
+                scope.setdefault("state", {})["credential"] = credential
         await self.app(scope, receive, send)

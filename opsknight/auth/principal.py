@@ -53,6 +53,8 @@ class Credential:
     principal: Principal | None = None
     problem: str | None = None
     presented: bool = field(default=False)
+    # An integration key from `Authorization: Token token=<key>` (Events API only).
+    integration_key: str | None = None
 
 
 ANONYMOUS = Credential()
@@ -65,6 +67,17 @@ def require(credential: Credential, scope: str | None = None) -> Principal:
     if scope is not None:
         credential.principal.require(scope)
     return credential.principal
+
+
+def integration_key_from_headers(headers: Mapping[str, str]) -> str | None:
+    """The key of ``Authorization: Token token=<key>``, or None."""
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "token":
+        return None
+    name, _, key = value.strip().partition("=")
+    if name.strip().lower() != "token":
+        return None
+    return key.strip().strip('"') or None
 
 
 def api_key_from_headers(headers: Mapping[str, str]) -> str | None:

@@ -299,19 +299,40 @@ async def update_incident(
                 created_at=clock.now(),
             )
             change.entries.append(("note_added", {"note_id": note.id, "resolution": True}))
-        if not change.columns and not change.entries:
-            return incident
-        change.set(updated_at=clock.now(), version=incident.version + 1)
-        try:
-            await incident.save(update_fields=sorted(change.columns))
-        except IntegrityError as exc:
-            raise Conflict(
-                "another active incident with this dedup_key exists on the service",
-                {"field": "status", "reason": "duplicate_active"},
-            ) from exc
-        for kind, details in change.entries:
-            await timeline.record(incident, kind, principal.actor, _jsonable(details))
+        await _save(change, principal.actor)
     return incident
+
+
+async def _save(change: _Change, actor: dict[str, str]) -> None:
+    """Write the changed columns and one timeline entry per change; nothing if unchanged."""
+    incident = change.incident
+    if not change.columns and not change.entries:
+        return
+    change.set(updated_at=clock.now(), version=incident.version + 1)
+    try:
+        await incident.save(update_fields=sorted(change.columns))
+    except IntegrityError as exc:
+        raise Conflict(
+            "another active incident with this dedup_key exists on the service",
+            {"field": "status", "reason": "duplicate_active"},
+        ) from exc
+    for kind, details in change.entries:
+        await timeline.record(incident, kind, actor, _jsonable(details))
+
+
+async def move_status(
+    incident: Incident, target: str, actor: dict[str, str], details: dict[str, Any]
+) -> bool:
+    """Move a locked incident to ``target`` inside the caller's transaction.
+
+    Returns False when it is already there; raises INVALID_STATUS when §5.3 forbids it.
+    """
+    change = _Change(incident=incident, columns=set(), entries=[])
+    _apply_status(change, target, None)
+    for _, entry_details in change.entries:
+        entry_details.update(details)
+    await _save(change, actor)
+    return bool(change.entries)
 
 
 def _jsonable(details: dict[str, Any]) -> dict[str, Any]:

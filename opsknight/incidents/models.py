@@ -12,7 +12,8 @@ class Incident(PrefixedModel):
     id_prefix = "inc"
     number = fields.IntField()
     environment = fields.CharField(max_length=8, default="live")
-    title = fields.CharField(max_length=255)
+    # 1024: an event's summary becomes the title (the REST create limit is 255).
+    title = fields.CharField(max_length=1024)
     description = fields.TextField(null=True)
     status = fields.CharField(max_length=16, default="OPEN")
     urgency = fields.CharField(max_length=8, default="LOW")

@@ -232,7 +232,7 @@ class Migration(migrations.Migration):
                 ('id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=40)),
                 ('number', fields.IntField()),
                 ('environment', fields.CharField(default='live', max_length=8)),
-                ('title', fields.CharField(max_length=255)),
+                ('title', fields.CharField(max_length=1024)),
                 ('description', fields.TextField(null=True, unique=False)),
                 ('status', fields.CharField(default='OPEN', max_length=16)),
                 ('urgency', fields.CharField(default='LOW', max_length=8)),
