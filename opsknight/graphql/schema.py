@@ -14,13 +14,14 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from opsknight.graphql.errors import classify
 from opsknight.graphql.mutations.directory import DirectoryMutation
+from opsknight.graphql.mutations.events import EventMutation
 from opsknight.graphql.mutations.incidents import IncidentMutation
 from opsknight.graphql.queries.directory import DirectoryQuery
 from opsknight.graphql.queries.incidents import IncidentQuery
 from opsknight.graphql.scalars import DateTime
 
 Query = merge_types("Query", (DirectoryQuery, IncidentQuery))
-Mutation = merge_types("Mutation", (DirectoryMutation, IncidentMutation))
+Mutation = merge_types("Mutation", (DirectoryMutation, IncidentMutation, EventMutation))
 
 
 class OpsKnightSchema(strawberry.Schema):

@@ -33,7 +33,7 @@ from opsknight.auth.principal import Credential, require
 from opsknight.errors import OpsKnightError, ValidationFailed
 from opsknight.graphql.context import Context
 from opsknight.graphql.schema import OpsKnightSchema
-from opsknight.rest.responses import error_from, error_response
+from opsknight.rest.responses import error_response
 from opsknight.rest.routes import Param, Route
 
 logger = logging.getLogger("opsknight.rest")
@@ -183,7 +183,7 @@ class RouteHandler:
         self._param_of_variable = {p.variable: name for name, p in route.query.items()}
 
     def _field_of(self, variable: str, path: list[str | int]) -> str:
-        if self.route.body == "input" and variable == "input":
+        if variable == self.route.body:
             return _field_name(path) or "body"
         dotted = ".".join([variable, *(str(p) for p in path if isinstance(p, str))])
         for prefix in sorted(self._param_of_variable, key=len, reverse=True):
@@ -204,22 +204,21 @@ class RouteHandler:
         for header, variable in self.route.headers.items():
             if header in request.headers:
                 raw[variable] = request.headers[header]
-        if self.route.body is not None:
-            body = await _json_body(request)
-            if self.route.body == "input":
-                raw["input"] = body
-            else:
-                for key, value in body.items():
-                    raw[key if key in self.operation.variables else camel(key)] = value
+        if self.route.body == "*":
+            for key, value in (await _json_body(request)).items():
+                raw[key if key in self.operation.variables else camel(key)] = value
+        elif self.route.body is not None:
+            raw[self.route.body] = await _json_body(request)
         return self.operation.check(raw, self._field_of)
 
     async def handle(self, request: Request) -> Response:
         credential: Credential = request.state.credential
         try:
-            require(credential, self.route.scope)
+            if self.route.authenticated:
+                require(credential, self.route.scope)
             variables = await self._variables(request)
         except OpsKnightError as exc:
-            return error_from(exc)
+            return self._error(exc.code, exc.message, exc.details)
         context = Context(credential=credential, request=request)
         result = await self.schema.execute(
             self.operation.document, variable_values=variables, context_value=context
@@ -227,13 +226,28 @@ class RouteHandler:
         if result.errors:
             first = result.errors[0]
             extensions = first.extensions or {}
-            return error_response(
+            details = extensions.get("details")
+            return self._error(
                 str(extensions.get("code", "INTERNAL_ERROR")),
                 first.message,
-                extensions.get("details") if isinstance(extensions.get("details"), dict) else None,
+                details if isinstance(details, dict) else {},
             )
         assert result.data is not None
         return self._success(request, result.data["result"])
+
+    def _error(self, code: str, message: str, details: dict[str, Any]) -> Response:
+        response = error_response(code, message, details)
+        if self.route.envelope != "data" and code == "VALIDATION_ERROR":
+            # The Events API answers bad events in PagerDuty's shape as well as §1's.
+            problems = details.get("errors") or [message]
+            body = {
+                "error": {"code": code, "message": message, "details": details},
+                "status": "invalid event",
+                "message": "Event object is invalid",
+                "errors": problems,
+            }
+            response = JSONResponse(body, status_code=response.status_code)
+        return response
 
     def _success(self, request: Request, value: Any) -> Response:
         headers: dict[str, str] = {}
@@ -243,8 +257,19 @@ class RouteHandler:
                 headers["ETag"] = etag
         if self.route.location and isinstance(value, dict):
             headers["Location"] = self.route.location.format(**request.path_params, id=value["id"])
+        body: dict[str, Any]
         if self.route.paged:
             body = {"data": value["nodes"], "pagination": value["pagination"]}
+        elif self.route.envelope == "event":
+            body = {
+                "status": "success",
+                "message": "Event processed",
+                "dedup_key": value["dedup_key"],
+                "data": value,
+            }
+        elif self.route.envelope in ("events", "change"):
+            message = "Events processed" if self.route.envelope == "events" else "Change event processed"
+            body = {"status": "success", "message": message, "data": value}
         else:
             body = {"data": value}
         return JSONResponse(body, status_code=self.route.status, headers=headers)

@@ -237,3 +237,30 @@ mutation BulkUpdateIncidents($incidentIds: [ID!]!, $updates: BulkUpdateInput!) {
     updated failed results { id status error { code message } }
   }
 }""")
+
+# --- events ------------------------------------------------------------------------------
+_EVENT_RESULT = "action dedup_key: dedupKey incident { id number title status urgency }"
+SEND_EVENT = document(f"""
+mutation SendEvent($event: JSON!) {{ result: sendEvent(event: $event) {{ {_EVENT_RESULT} }} }}""")
+SEND_CHANGE_EVENT = document("""
+mutation SendChangeEvent($event: JSON!) {
+  result: sendChangeEvent(event: $event) { ...ChangeEventFields }
+}""")
+SEND_ALERTMANAGER = document(f"""
+mutation SendAlertmanagerAlerts($payload: JSON!, $integrationKey: String) {{
+  result: sendAlertmanagerAlerts(payload: $payload, integrationKey: $integrationKey) {{
+    {_EVENT_RESULT}
+  }}
+}}""")
+SEND_WEBHOOK_EVENT = document(f"""
+mutation SendWebhookEvent($payload: JSON!, $integrationKey: String) {{
+  result: sendWebhookEvent(payload: $payload, integrationKey: $integrationKey) {{
+    {_EVENT_RESULT}
+  }}
+}}""")
+LIST_SERVICE_CHANGES = document(f"""
+query ListServiceChanges($serviceId: ID!, $limit: Int, $offset: Int) {{
+  result: serviceChanges(serviceId: $serviceId, limit: $limit, offset: $offset) {{
+    nodes {{ ...ChangeEventFields }} {PAGINATION}
+  }}
+}}""")

@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from opsknight.errors import HTTP_STATUS, OpsKnightError
+from opsknight.errors import HTTP_STATUS
 
 
 def error_response(
@@ -18,6 +18,3 @@ def error_response(
     body = {"error": {"code": code, "message": message, "details": details or {}}}
     return JSONResponse(body, status_code=HTTP_STATUS.get(code, 500), headers=headers)
 
-
-def error_from(exc: OpsKnightError) -> JSONResponse:
-    return error_response(exc.code, exc.message, exc.details)

@@ -23,8 +23,12 @@ class Route:
     scope: str | None
     document: str
     status: int = 200
-    # "input": the JSON body is the $input object; "*": each body key is a variable.
+    # "*": each body key is a variable; any other name: the whole body is that variable.
     body: str | None = None
+    # False for the Events API, whose routes authenticate with integration keys too.
+    authenticated: bool = True
+    # How a success is wrapped: "data" (§1), or the Events API's "event", "events", "change".
+    envelope: str = "data"
     query: dict[str, Param] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     paged: bool = False
@@ -112,4 +116,17 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/incidents/{incident_id}/alerts", "incidents:read", ops.LIST_ALERTS,
           paged=True, query=_PAGE),
     Route("POST", "/api/incidents/{id}/merge", "incidents:write", ops.MERGE_INCIDENTS, body="*"),
+    Route("GET", "/api/services/{service_id}/changes", "services:read",
+          ops.LIST_SERVICE_CHANGES, paged=True, query=_PAGE),
+    # events
+    *(Route("POST", path, None, ops.SEND_EVENT, 202, body="event", authenticated=False,
+            envelope="event") for path in ("/api/events", "/v2/enqueue")),
+    Route("POST", "/v2/change/enqueue", None, ops.SEND_CHANGE_EVENT, 202, body="event",
+          authenticated=False, envelope="change"),
+    Route("POST", "/api/integrations/alertmanager", None, ops.SEND_ALERTMANAGER, 202,
+          body="payload", authenticated=False, envelope="events",
+          query={"integration_key": Param("integrationKey")}),
+    Route("POST", "/api/integrations/webhook", None, ops.SEND_WEBHOOK_EVENT, 202,
+          body="payload", authenticated=False, envelope="event",
+          query={"integration_key": Param("integrationKey")}),
 )  # fmt: skip

@@ -6,10 +6,12 @@ import strawberry
 
 from opsknight.auth import api_keys
 from opsknight.directory import services, teams, users
+from opsknight.events import service as events
 from opsknight.graphql.context import Info
 from opsknight.graphql.types.common import Connection, Pagination
 from opsknight.graphql.types.directory import ApiKey, Integration, Service, Team, User
 from opsknight.graphql.types.enums import Role, UserStatus
+from opsknight.graphql.types.incidents import ChangeEvent
 
 
 @strawberry.type
@@ -83,6 +85,19 @@ class DirectoryQuery:
     async def integrations(self, info: Info, service_id: strawberry.ID) -> list[Integration]:
         rows = await services.list_integrations(info.context.principal(), service_id)
         return [Integration.from_row(r) for r in rows]
+
+    @strawberry.field(description="The service's change events, newest first.")
+    async def service_changes(
+        self,
+        info: Info,
+        service_id: strawberry.ID,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Connection[ChangeEvent]:
+        page = await events.list_changes(info.context.principal(), service_id, limit, offset)
+        return Connection(
+            nodes=[ChangeEvent.from_row(r) for r in page.items], pagination=Pagination.of(page)
+        )
 
     @strawberry.field
     async def api_keys(

@@ -1,0 +1,88 @@
+"""Which service an event is for (SPEC §6), first match wins:
+
+1. ``Authorization: Token token=<integration key>`` (an unknown key is FORBIDDEN);
+2. ``routing_key`` equal to an integration key;
+3. an API key with ``events:write`` plus ``service_id``, or ``routing_key`` equal to a
+   service's id or name (an unknown one is NOT_FOUND);
+4. a ``routing_key`` that matches nothing, with no other credential: 400;
+5. nothing at all: UNAUTHORIZED.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from opsknight.auth.principal import Credential
+from opsknight.directory.models import Integration, Service
+from opsknight.errors import Forbidden, NotFound, Unauthorized
+from opsknight.events.errors import EventInvalid
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where an event goes, in which environment, and who sent it."""
+
+    service: Service
+    integration: Integration | None
+    environment: str
+    actor: dict[str, str]
+
+
+def _via_integration(integration: Integration) -> Target:
+    actor = {"type": "integration", "id": integration.id, "name": integration.name}
+    return Target(integration.service, integration, "live", actor)
+
+
+async def integration_by_key(key: str) -> Integration | None:
+    return await Integration.get_or_none(key=key).select_related("service")
+
+
+async def resolve_target(
+    credential: Credential, routing_key: str | None, service_id: str | None
+) -> Target:
+    """The target of an Events API request, per the precedence above."""
+    if credential.integration_key is not None:
+        integration = await integration_by_key(credential.integration_key)
+        if integration is None:
+            raise Forbidden("unknown integration key")
+        return _via_integration(integration)
+    if routing_key:
+        integration = await integration_by_key(routing_key)
+        if integration is not None:
+            return _via_integration(integration)
+    if credential.principal is not None:
+        principal = credential.principal.require("events:write")
+        if service_id:
+            service = await Service.get_or_none(id=service_id)
+            if service is None:
+                raise NotFound.of("service", service_id)
+        elif routing_key:
+            service = await Service.get_or_none(id=routing_key) or await Service.get_or_none(
+                name_key=routing_key.strip().lower()
+            )
+            if service is None:
+                raise NotFound(
+                    f"no service or integration matches routing_key {routing_key!r}",
+                    {"field": "routing_key"},
+                )
+        else:
+            raise EventInvalid(["routing_key or service_id is required"], field="routing_key")
+        return Target(service, None, principal.environment, principal.actor)
+    if credential.presented:
+        raise Unauthorized(credential.problem or "invalid API key")
+    if routing_key:
+        raise EventInvalid(
+            [f"routing_key {routing_key!r} does not match any integration"], field="routing_key"
+        )
+    raise Unauthorized("an integration key (routing_key or Token header) or API key is required")
+
+
+async def resolve_integration(credential: Credential, query_key: str | None) -> Target:
+    """The target of an inbound-format request: an integration key and nothing else."""
+    key = credential.integration_key or query_key
+    if not key:
+        raise Unauthorized("an integration key is required (Token header or ?integration_key=)")
+    integration = await integration_by_key(key)
+    if integration is None:
+        raise Forbidden("unknown integration key")
+    return _via_integration(integration)
