@@ -75,7 +75,6 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         time_scale=TIME_SCALE,
         snooze_check_seconds=0.05,
-        max_body_bytes=64 * 1024,
     )
 
 
