@@ -47,9 +47,10 @@ def alertmanager_events(body: Any) -> list[dict[str, Any]]:
         labels = alert.get("labels") if isinstance(alert.get("labels"), dict) else {}
         labels = {**common_labels, **labels}
         annotations = alert.get("annotations") if isinstance(alert.get("annotations"), dict) else {}
-        fingerprint = alert.get("fingerprint") or hashlib.sha256(
-            json.dumps(labels, sort_keys=True).encode()
-        ).hexdigest()[:32]
+        fingerprint = (
+            alert.get("fingerprint")
+            or hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest()[:32]
+        )
         severity = _ALERTMANAGER_SEVERITY.get(str(labels.get("severity", "")).lower(), "warning")
         action = "resolve" if alert.get("status") == "resolved" else "trigger"
         summary = (
@@ -79,7 +80,9 @@ def alertmanager_events(body: Any) -> list[dict[str, Any]]:
 
 
 def _has_offset(value: Any) -> bool:
-    return isinstance(value, str) and (value.endswith("Z") or "+" in value[10:] or "-" in value[10:])
+    return isinstance(value, str) and (
+        value.endswith("Z") or "+" in value[10:] or "-" in value[10:]
+    )
 
 
 def generic_event(body: Any) -> dict[str, Any]:

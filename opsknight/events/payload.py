@@ -132,17 +132,25 @@ def parse_event(body: dict[str, Any]) -> Event:
     elif action not in ACTIONS:
         problems.append("event_action must be one of trigger, acknowledge, resolve")
     dedup_key = _string(body.get("dedup_key"), "dedup_key", MAX_DEDUP_KEY, problems)
-    if dedup_key is None and action in ("acknowledge", "resolve") and "dedup_key" not in " ".join(problems):
+    if (
+        dedup_key is None
+        and action in ("acknowledge", "resolve")
+        and "dedup_key" not in " ".join(problems)
+    ):
         problems.append("dedup_key is required for acknowledge and resolve")
     payload = body.get("payload")
-    event = Event(action=str(action), dedup_key=dedup_key or "", dedup_key_generated=False, raw=body)
+    event = Event(
+        action=str(action), dedup_key=dedup_key or "", dedup_key_generated=False, raw=body
+    )
     if action == "trigger":
         if payload is None:
             problems.append("payload is required")
         elif not isinstance(payload, dict):
             problems.append("payload must be an object")
         else:
-            event.summary = _string(payload.get("summary"), "payload.summary", MAX_SUMMARY, problems, required=True)
+            event.summary = _string(
+                payload.get("summary"), "payload.summary", MAX_SUMMARY, problems, required=True
+            )
             event.source = _string(payload.get("source"), "payload.source", MAX_SHORT, problems)
             severity = payload.get("severity")
             if severity is None:
@@ -151,8 +159,12 @@ def parse_event(body: dict[str, Any]) -> Event:
                 problems.append("payload.severity must be one of critical, error, warning, info")
             else:
                 event.severity = severity
-            event.timestamp = parse_timestamp(payload.get("timestamp"), "payload.timestamp", problems)
-            event.component = _string(payload.get("component"), "payload.component", MAX_SHORT, problems)
+            event.timestamp = parse_timestamp(
+                payload.get("timestamp"), "payload.timestamp", problems
+            )
+            event.component = _string(
+                payload.get("component"), "payload.component", MAX_SHORT, problems
+            )
             event.group = _string(payload.get("group"), "payload.group", MAX_SHORT, problems)
             event.class_ = _string(payload.get("class"), "payload.class", MAX_SHORT, problems)
             details = payload.get("custom_details")

@@ -69,7 +69,9 @@ async def send_change_event(credential: Credential, body: Any) -> ChangeEvent:
     payload = change_body.get("payload")
     problems: list[str] = []
     if not isinstance(payload, dict):
-        raise EventInvalid(["payload is required" if payload is None else "payload must be an object"])
+        raise EventInvalid(
+            ["payload is required" if payload is None else "payload must be an object"]
+        )
     summary = payload.get("summary")
     if not isinstance(summary, str) or not summary.strip():
         problems.append("payload.summary is required")

@@ -268,7 +268,9 @@ class RouteHandler:
                 "data": value,
             }
         elif self.route.envelope in ("events", "change"):
-            message = "Events processed" if self.route.envelope == "events" else "Change event processed"
+            message = (
+                "Events processed" if self.route.envelope == "events" else "Change event processed"
+            )
             body = {"status": "success", "message": message, "data": value}
         else:
             body = {"data": value}

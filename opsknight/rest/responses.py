@@ -17,4 +17,3 @@ def error_response(
 ) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "details": details or {}}}
     return JSONResponse(body, status_code=HTTP_STATUS.get(code, 500), headers=headers)
-
