@@ -39,14 +39,13 @@ def alertmanager_events(body: Any) -> list[dict[str, Any]]:
     """One Events v2 body per alert of an Alertmanager webhook (payload version 4)."""
     if not isinstance(body, dict) or not isinstance(body.get("alerts"), list):
         raise EventInvalid(["alerts must be a list (Alertmanager webhook payload version 4)"])
-    common_labels = body.get("commonLabels") if isinstance(body.get("commonLabels"), dict) else {}
+    common_labels = _mapping(body.get("commonLabels"))
     events = []
     for index, alert in enumerate(body["alerts"]):
         if not isinstance(alert, dict):
             raise EventInvalid([f"alerts[{index}] must be an object"])
-        labels = alert.get("labels") if isinstance(alert.get("labels"), dict) else {}
-        labels = {**common_labels, **labels}
-        annotations = alert.get("annotations") if isinstance(alert.get("annotations"), dict) else {}
+        labels = {**common_labels, **_mapping(alert.get("labels"))}
+        annotations = _mapping(alert.get("annotations"))
         fingerprint = (
             alert.get("fingerprint")
             or hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest()[:32]
@@ -77,6 +76,10 @@ def alertmanager_events(body: Any) -> list[dict[str, Any]]:
                 event["links"] = [{"href": str(alert["generatorURL"]), "text": "Source"}]
         events.append(event)
     return events
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _has_offset(value: Any) -> bool:
