@@ -7,7 +7,13 @@ from typing import Any
 
 import strawberry
 from graphql.error import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
@@ -40,13 +46,20 @@ class OpsKnightSchema(strawberry.Schema):
         del errors, execution_context
 
 
+# Built once: the same rule classes on every request keep ValidationCache's key stable
+# (a fresh limiter per request would make a new rule class and miss the cache each time).
+_LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=12).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=100).validation_rules,
+]
+
+
 def build_schema() -> OpsKnightSchema:
     extensions: list[Any] = [
         # Factories: each request gets fresh instances; the caches are shared module-wide.
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
-        lambda: QueryDepthLimiter(max_depth=12),
-        lambda: MaxAliasesLimiter(max_alias_count=100),
+        lambda: AddValidationRules(_LIMIT_RULES),
     ]
     return OpsKnightSchema(
         query=Query,
