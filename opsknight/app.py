@@ -21,6 +21,7 @@ from opsknight import clock
 from opsknight.auth.principal import ANONYMOUS
 from opsknight.config import Settings, get_settings
 from opsknight.db import tortoise_config
+from opsknight.events.batching import batcher
 from opsknight.graphql.context import Context
 from opsknight.graphql.schema import schema
 from opsknight.incidents.commands import expire_snoozes
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             try:
                 yield
             finally:
+                await batcher.close()
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper

@@ -14,6 +14,7 @@ from opsknight.batch import rows_by_ids
 from opsknight.directory.models import Integration, Service, Team
 from opsknight.errors import Conflict, NotFound
 from opsknight.escalation.models import EscalationPolicy
+from opsknight.events.routing import forget_integrations
 from opsknight.incidents.models import Incident
 from opsknight.paging import Page, page_of
 from opsknight.unique import unique_field
@@ -121,6 +122,7 @@ async def delete_service(principal: Principal, service_id: str) -> str:
     # Resolved incidents go with the service: they cannot outlive it.
     await Incident.filter(service_id=service.id).delete()
     await service.delete()
+    forget_integrations()
     return service_id
 
 
@@ -173,6 +175,7 @@ async def delete_integration(principal: Principal, service_id: str, integration_
     deleted = await Integration.filter(id=integration_id, service_id=service_id).delete()
     if not deleted:
         raise NotFound.of("integration", integration_id)
+    forget_integrations()
     return integration_id
 
 

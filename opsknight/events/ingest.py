@@ -1,7 +1,13 @@
-"""Turning events into incidents: dedup that holds under concurrency, and ack/resolve."""
+"""Turning events into incidents: dedup that holds under concurrency, and ack/resolve.
+
+``ingest`` handles one event in its own transaction. ``ingest_batch`` handles many in one
+transaction (see ``events/batching.py``) and falls back to ``ingest`` one by one when the
+database refuses the batch, e.g. on a dedup race with another server process.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,11 +20,13 @@ from opsknight.errors import Conflict
 from opsknight.events.payload import Event
 from opsknight.events.routing import Target
 from opsknight.incidents import timeline
-from opsknight.incidents.commands import move_status, next_number
-from opsknight.incidents.models import Alert, Incident
+from opsknight.incidents.commands import move_status, reserve_numbers
+from opsknight.incidents.models import Alert, Incident, TimelineEvent
 
 # Attempts at a trigger: a lost race on the unique index is retried as a fold-in.
 _TRIGGER_ATTEMPTS = 3
+
+ActiveKey = tuple[str, str, str]  # (service id, dedup key, environment)
 
 
 @dataclass(frozen=True)
@@ -28,18 +36,23 @@ class Outcome:
     incident: Incident | None
 
 
+def _key(target: Target, event: Event) -> ActiveKey:
+    return (target.service.id, event.dedup_key, target.environment)
+
+
 async def ingest(target: Target, event: Event) -> Outcome:
-    """Apply one checked event to its service."""
+    """Apply one checked event to its service, in its own transaction."""
     if event.action == "trigger":
         return await _trigger(target, event)
-    return await _acknowledge_or_resolve(target, event)
+    async with in_transaction():
+        return await _acknowledge_or_resolve(target, event, await _active(target, event))
 
 
-async def _active(target: Target, dedup_key: str) -> Incident | None:
+async def _active(target: Target, event: Event) -> Incident | None:
     return (
         await Incident.filter(
             service_id=target.service.id,
-            dedup_key=dedup_key,
+            dedup_key=event.dedup_key,
             environment=target.environment,
             active=True,
         )
@@ -53,8 +66,8 @@ def _stored_payload(event: Event) -> dict[str, Any]:
     return {k: v for k, v in event.raw.items() if k not in ("routing_key", "routingKey")}
 
 
-async def _alert(incident: Incident, target: Target, event: Event) -> Alert:
-    return await Alert.create(
+def _alert(incident: Incident, target: Target, event: Event) -> Alert:
+    return Alert(
         incident_id=incident.id,
         environment=target.environment,
         action=event.action,
@@ -67,27 +80,12 @@ async def _alert(incident: Incident, target: Target, event: Event) -> Alert:
     )
 
 
-async def _trigger(target: Target, event: Event) -> Outcome:
-    for _ in range(_TRIGGER_ATTEMPTS):
-        try:
-            async with in_transaction():
-                incident = await _active(target, event.dedup_key)
-                if incident is not None:
-                    await _fold(incident, target, event)
-                    return Outcome("deduplicated", event.dedup_key, incident)
-                incident = await _open(target, event)
-                return Outcome("triggered", event.dedup_key, incident)
-        except IntegrityError:
-            # Another trigger opened the incident first; the next attempt folds into it.
-            continue
-    raise Conflict("could not record the event; retry it", {"dedup_key": event.dedup_key})
-
-
-async def _open(target: Target, event: Event) -> Incident:
+def _incident(target: Target, event: Event) -> Incident:
+    """A new, unsaved incident for a trigger; its number is assigned when it is saved."""
     now = clock.now()
-    incident = Incident(
+    return Incident(
         environment=target.environment,
-        number=await next_number(target.environment),
+        number=0,
         title=event.summary or event.dedup_key,
         description=event.description,
         urgency=event.urgency,
@@ -108,38 +106,160 @@ async def _open(target: Target, event: Event) -> Incident:
         updated_at=now,
         last_status_change=now,
     )
-    await incident.save()
-    alert = await _alert(incident, target, event)
-    await timeline.record(
-        incident,
-        "created",
-        target.actor,
-        {"source": "event", "alert_id": alert.id, "severity": event.severity},
-    )
-    return incident
 
 
-async def _fold(incident: Incident, target: Target, event: Event) -> None:
-    alert = await _alert(incident, target, event)
+def _created_entry(incident: Incident, target: Target, event: Event, alert: Alert) -> TimelineEvent:
+    details = {"source": "event", "alert_id": alert.id, "severity": event.severity}
+    return timeline.entry(incident.id, "created", target.actor, details)
+
+
+async def _trigger(target: Target, event: Event) -> Outcome:
+    for _ in range(_TRIGGER_ATTEMPTS):
+        try:
+            async with in_transaction():
+                incident = await _active(target, event)
+                if incident is not None:
+                    alert = _alert(incident, target, event)
+                    await alert.save()
+                    await _count_alerts(incident, 1)
+                    await timeline.record(
+                        incident, "alert_added", target.actor, {"alert_id": alert.id}
+                    )
+                    return Outcome("deduplicated", event.dedup_key, incident)
+                incident = _incident(target, event)
+                (incident.number,) = await reserve_numbers(incident.environment, 1)
+                await incident.save()
+                alert = _alert(incident, target, event)
+                await alert.save()
+                await _created_entry(incident, target, event, alert).save()
+                return Outcome("triggered", event.dedup_key, incident)
+        except IntegrityError:
+            # Another trigger opened the incident first; the next attempt folds into it.
+            continue
+    raise Conflict("could not record the event; retry it", {"dedup_key": event.dedup_key})
+
+
+async def _count_alerts(incident: Incident, added: int) -> None:
+    now = clock.now()
     await Incident.filter(id=incident.id).update(
-        alert_count=F("alert_count") + 1, version=F("version") + 1, updated_at=clock.now()
+        alert_count=F("alert_count") + added, version=F("version") + 1, updated_at=now
     )
-    await incident.refresh_from_db(fields=["alert_count", "version", "updated_at"])
-    await timeline.record(incident, "alert_added", target.actor, {"alert_id": alert.id})
+    # The same values in memory, without reading the row back.
+    incident.alert_count += added
+    incident.version += 1
+    incident.updated_at = now
 
 
-async def _acknowledge_or_resolve(target: Target, event: Event) -> Outcome:
+async def _acknowledge_or_resolve(
+    target: Target, event: Event, incident: Incident | None
+) -> Outcome:
+    """Inside a transaction, with the active incident (locked) or None."""
     wanted = "ACKNOWLEDGED" if event.action == "acknowledge" else "RESOLVED"
     done = "acknowledged" if event.action == "acknowledge" else "resolved"
-    async with in_transaction():
-        incident = await _active(target, event.dedup_key)
-        if incident is None:
-            return Outcome("ignored", event.dedup_key, None)
-        if incident.status == wanted:
-            return Outcome(done, event.dedup_key, incident)
-        if incident.status == "SUPPRESSED" and wanted == "ACKNOWLEDGED":
-            # §5.3 has no SUPPRESSED → ACKNOWLEDGED move: nothing to do.
-            return Outcome("ignored", event.dedup_key, incident)
-        alert = await _alert(incident, target, event)
-        await move_status(incident, wanted, target.actor, {"alert_id": alert.id, "source": "event"})
+    if incident is None:
+        return Outcome("ignored", event.dedup_key, None)
+    if incident.status == wanted:
         return Outcome(done, event.dedup_key, incident)
+    if incident.status == "SUPPRESSED" and wanted == "ACKNOWLEDGED":
+        # §5.3 has no SUPPRESSED → ACKNOWLEDGED move: nothing to do.
+        return Outcome("ignored", event.dedup_key, incident)
+    alert = _alert(incident, target, event)
+    await alert.save()
+    await move_status(incident, wanted, target.actor, {"alert_id": alert.id, "source": "event"})
+    return Outcome(done, event.dedup_key, incident)
+
+
+class _BatchWriter:
+    """The writes of a batch, held in memory and written with bulk statements."""
+
+    def __init__(self) -> None:
+        self.active: dict[ActiveKey, Incident | None] = {}
+        self.new_incidents: list[Incident] = []
+        self.new_ids: set[str] = set()
+        self.alerts: list[Alert] = []
+        self.entries: list[TimelineEvent] = []
+        self.folded: Counter[str] = Counter()
+        self.incidents: dict[str, Incident] = {}
+
+    async def load_active(self, items: list[tuple[Target, Event]]) -> None:
+        keys = {_key(target, event) for target, event in items}
+        # A superset by column (one simple query), narrowed to the exact keys below.
+        rows = await Incident.filter(
+            service_id__in={k[0] for k in keys},
+            dedup_key__in={k[1] for k in keys},
+            active=True,
+        ).select_for_update()
+        self.active = dict.fromkeys(keys)
+        for row in rows:
+            key = (row.service_id, row.dedup_key or "", row.environment)  # type: ignore[attr-defined]
+            if key in self.active:
+                self.active[key] = row
+
+    def trigger(self, target: Target, event: Event) -> Outcome:
+        key = _key(target, event)
+        incident = self.active.get(key)
+        if incident is None:
+            incident = _incident(target, event)
+            self.active[key] = incident
+            self.new_incidents.append(incident)
+            self.new_ids.add(incident.id)
+            alert = _alert(incident, target, event)
+            self.alerts.append(alert)
+            self.entries.append(_created_entry(incident, target, event, alert))
+            return Outcome("triggered", event.dedup_key, incident)
+        alert = _alert(incident, target, event)
+        self.alerts.append(alert)
+        self.entries.append(
+            timeline.entry(incident.id, "alert_added", target.actor, {"alert_id": alert.id})
+        )
+        if incident.id in self.new_ids:
+            incident.alert_count += 1
+        else:
+            self.folded[incident.id] += 1
+            self.incidents[incident.id] = incident
+        return Outcome("deduplicated", event.dedup_key, incident)
+
+    async def flush(self) -> None:
+        by_environment: dict[str, list[Incident]] = {}
+        for incident in self.new_incidents:
+            by_environment.setdefault(incident.environment, []).append(incident)
+        for environment, incidents in by_environment.items():
+            numbers = await reserve_numbers(environment, len(incidents))
+            for incident, number in zip(incidents, numbers, strict=True):
+                incident.number = number
+        if self.new_incidents:
+            await Incident.bulk_create(self.new_incidents)
+        if self.alerts:
+            await Alert.bulk_create(self.alerts)
+        if self.entries:
+            await TimelineEvent.bulk_create(self.entries)
+        for incident_id, added in self.folded.items():
+            await _count_alerts(self.incidents[incident_id], added)
+        self.new_incidents, self.alerts, self.entries = [], [], []
+        self.new_ids = set()
+        self.folded, self.incidents = Counter(), {}
+
+
+async def ingest_batch(items: list[tuple[Target, Event]]) -> list[Outcome]:
+    """Apply many events in order in one transaction, with bulk writes.
+
+    Raises IntegrityError when another process won a dedup race meanwhile; the caller
+    then retries the events one by one with ``ingest``.
+    """
+    writer = _BatchWriter()
+    outcomes: list[Outcome] = []
+    async with in_transaction():
+        await writer.load_active(items)
+        for target, event in items:
+            if event.action == "trigger":
+                outcomes.append(writer.trigger(target, event))
+                continue
+            # Status changes write at once: flush what came before, keep the order.
+            await writer.flush()
+            key = _key(target, event)
+            outcome = await _acknowledge_or_resolve(target, event, writer.active.get(key))
+            if outcome.action == "resolved":
+                writer.active[key] = None
+            outcomes.append(outcome)
+        await writer.flush()
+    return outcomes

@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from opsknight import clock
 from opsknight.auth.principal import Credential
 from opsknight.directory.models import Integration, Service
 from opsknight.errors import Forbidden, NotFound, Unauthorized
@@ -33,8 +35,29 @@ def _via_integration(integration: Integration) -> Target:
     return Target(integration.service, integration, "live", actor)
 
 
+# Integration keys are looked up on every event; a short-lived cache spares the database
+# one query per event. Deleting an integration or service clears it in this process;
+# other processes stop accepting a deleted key within the TTL.
+_CACHE_TTL = timedelta(seconds=10)
+_cache: dict[str, tuple[datetime, Integration | None]] = {}
+_CACHE_MAX = 10_000
+
+
 async def integration_by_key(key: str) -> Integration | None:
-    return await Integration.get_or_none(key=key).select_related("service")
+    now = clock.now()
+    cached = _cache.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    integration = await Integration.get_or_none(key=key).select_related("service")
+    if len(_cache) >= _CACHE_MAX:
+        _cache.clear()
+    _cache[key] = (now + _CACHE_TTL, integration)
+    return integration
+
+
+def forget_integrations() -> None:
+    """Drop cached integration keys (after an integration or service is deleted)."""
+    _cache.clear()
 
 
 async def resolve_target(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from opsknight import clock, validation
@@ -9,8 +10,9 @@ from opsknight.auth.principal import Credential, Principal
 from opsknight.directory.models import Service
 from opsknight.errors import NotFound, ValidationFailed
 from opsknight.events import inbound
+from opsknight.events.batching import batcher
 from opsknight.events.errors import EventInvalid
-from opsknight.events.ingest import Outcome, ingest
+from opsknight.events.ingest import Outcome
 from opsknight.events.models import ChangeEvent
 from opsknight.events.payload import (
     MAX_SHORT,
@@ -43,7 +45,7 @@ async def send_event(credential: Credential, body: Any) -> Outcome:
     """Route, check and apply one Events v2 event."""
     event_body = _object(body)
     target = await _target_of(credential, event_body)
-    return await ingest(target, parse_event(event_body))
+    return await batcher.submit(target, parse_event(event_body))
 
 
 async def send_alertmanager(
@@ -52,14 +54,14 @@ async def send_alertmanager(
     """Apply every alert of an Alertmanager webhook, in order; all are checked first."""
     target = await resolve_integration(credential, integration_key)
     events = [parse_event(e) for e in inbound.alertmanager_events(body)]
-    return [await ingest(target, event) for event in events]
+    return list(await asyncio.gather(*(batcher.submit(target, event) for event in events)))
 
 
 async def send_generic_webhook(
     credential: Credential, integration_key: str | None, body: Any
 ) -> Outcome:
     target = await resolve_integration(credential, integration_key)
-    return await ingest(target, parse_event(inbound.generic_event(body)))
+    return await batcher.submit(target, parse_event(inbound.generic_event(body)))
 
 
 async def send_change_event(credential: Credential, body: Any) -> ChangeEvent:

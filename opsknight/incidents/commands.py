@@ -25,14 +25,14 @@ MAX_SNOOZE_MINUTES = 10080
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 
-async def next_number(environment: str) -> int:
-    """The next incident number of an environment; call inside a transaction.
+async def reserve_numbers(environment: str, count: int) -> list[int]:
+    """The next ``count`` incident numbers of an environment; call inside a transaction.
 
     The counter rows are seeded by a migration; the UPDATE's row lock serialises writers.
     """
-    await IncidentCounter.filter(environment=environment).update(value=F("value") + 1)
+    await IncidentCounter.filter(environment=environment).update(value=F("value") + count)
     counter = await IncidentCounter.get(environment=environment)
-    return counter.value
+    return list(range(counter.value - count + 1, counter.value + 1))
 
 
 async def _user(value: Any, field: str) -> User:
@@ -97,7 +97,7 @@ async def create_incident(
         incident.assigned_team = await _team(fields["assigned_team_id"], "assigned_team_id")
     try:
         async with in_transaction():
-            incident.number = await next_number(incident.environment)
+            (incident.number,) = await reserve_numbers(incident.environment, 1)
             await incident.save()
             await timeline.record(
                 incident,

@@ -21,10 +21,19 @@ async def record(
     incident: Incident, kind: str, actor: dict[str, str], details: dict[str, Any] | None = None
 ) -> TimelineEvent:
     """Append one entry; call it inside the transaction that makes the change."""
+    event = entry(incident.id, kind, actor, details)
+    await event.save()
+    return event
+
+
+def entry(
+    incident_id: str, kind: str, actor: dict[str, str], details: dict[str, Any] | None = None
+) -> TimelineEvent:
+    """An unsaved entry, for callers that write many at once (``bulk_create``)."""
     if kind not in TYPES:
         raise ValueError(f"unknown timeline type {kind}")
-    return await TimelineEvent.create(
-        incident_id=incident.id,
+    return TimelineEvent(
+        incident_id=incident_id,
         type=kind,
         timestamp=clock.now(),
         actor_type=actor["type"],

@@ -56,6 +56,17 @@ _INCIDENT_QUERY = {
 }
 
 ROUTES: tuple[Route, ...] = (
+    # events first: the hot path, and Starlette matches routes in order
+    *(Route("POST", path, None, ops.SEND_EVENT, 202, body="event", authenticated=False,
+            envelope="event") for path in ("/api/events", "/v2/enqueue")),
+    Route("POST", "/v2/change/enqueue", None, ops.SEND_CHANGE_EVENT, 202, body="event",
+          authenticated=False, envelope="change"),
+    Route("POST", "/api/integrations/alertmanager", None, ops.SEND_ALERTMANAGER, 202,
+          body="payload", authenticated=False, envelope="events",
+          query={"integration_key": Param("integrationKey")}),
+    Route("POST", "/api/integrations/webhook", None, ops.SEND_WEBHOOK_EVENT, 202,
+          body="payload", authenticated=False, envelope="event",
+          query={"integration_key": Param("integrationKey")}),
     # users
     Route("GET", "/api/users", "users:read", ops.LIST_USERS, paged=True, query={
         **_NAMED_LIST, "role": Param("role"), "status": Param("status"), "email": Param("email"),
@@ -118,15 +129,4 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/incidents/{id}/merge", "incidents:write", ops.MERGE_INCIDENTS, body="*"),
     Route("GET", "/api/services/{service_id}/changes", "services:read",
           ops.LIST_SERVICE_CHANGES, paged=True, query=_PAGE),
-    # events
-    *(Route("POST", path, None, ops.SEND_EVENT, 202, body="event", authenticated=False,
-            envelope="event") for path in ("/api/events", "/v2/enqueue")),
-    Route("POST", "/v2/change/enqueue", None, ops.SEND_CHANGE_EVENT, 202, body="event",
-          authenticated=False, envelope="change"),
-    Route("POST", "/api/integrations/alertmanager", None, ops.SEND_ALERTMANAGER, 202,
-          body="payload", authenticated=False, envelope="events",
-          query={"integration_key": Param("integrationKey")}),
-    Route("POST", "/api/integrations/webhook", None, ops.SEND_WEBHOOK_EVENT, 202,
-          body="payload", authenticated=False, envelope="event",
-          query={"integration_key": Param("integrationKey")}),
 )  # fmt: skip

@@ -1,0 +1,314 @@
+"""Events API benchmark: wrk at 64 connections against one `opsknight serve` process.
+
+Scenarios: (a) every trigger opens a new incident, (b) every trigger folds into one,
+(c) triggers over 1,000 dedup keys; the ceiling (a bare Starlette endpoint with one INSERT
+on the same database); and an alert storm of exactly 10,000 events over 1,000 keys,
+verified afterwards in the database. Loopback only; every run is bounded in time.
+
+    python -m benchmarks.events [--seconds 10] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+CONNECTIONS = 64
+STORM_EVENTS = 10_000
+STORM_KEYS = 1_000
+
+_TRIGGER = (
+    '{"routing_key":"%s","event_action":"trigger","dedup_key":"%s",'
+    '"payload":{"summary":"Benchmark","source":"bench","severity":"critical"}}'
+)
+# Lua bodies: %s is the routing key. Each scenario decides the dedup key per request.
+_LUA = {
+    "new": """
+local n = 0
+request = function()
+  n = n + 1
+  local body = string.format('%s', "new-" .. n)
+  return wrk.format("POST", "/v2/enqueue", {["Content-Type"]="application/json"}, body)
+end
+""",
+    "fold": """
+request = function()
+  local body = string.format('%s', "the-one")
+  return wrk.format("POST", "/v2/enqueue", {["Content-Type"]="application/json"}, body)
+end
+""",
+    "mix": """
+request = function()
+  local body = string.format('%s', "mix-" .. math.random(1000))
+  return wrk.format("POST", "/v2/enqueue", {["Content-Type"]="application/json"}, body)
+end
+""",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _opsknight(env: dict[str, str], *args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "opsknight.cli", *args], env=env, check=True,
+        capture_output=True, text=True, timeout=300,
+    ).stdout  # fmt: skip
+
+
+def _wait_up(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _wrk(url: str, lua: str, seconds: int, workdir: Path) -> dict[str, Any]:
+    script = workdir / f"bench-{secrets.token_hex(4)}.lua"
+    script.write_text(lua)
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        check=True, capture_output=True, text=True, timeout=seconds + 120,
+    ).stdout  # fmt: skip
+    return _parse_wrk(out)
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def _parse_wrk(out: str) -> dict[str, Any]:
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    total = re.search(r"(\d+) requests in ([\d.]+)(ms|s)", out)
+    elapsed = float(total.group(2)) / (1000 if total.group(3) == "ms" else 1)  # type: ignore[union-attr]
+    return {
+        "rps": rps, "p50": p50, "p99": p99, "non2xx": int(errors.group(1)) if errors else 0,
+        "requests": int(total.group(1)), "elapsed": elapsed,  # type: ignore[union-attr]
+    }  # fmt: skip
+
+
+async def _count(database_url: str, service_id: str) -> tuple[int, int]:
+    incidents = "SELECT count(*) FROM incidents WHERE service_id = {p}"
+    alerts = (
+        "SELECT count(*) FROM alerts a JOIN incidents i ON a.incident_id = i.id "
+        "WHERE i.service_id = {p}"
+    )
+    if database_url.startswith("sqlite"):
+        import sqlite3
+
+        with sqlite3.connect(database_url.removeprefix("sqlite://")) as conn:
+            n_inc = conn.execute(incidents.format(p="?"), (service_id,)).fetchone()[0]
+            n_alr = conn.execute(alerts.format(p="?"), (service_id,)).fetchone()[0]
+        return n_inc, n_alr
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
+    try:
+        n_inc = await conn.fetchval(incidents.format(p="$1"), service_id)
+        n_alr = await conn.fetchval(alerts.format(p="$1"), service_id)
+    finally:
+        await conn.close()
+    return n_inc, n_alr
+
+
+def _new_service(base: str, key: str, name: str) -> tuple[str, str]:
+    headers = {"Authorization": f"Bearer {key}"}
+    service = httpx.post(f"{base}/api/services", json={"name": name}, headers=headers).json()[
+        "data"
+    ]
+    integration = httpx.post(
+        f"{base}/api/services/{service['id']}/integrations", json={}, headers=headers
+    ).json()["data"]
+    return service["id"], integration["key"]
+
+
+def _lua(kind: str, routing_key: str) -> str:
+    return _LUA[kind] % (_TRIGGER % (routing_key, "%s"))
+
+
+async def _storm(port: int, routing_key: str) -> dict[str, Any]:
+    """Send exactly STORM_EVENTS triggers over STORM_KEYS keys on 64 keep-alive
+    connections as fast as the server answers; returns the elapsed time and failures."""
+    next_index = 0
+    failures = 0
+
+    async def worker() -> None:
+        nonlocal next_index, failures
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while next_index < STORM_EVENTS:
+                index = next_index
+                next_index += 1
+                body = (_TRIGGER % (routing_key, f"storm-{index % STORM_KEYS}")).encode()
+                writer.write(
+                    b"POST /v2/enqueue HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    b"Content-Type: application/json\r\nContent-Length: "
+                    + str(len(body)).encode()
+                    + b"\r\n\r\n"
+                    + body
+                )
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head.split(b" ", 2)[1])
+                length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))  # type: ignore[union-attr]
+                await reader.readexactly(length)
+                if status != 202:
+                    failures += 1
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(CONNECTIONS))), timeout=300)
+    return {"elapsed": time.perf_counter() - started, "failures": failures}
+
+
+def run_database(label: str, database_url: str, seconds: int, workdir: Path) -> dict[str, Any]:
+    env = {**os.environ, "OPSKNIGHT_DATABASE_URL": database_url, "OPSKNIGHT_LOG_LEVEL": "warning"}
+    _opsknight(env, "migrate")
+    _opsknight(env, "user", "--name", "Bench", "--email", "bench@example.com", "--role", "admin")
+    key = json.loads(
+        _opsknight(
+            env, "api-key", "create", "--owner", "bench@example.com", "--name", "b", "--json"
+        )
+    )["key"]
+    results: dict[str, Any] = {"label": label}
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "opsknight.cli", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_up(f"{base}/healthz")
+        for kind in ("new", "fold", "mix"):
+            _, routing_key = _new_service(base, key, f"bench-{kind}")
+            results[kind] = _wrk(f"{base}/v2/enqueue", _lua(kind, routing_key), seconds, workdir)
+            print(f"  {label} {kind}: {results[kind]}", flush=True)
+        service_id, routing_key = _new_service(base, key, "bench-storm")
+        storm = asyncio.run(_storm(port, routing_key))
+        incidents, alerts = asyncio.run(_count(database_url, service_id))
+        results["storm"] = {**storm, "incidents": incidents, "alerts": alerts}
+        print(f"  {label} storm: {results['storm']}", flush=True)
+        results["peak_rss_mb"] = _peak_rss_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    port = _free_port()
+    ceiling = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "benchmarks.ceiling_app:app", "--port", str(port),
+         "--log-level", "warning", "--no-access-log"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        _wait_up(f"http://127.0.0.1:{port}/v2/enqueue")
+        results["ceiling"] = _wrk(
+            f"http://127.0.0.1:{port}/v2/enqueue", _lua("fold", "x"), seconds, workdir
+        )
+        print(f"  {label} ceiling: {results['ceiling']}", flush=True)
+    finally:
+        ceiling.terminate()
+        ceiling.wait(timeout=30)
+    return results
+
+
+def _table(all_results: list[dict[str, Any]]) -> str:
+    lines = [
+        "| database | scenario | events/s | p50 ms | p99 ms | non-2xx | vs ceiling |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for res in all_results:
+        ceiling = res["ceiling"]["rps"]
+        for kind, name in (("new", "(a) new incident each"), ("fold", "(b) all fold into one"),
+                           ("mix", "(c) 1,000 dedup keys"), ("ceiling", "ceiling: bare INSERT")):  # fmt: skip
+            r = res[kind]
+            lines.append(
+                f"| {res['label']} | {name} | {r['rps']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} "
+                f"| {r['non2xx']} | {r['rps'] / ceiling:.0%} |"
+            )
+    lines.append("")
+    lines.append(
+        "| database | storm: events | absorbed in | failed | incidents | alerts | peak RSS |"
+    )
+    lines.append("|---|---:|---:|---:|---:|---:|---:|")
+    for res in all_results:
+        s = res["storm"]
+        lines.append(
+            f"| {res['label']} | {STORM_EVENTS:,} over {STORM_KEYS:,} keys | {s['elapsed']:.2f} s "
+            f"| {s['failures']} | {s['incidents']:,} | {s['alerts']:,} | {res['peak_rss_mb']:.0f} MB |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument(
+        "--postgres", help="a PostgreSQL server URL; a fresh database is made on it"
+    )
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="opsknight-bench-") as tmp:
+        workdir = Path(tmp)
+        results.append(
+            run_database("SQLite", f"sqlite://{workdir / 'bench.db'}", args.seconds, workdir)
+        )
+        if args.postgres:
+            import asyncpg
+
+            name = f"opsknight_bench_{secrets.token_hex(4)}"
+            admin_url = args.postgres.replace("postgres://", "postgresql://", 1)
+
+            async def ddl(sql: str) -> None:
+                conn = await asyncpg.connect(admin_url)
+                try:
+                    await conn.execute(sql)
+                finally:
+                    await conn.close()
+
+            asyncio.run(ddl(f'CREATE DATABASE "{name}"'))
+            try:
+                base = args.postgres.rsplit("/", 1)[0]
+                results.append(run_database("PostgreSQL", f"{base}/{name}", args.seconds, workdir))
+            finally:
+                asyncio.run(ddl(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    print()
+    print(_table(results))
+
+
+if __name__ == "__main__":
+    main()
