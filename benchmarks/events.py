@@ -27,6 +27,12 @@ from typing import Any
 import httpx
 
 CONNECTIONS = 64
+SCENARIOS = (
+    ("new", "(a) new incident each"),
+    ("fold", "(b) all fold into one"),
+    ("mix", "(c) 1,000 dedup keys"),
+    ("ceiling", "ceiling: bare INSERT"),
+)
 STORM_EVENTS = 10_000
 STORM_KEYS = 1_000
 
@@ -251,8 +257,7 @@ def _table(all_results: list[dict[str, Any]]) -> str:
     ]
     for res in all_results:
         ceiling = res["ceiling"]["rps"]
-        for kind, name in (("new", "(a) new incident each"), ("fold", "(b) all fold into one"),
-                           ("mix", "(c) 1,000 dedup keys"), ("ceiling", "ceiling: bare INSERT")):  # fmt: skip
+        for kind, name in SCENARIOS:
             r = res[kind]
             lines.append(
                 f"| {res['label']} | {name} | {r['rps']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} "
@@ -267,7 +272,8 @@ def _table(all_results: list[dict[str, Any]]) -> str:
         s = res["storm"]
         lines.append(
             f"| {res['label']} | {STORM_EVENTS:,} over {STORM_KEYS:,} keys | {s['elapsed']:.2f} s "
-            f"| {s['failures']} | {s['incidents']:,} | {s['alerts']:,} | {res['peak_rss_mb']:.0f} MB |"
+            f"| {s['failures']} | {s['incidents']:,} | {s['alerts']:,} "
+            f"| {res['peak_rss_mb']:.0f} MB |"
         )
     return "\n".join(lines)
 
