@@ -121,7 +121,7 @@ async def _trigger(target: Target, event: Event) -> Outcome:
                 if incident is not None:
                     alert = _alert(incident, target, event)
                     await alert.save()
-                    await _count_alerts(incident, 1)
+                    await _count_alerts([incident], 1)
                     await timeline.record(
                         incident, "alert_added", target.actor, {"alert_id": alert.id}
                     )
@@ -139,15 +139,16 @@ async def _trigger(target: Target, event: Event) -> Outcome:
     raise Conflict("could not record the event; retry it", {"dedup_key": event.dedup_key})
 
 
-async def _count_alerts(incident: Incident, added: int) -> None:
+async def _count_alerts(incidents: list[Incident], added: int) -> None:
+    """Add ``added`` alerts to each incident's count, in the database and in memory."""
     now = clock.now()
-    await Incident.filter(id=incident.id).update(
+    await Incident.filter(id__in=[i.id for i in incidents]).update(
         alert_count=F("alert_count") + added, version=F("version") + 1, updated_at=now
     )
-    # The same values in memory, without reading the row back.
-    incident.alert_count += added
-    incident.version += 1
-    incident.updated_at = now
+    for incident in incidents:
+        incident.alert_count += added
+        incident.version += 1
+        incident.updated_at = now
 
 
 async def _acknowledge_or_resolve(
@@ -233,8 +234,12 @@ class _BatchWriter:
             await Alert.bulk_create(self.alerts)
         if self.entries:
             await TimelineEvent.bulk_create(self.entries)
+        # One UPDATE per distinct count (usually one: most keys fold once per batch).
+        by_count: dict[int, list[Incident]] = {}
         for incident_id, added in self.folded.items():
-            await _count_alerts(self.incidents[incident_id], added)
+            by_count.setdefault(added, []).append(self.incidents[incident_id])
+        for added, incidents in by_count.items():
+            await _count_alerts(incidents, added)
         self.new_incidents, self.alerts, self.entries = [], [], []
         self.new_ids = set()
         self.folded, self.incidents = Counter(), {}
