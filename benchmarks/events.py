@@ -104,12 +104,19 @@ def _wrk(url: str, lua: str, seconds: int, workdir: Path) -> dict[str, Any]:
         ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(script), url],
         check=True, capture_output=True, text=True, timeout=seconds + 120,
     ).stdout  # fmt: skip
-    return _parse_wrk(out)
+    try:
+        return _parse_wrk(out)
+    except (AttributeError, ValueError):
+        print(out, file=sys.stderr)
+        raise
 
 
 def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    value, unit = match.groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
 def _parse_wrk(out: str) -> dict[str, Any]:
