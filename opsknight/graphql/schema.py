@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from inspect import isawaitable
 from typing import Any
 
 import strawberry
+from graphql import DocumentNode, parse, specified_rules, validate
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import execute as graphql_execute
 from graphql.error import GraphQLError
+from strawberry.execution import optimized_is_awaitable
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -30,7 +35,47 @@ Query = merge_types("Query", (DirectoryQuery, IncidentQuery))
 Mutation = merge_types("Mutation", (DirectoryMutation, IncidentMutation, EventMutation))
 
 
+# Built once: the same rule classes on every request keep ValidationCache's key stable
+# (a fresh limiter per request would make a new rule class and miss the cache each time).
+_LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=12).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=100).validation_rules,
+]
+
+
 class OpsKnightSchema(strawberry.Schema):
+    def prepare(self, document: str) -> DocumentNode:
+        """Parse and validate a fixed document once; the REST routes run only these."""
+        parsed = parse(document)
+        errors = validate(self._schema, parsed, [*specified_rules, *_LIMIT_RULES])
+        if errors:
+            raise ValueError(f"invalid REST document: {errors[0].message}")
+        return parsed
+
+    async def execute_prepared(
+        self, document: DocumentNode, variables: dict[str, Any], context: Any
+    ) -> GraphQLExecutionResult:
+        """Execute a document from ``prepare`` without parsing or validating it again.
+
+        The same schema, resolvers and executor class as ``execute``; only the
+        per-request extension hooks (parse and validation caches, limits) are skipped,
+        since a prepared document has already passed them.
+        """
+        result = graphql_execute(
+            self._schema,
+            document,
+            variable_values=variables,
+            context_value=context,
+            is_awaitable=optimized_is_awaitable,
+            executor_class=self.execution_context_class,
+        )
+        if isawaitable(result):
+            result = await result
+        assert isinstance(result, GraphQLExecutionResult)
+        if result.errors:
+            result.errors = [classify(error) for error in result.errors]
+        return result
+
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         """Execute, then give every error its §1 code (parse and validation errors too)."""
         result = await super().execute(*args, **kwargs)
@@ -44,14 +89,6 @@ class OpsKnightSchema(strawberry.Schema):
         # Expected failures (denials, validation) are answers, not faults: ErrorCodes
         # already logged the unexpected ones with their traceback.
         del errors, execution_context
-
-
-# Built once: the same rule classes on every request keep ValidationCache's key stable
-# (a fresh limiter per request would make a new rule class and miss the cache each time).
-_LIMIT_RULES = [
-    *QueryDepthLimiter(max_depth=12).validation_rules,
-    *MaxAliasesLimiter(max_alias_count=100).validation_rules,
-]
 
 
 def build_schema() -> OpsKnightSchema:

@@ -180,6 +180,7 @@ class RouteHandler:
         self.schema = schema
         self.route = route
         self.operation = Operation(schema._schema, route.document)
+        self.document = schema.prepare(route.document)
         self._param_of_variable = {p.variable: name for name, p in route.query.items()}
 
     def _field_of(self, variable: str, path: list[str | int]) -> str:
@@ -220,9 +221,7 @@ class RouteHandler:
         except OpsKnightError as exc:
             return self._error(exc.code, exc.message, exc.details)
         context = Context(credential=credential, request=request)
-        result = await self.schema.execute(
-            self.operation.document, variable_values=variables, context_value=context
-        )
+        result = await self.schema.execute_prepared(self.document, variables, context)
         if result.errors:
             first = result.errors[0]
             extensions = first.extensions or {}
