@@ -66,7 +66,7 @@ class OpsKnightSchema(strawberry.Schema):
             document,
             variable_values=variables,
             context_value=context,
-            is_awaitable=optimized_is_awaitable,
+            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
             executor_class=self.execution_context_class,
         )
         if isawaitable(result):
