@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -57,8 +58,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from opsknight.app import create_app
 
     settings = _settings(args)
+    app = create_app(settings)
+    # Start-up objects never become garbage: keep them out of collections. Requests make
+    # many short-lived objects; a larger first generation collects them less often
+    # (measured: +15% events/s under load, see docs/benchmarks.md).
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
