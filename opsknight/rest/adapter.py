@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     GraphQLError,
     GraphQLInputObjectType,
     GraphQLInputType,
@@ -23,7 +24,6 @@ from graphql import (
     GraphQLNonNull,
     GraphQLSchema,
     OperationDefinitionNode,
-    parse,
 )
 from graphql.utilities import type_from_ast, validate_input_value
 from starlette.requests import Request
@@ -86,11 +86,10 @@ def _field_name(path: list[str | int]) -> str:
 
 
 class Operation:
-    """A parsed document and the GraphQL types of its variables."""
+    """A prepared document and the GraphQL types of its variables."""
 
-    def __init__(self, schema: GraphQLSchema, document: str) -> None:
-        parsed = parse(document)
-        definition = next(d for d in parsed.definitions if isinstance(d, OperationDefinitionNode))
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode) -> None:
+        definition = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
         self.document = document
         self.variables: dict[str, GraphQLInputType] = {}
         for var in definition.variable_definitions or ():
@@ -179,8 +178,7 @@ class RouteHandler:
     def __init__(self, schema: OpsKnightSchema, route: Route) -> None:
         self.schema = schema
         self.route = route
-        self.operation = Operation(schema._schema, route.document)
-        self.document = schema.prepare(route.document)
+        self.operation = Operation(schema._schema, schema.prepare(route.document))
         self._param_of_variable = {p.variable: name for name, p in route.query.items()}
 
     def _field_of(self, variable: str, path: list[str | int]) -> str:
@@ -221,7 +219,7 @@ class RouteHandler:
         except OpsKnightError as exc:
             return self._error(exc.code, exc.message, exc.details)
         context = Context(credential=credential, request=request)
-        result = await self.schema.execute_prepared(self.document, variables, context)
+        result = await self.schema.execute_prepared(self.operation.document, variables, context)
         if result.errors:
             first = result.errors[0]
             extensions = first.extensions or {}
