@@ -549,3 +549,32 @@ async def test_send_event_over_graphql(admin: Api, integration: dict[str, Any]) 
     )
     assert bad["errors"][0]["extensions"]["code"] == "VALIDATION_ERROR"
     assert bad["errors"][0]["extensions"]["details"]["errors"] == ["payload is required"]
+
+
+async def test_a_burst_mixing_triggers_acks_and_resolves_keeps_its_order(
+    client: httpx.AsyncClient, admin: Api, integration: dict[str, Any]
+) -> None:
+    key = integration["key"]
+    dedup = unique("burst")
+    bodies = [
+        {**trigger(dedup), "routing_key": key},
+        {**trigger(dedup), "routing_key": key},
+        {"routing_key": key, "event_action": "acknowledge", "dedup_key": dedup},
+        {**trigger(dedup), "routing_key": key},
+        {"routing_key": key, "event_action": "resolve", "dedup_key": dedup},
+        {**trigger(dedup), "routing_key": key},
+    ]
+    # Sent together, applied in order (one batch in the server).
+    responses = await asyncio.gather(*(send(client, body) for body in bodies))
+    results = [r.json()["data"] for r in responses]
+    assert [r["action"] for r in results] == [
+        "triggered", "deduplicated", "acknowledged", "deduplicated", "resolved", "triggered",
+    ]  # fmt: skip
+    assert results[3]["incident"]["status"] == "ACKNOWLEDGED"
+    first, second = results[0]["incident"]["id"], results[5]["incident"]["id"]
+    assert first != second and results[4]["incident"]["id"] == first
+    incident = (await admin.get(f"/api/incidents/{first}")).json()["data"]
+    assert incident["status"] == "RESOLVED" and incident["alert_count"] == 3
+    assert [e["type"] for e in incident["timeline"]] == [
+        "created", "alert_added", "acknowledged", "alert_added", "resolved",
+    ]  # fmt: skip

@@ -27,6 +27,11 @@ from opsknight.incidents.models import Alert, Incident, TimelineEvent
 _TRIGGER_ATTEMPTS = 3
 
 ActiveKey = tuple[str, str, str]  # (service id, dedup key, environment)
+# What folding and the event response need: batches load only these columns.
+_FOLD_COLUMNS = (
+    "id", "service_id", "dedup_key", "environment", "number", "title", "status",
+    "urgency", "alert_count", "version",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,10 @@ async def _acknowledge_or_resolve(
     return Outcome(done, event.dedup_key, incident)
 
 
+async def _reload(incident: Incident) -> Incident:
+    return await Incident.select_for_update().get(id=incident.id)
+
+
 class _BatchWriter:
     """The writes of a batch, held in memory and written with bulk statements."""
 
@@ -185,11 +194,15 @@ class _BatchWriter:
     async def load_active(self, items: list[tuple[Target, Event]]) -> None:
         keys = {_key(target, event) for target, event in items}
         # A superset by column (one simple query), narrowed to the exact keys below.
-        rows = await Incident.filter(
-            service_id__in={k[0] for k in keys},
-            dedup_key__in={k[1] for k in keys},
-            active=True,
-        ).select_for_update()
+        rows = (
+            await Incident.filter(
+                service_id__in={k[0] for k in keys},
+                dedup_key__in={k[1] for k in keys},
+                active=True,
+            )
+            .select_for_update()
+            .only(*_FOLD_COLUMNS)
+        )
         self.active = dict.fromkeys(keys)
         for row in rows:
             key = (row.service_id, row.dedup_key or "", row.environment)  # type: ignore[attr-defined]
@@ -262,9 +275,11 @@ async def ingest_batch(items: list[tuple[Target, Event]]) -> list[Outcome]:
             # Status changes write at once: flush what came before, keep the order.
             await writer.flush()
             key = _key(target, event)
-            outcome = await _acknowledge_or_resolve(target, event, writer.active.get(key))
-            if outcome.action == "resolved":
-                writer.active[key] = None
+            partial = writer.active.get(key)
+            # Status changes need the whole row.
+            incident = None if partial is None else await _reload(partial)
+            outcome = await _acknowledge_or_resolve(target, event, incident)
+            writer.active[key] = None if outcome.action == "resolved" else incident
             outcomes.append(outcome)
         await writer.flush()
     return outcomes
