@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -306,7 +307,7 @@ def test_shifts_and_gaps_tile_the_range_without_overlap(case: tuple) -> None:
     rendered = render(zone, all_layers, overrides, since, until)
     pieces = sorted([(s.start, s.end) for s in rendered.shifts] + list(rendered.gaps))
     assert pieces[0][0] == since and pieces[-1][1] == until
-    for (_, end), (start, _) in zip(pieces, pieces[1:]):
+    for (_, end), (start, _) in pairwise(pieces):
         assert end == start  # no overlap, no hole
     assert all(start < end for start, end in pieces)
 

@@ -23,6 +23,7 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
@@ -210,7 +211,7 @@ def render(
 
     shifts: list[Shift] = []
     gaps: list[tuple[datetime, datetime]] = []
-    for start, end in zip(ordered, ordered[1:], strict=False):
+    for start, end in pairwise(ordered):
         who = _who(coverage, active, start)
         if who is None:
             if gaps and gaps[-1][1] == start:
