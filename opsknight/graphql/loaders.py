@@ -11,6 +11,7 @@ from opsknight.directory import services, teams, users
 from opsknight.escalation import policies
 from opsknight.events import changes
 from opsknight.incidents import queries
+from opsknight.schedules import service as schedules
 
 
 class Loaders:
@@ -63,6 +64,14 @@ class Loaders:
     @property
     def recent_changes(self) -> DataLoader[Any, Any]:
         return self._get("recent_changes", changes.recent_changes_for)
+
+    @property
+    def schedule_layers(self) -> DataLoader[Any, Any]:
+        return self._get("schedule_layers", schedules.layers_by_schedule)
+
+    @property
+    def layer_members(self) -> DataLoader[Any, Any]:
+        return self._get("layer_members", schedules.members_by_layer)
 
     def service_health(self, environment: str) -> DataLoader[Any, Any]:
         async def load(service_ids: list[str]) -> list[tuple[str, int]]:

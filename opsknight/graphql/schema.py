@@ -27,12 +27,16 @@ from opsknight.graphql.errors import classify
 from opsknight.graphql.mutations.directory import DirectoryMutation
 from opsknight.graphql.mutations.events import EventMutation
 from opsknight.graphql.mutations.incidents import IncidentMutation
+from opsknight.graphql.mutations.schedules import ScheduleMutation
 from opsknight.graphql.queries.directory import DirectoryQuery
 from opsknight.graphql.queries.incidents import IncidentQuery
+from opsknight.graphql.queries.schedules import ScheduleQuery
 from opsknight.graphql.scalars import DateTime
 
-Query = merge_types("Query", (DirectoryQuery, IncidentQuery))
-Mutation = merge_types("Mutation", (DirectoryMutation, IncidentMutation, EventMutation))
+Query = merge_types("Query", (DirectoryQuery, IncidentQuery, ScheduleQuery))
+Mutation = merge_types(
+    "Mutation", (DirectoryMutation, IncidentMutation, EventMutation, ScheduleMutation)
+)
 
 
 # Built once: the same rule classes on every request keep ValidationCache's key stable

@@ -67,6 +67,28 @@ fragment AlertFields on Alert {
 }""",
 }
 
+FRAGMENTS.update(
+    {
+        "ScheduleFields": """
+fragment ScheduleFields on Schedule {
+  id name description time_zone: timeZone team { id name }
+  layers {
+    id name rotation_type: rotationType rotation_length_hours: rotationLengthHours
+    handoff_start: handoffStart users { id name email }
+    restrictions { days start_time: startTime end_time: endTime } end
+  }
+  created_at: createdAt updated_at: updatedAt
+}""",
+        "ShiftFields": """
+fragment ShiftFields on ShiftEntry { user { id name email } start end layer { id name } override }""",
+        "OverrideFields": """
+fragment OverrideFields on ScheduleOverride {
+  id schedule_id: scheduleId user { id name email } replaces_user: replacesUser { id name email }
+  start end created_at: createdAt
+}""",
+    }
+)
+
 _DEPENDS = {
     "IncidentListFields": ("ChangeEventFields",),
     "IncidentFields": ("IncidentListFields", "TimelineFields", "NoteFields"),
@@ -264,3 +286,57 @@ query ListServiceChanges($serviceId: ID!, $limit: Int, $offset: Int) {{
     nodes {{ ...ChangeEventFields }} {PAGINATION}
   }}
 }}""")
+
+# --- schedules ---------------------------------------------------------------------------
+LIST_SCHEDULES = document(f"""
+query ListSchedules($q: String, $limit: Int, $offset: Int) {{
+  result: schedules(q: $q, limit: $limit, offset: $offset) {{
+    nodes {{ ...ScheduleFields }} {PAGINATION}
+  }}
+}}""")
+GET_SCHEDULE = document(
+    "query GetSchedule($id: ID!) { result: schedule(id: $id) { ...ScheduleFields } }"
+)
+CREATE_SCHEDULE = document("""
+mutation CreateSchedule($input: ScheduleInput!) {
+  result: createSchedule(input: $input) { ...ScheduleFields }
+}""")
+UPDATE_SCHEDULE = document("""
+mutation UpdateSchedule($id: ID!, $input: ScheduleInput!) {
+  result: updateSchedule(id: $id, input: $input) { ...ScheduleFields }
+}""")
+DELETE_SCHEDULE = document(
+    "mutation DeleteSchedule($id: ID!) { result: deleteSchedule(id: $id) { id deleted } }"
+)
+LIST_OVERRIDES = document(f"""
+query ListOverrides($scheduleId: ID!, $limit: Int, $offset: Int) {{
+  result: scheduleOverrides(scheduleId: $scheduleId, limit: $limit, offset: $offset) {{
+    nodes {{ ...OverrideFields }} {PAGINATION}
+  }}
+}}""")
+CREATE_OVERRIDE = document("""
+mutation CreateOverride($scheduleId: ID!, $input: OverrideInput!) {
+  result: createOverride(scheduleId: $scheduleId, input: $input) { ...OverrideFields }
+}""")
+DELETE_OVERRIDE = document("""
+mutation DeleteOverride($scheduleId: ID!, $id: ID!) {
+  result: deleteOverride(scheduleId: $scheduleId, id: $id) { id deleted }
+}""")
+SCHEDULE_ON_CALL = document("""
+query ScheduleOnCall($id: ID!, $at: DateTime) {
+  result: scheduleOnCall(scheduleId: $id, at: $at) {
+    schedule { id name time_zone: timeZone } at on_call: onCall { ...ShiftFields }
+  }
+}""")
+SCHEDULE_SHIFTS = document("""
+query ScheduleShifts($id: ID!, $since: DateTime!, $until: DateTime!) {
+  result: scheduleShifts(scheduleId: $id, since: $since, until: $until) {
+    shifts { ...ShiftFields } gaps { start end }
+  }
+}""")
+ON_CALL = document("""
+query OnCall($at: DateTime, $scheduleId: ID, $userId: ID) {
+  result: onCall(at: $at, scheduleId: $scheduleId, userId: $userId) {
+    schedule { id name } user { id name email } layer { id name } override start end
+  }
+}""")

@@ -1,0 +1,106 @@
+"""Read fields for schedules and on-call."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from opsknight.graphql.context import Info
+from opsknight.graphql.types.common import Connection, Pagination
+from opsknight.graphql.types.schedules import (
+    Gap,
+    RenderedSchedule,
+    OnCallEntry,
+    Schedule,
+    ScheduleOnCall,
+    ScheduleOverride,
+    ScheduleRef,
+    shift_entry,
+)
+from opsknight.schedules import service as schedules
+
+
+def _ref(row: object) -> ScheduleRef:
+    return ScheduleRef(id=strawberry.ID(row.id), name=row.name, time_zone=row.time_zone)  # type: ignore[attr-defined]
+
+
+async def _layer_names(info: Info, schedule_id: str) -> dict[str, str]:
+    rows = await info.context.loaders.schedule_layers.load(schedule_id)
+    return {row.id: row.name for row in rows}
+
+
+@strawberry.type
+class ScheduleQuery:
+    @strawberry.field
+    async def schedule(self, info: Info, id: strawberry.ID) -> Schedule:
+        return Schedule.from_row(await schedules.get_schedule(info.context.principal(), id))
+
+    @strawberry.field
+    async def schedules(
+        self, info: Info, q: str | None = None, limit: int | None = None, offset: int | None = None
+    ) -> Connection[Schedule]:
+        page = await schedules.list_schedules(
+            info.context.principal(), q=q, limit=limit, offset=offset
+        )
+        return Connection(
+            nodes=[Schedule.from_row(r) for r in page.items], pagination=Pagination.of(page)
+        )
+
+    @strawberry.field
+    async def schedule_overrides(
+        self,
+        info: Info,
+        schedule_id: strawberry.ID,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Connection[ScheduleOverride]:
+        page = await schedules.list_overrides(info.context.principal(), schedule_id, limit, offset)
+        return Connection(
+            nodes=[ScheduleOverride.from_row(r) for r in page.items], pagination=Pagination.of(page)
+        )
+
+    @strawberry.field(description="The final schedule in [since, until), at most 93 days.")
+    async def schedule_shifts(
+        self, info: Info, schedule_id: strawberry.ID, since: datetime, until: datetime
+    ) -> RenderedSchedule:
+        rendered = await schedules.render_schedule(
+            info.context.principal(), schedule_id, since, until
+        )
+        names = await _layer_names(info, schedule_id)
+        return RenderedSchedule(
+            shifts=[shift_entry(s, names) for s in rendered.shifts],
+            gaps=[Gap(start=a, end=b) for a, b in rendered.gaps],
+        )
+
+    @strawberry.field(description="Who is on call in one schedule at `at` (default now).")
+    async def schedule_on_call(
+        self, info: Info, schedule_id: strawberry.ID, at: datetime | None = None
+    ) -> ScheduleOnCall:
+        schedule, instant, shift = await schedules.schedule_on_call(
+            info.context.principal(), schedule_id, at
+        )
+        names = await _layer_names(info, schedule.id)
+        on_call = [] if shift is None else [shift_entry(shift, names)]
+        return ScheduleOnCall(schedule=_ref(schedule), at=instant, on_call=on_call)
+
+    @strawberry.field(description="Who is on call at `at` (default now) across schedules.")
+    async def on_call(
+        self,
+        info: Info,
+        at: datetime | None = None,
+        schedule_id: strawberry.ID | None = None,
+        user_id: strawberry.ID | None = None,
+    ) -> list[OnCallEntry]:
+        entries = await schedules.on_call(info.context.principal(), at, schedule_id, user_id)
+        result = []
+        for schedule, shift in entries:
+            names = await _layer_names(info, schedule.id)
+            entry = shift_entry(shift, names)
+            result.append(
+                OnCallEntry(
+                    schedule=_ref(schedule), user_id=shift.user_id, start=shift.start, end=shift.end,
+                    layer=entry.layer, override=entry.override,
+                )
+            )  # fmt: skip
+        return result
