@@ -80,7 +80,9 @@ fragment ScheduleFields on Schedule {
   created_at: createdAt updated_at: updatedAt
 }""",
         "ShiftFields": """
-fragment ShiftFields on ShiftEntry { user { id name email } start end layer { id name } override }""",
+fragment ShiftFields on ShiftEntry {
+  user { id name email } start end layer { id name } override
+}""",
         "OverrideFields": """
 fragment OverrideFields on ScheduleOverride {
   id schedule_id: scheduleId user { id name email } replaces_user: replacesUser { id name email }

@@ -159,7 +159,7 @@ async def _write_layers(schedule: Schedule, drafts: list[_LayerDraft]) -> None:
     existing = {layer.id for layer in await ScheduleLayer.filter(schedule_id=schedule.id)}
     await ScheduleLayer.filter(schedule_id=schedule.id).delete()
     for position, draft in enumerate(drafts, start=1):
-        kept = {"id": draft.id} if draft.id in existing else {}
+        kept: dict[str, Any] = {"id": draft.id} if draft.id in existing else {}
         layer = await ScheduleLayer.create(
             **kept,
             schedule=schedule,
@@ -197,7 +197,7 @@ async def _apply(schedule: Schedule, fields: dict[str, Any]) -> list[str]:
         team_id = fields["team_id"]
         if team_id is not None:
             validation.referenced(await Team.get_or_none(id=team_id), team_id, "team_id", "team")
-        schedule.team_id = team_id  # type: ignore[attr-defined]
+        schedule.team_id = team_id
         changed.append("team_id")
     return changed
 
@@ -262,10 +262,8 @@ async def layers_by_schedule(schedule_ids: list[str]) -> list[list[ScheduleLayer
 
 async def members_by_layer(layer_ids: list[str]) -> list[list[str]]:
     rows = await ScheduleLayerMember.filter(layer_id__in=layer_ids).order_by("position")
-    return [
-        [m.user_id for m in group]
-        for group in group_in_key_order(list(rows), "layer_id", layer_ids)
-    ]  # type: ignore[attr-defined]
+    groups = group_in_key_order(list(rows), "layer_id", layer_ids)
+    return [[member.user_id for member in group] for group in groups]  # type: ignore[attr-defined]
 
 
 # --- overrides -------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from opsknight.graphql.context import Info
 from opsknight.graphql.types.common import Connection, Pagination
 from opsknight.graphql.types.schedules import (
     Gap,
-    RenderedSchedule,
     OnCallEntry,
+    RenderedSchedule,
     Schedule,
     ScheduleOnCall,
     ScheduleOverride,
@@ -99,8 +99,12 @@ class ScheduleQuery:
             entry = shift_entry(shift, names)
             result.append(
                 OnCallEntry(
-                    schedule=_ref(schedule), user_id=shift.user_id, start=shift.start, end=shift.end,
-                    layer=entry.layer, override=entry.override,
+                    schedule=_ref(schedule),
+                    user_id=shift.user_id,
+                    start=shift.start,
+                    end=shift.end,
+                    layer=entry.layer,
+                    override=entry.override,
                 )
-            )  # fmt: skip
+            )
         return result
