@@ -20,7 +20,7 @@ Pure functions, no database. Times in and out are aware UTC datetimes; a layer's
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
@@ -260,6 +260,32 @@ def longest_period(layers: Sequence[Layer]) -> timedelta:
     return max(periods)
 
 
+def search_spans(layers: Sequence[Layer], horizon: timedelta) -> Iterator[timedelta]:
+    """Half-widths of the windows to search for the shift around an instant: one
+    rotation period first, then four times wider each time, up to ``horizon``."""
+    span = min(longest_period(layers) + timedelta(days=1), horizon)
+    yield span
+    while span < horizon:
+        span = min(span * 4, horizon)
+        yield span
+
+
+def shift_at(
+    zone: ZoneInfo,
+    layers: Sequence[Layer],
+    overrides: Sequence[Override],
+    at: datetime,
+    span: timedelta,
+) -> tuple[Shift | None, bool]:
+    """The shift containing ``at`` within [at - span, at + span), and whether its bounds
+    are its own (False when it reaches the window's edge and may run on past it)."""
+    rendered = render(zone, layers, overrides, at - span, at + span)
+    current = next((s for s in rendered.shifts if s.start <= at < s.end), None)
+    if current is None:
+        return None, True
+    return current, current.start != at - span and current.end != at + span
+
+
 def on_call_at(
     zone: ZoneInfo,
     layers: Sequence[Layer],
@@ -270,13 +296,9 @@ def on_call_at(
 ) -> Shift | None:
     """The shift that contains ``at``, with its full bounds (searched up to ``horizon``
     either side; a shift that reaches beyond is reported up to there)."""
-    span = min(longest_period(layers) + timedelta(days=1), horizon)
-    while True:
-        rendered = render(zone, layers, overrides, at - span, at + span)
-        current = next((s for s in rendered.shifts if s.start <= at < s.end), None)
-        if current is None:
-            return None
-        touches_edge = current.start == at - span or current.end == at + span
-        if not touches_edge or span >= horizon:
+    current = None
+    for span in search_spans(layers, horizon):
+        current, complete = shift_at(zone, layers, overrides, at, span)
+        if complete:
             return current
-        span = min(span * 4, horizon)
+    return current

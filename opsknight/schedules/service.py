@@ -328,13 +328,10 @@ def _restriction(raw: dict[str, Any]) -> rotation.Restriction:
     )
 
 
-async def rotation_inputs(
-    schedule: Schedule, since: datetime, until: datetime
-) -> tuple[ZoneInfo, list[rotation.Layer], list[rotation.Override]]:
-    """What the pure on-call math needs for a schedule around [since, until)."""
+async def _layers_of(schedule: Schedule) -> list[rotation.Layer]:
     layer_rows = await ScheduleLayer.filter(schedule_id=schedule.id).order_by("position")
     members = await members_by_layer([row.id for row in layer_rows])
-    layers = [
+    return [
         rotation.Layer(
             id=row.id,
             name=row.name,
@@ -347,14 +344,17 @@ async def rotation_inputs(
         )
         for row, users in zip(layer_rows, members, strict=True)
     ]
-    override_rows = await ScheduleOverride.filter(
-        schedule_id=schedule.id, start__lt=until, end__gt=since
-    )
-    overrides = [
+
+
+async def _overrides_of(
+    schedule: Schedule, since: datetime, until: datetime
+) -> list[rotation.Override]:
+    """The schedule's overrides that overlap [since, until)."""
+    rows = await ScheduleOverride.filter(schedule_id=schedule.id, start__lt=until, end__gt=since)
+    return [
         rotation.Override(o.id, o.user_id, o.start, o.end, o.replaces_user_id)  # type: ignore[attr-defined]
-        for o in override_rows
+        for o in rows
     ]
-    return ZoneInfo(schedule.time_zone), layers, overrides
 
 
 async def render_schedule(
@@ -371,14 +371,21 @@ async def render_schedule(
             "the range may span at most 93 days", field="until", reason="out_of_range"
         )
     schedule = await _get(schedule_id)
-    zone, layers, overrides = await rotation_inputs(schedule, since, until)
-    return rotation.render(zone, layers, overrides, since, until)
+    layers = await _layers_of(schedule)
+    overrides = await _overrides_of(schedule, since, until)
+    return rotation.render(ZoneInfo(schedule.time_zone), layers, overrides, since, until)
 
 
 async def _current(schedule: Schedule, at: datetime) -> rotation.Shift | None:
-    horizon = MAX_RANGE
-    zone, layers, overrides = await rotation_inputs(schedule, at - horizon, at + horizon)
-    return rotation.on_call_at(zone, layers, overrides, at, horizon=horizon)
+    """The shift containing ``at``, loading only the overrides of each window searched."""
+    zone, layers = ZoneInfo(schedule.time_zone), await _layers_of(schedule)
+    current = None
+    for span in rotation.search_spans(layers, MAX_RANGE):
+        overrides = await _overrides_of(schedule, at - span, at + span)
+        current, complete = rotation.shift_at(zone, layers, overrides, at, span)
+        if complete:
+            return current
+    return current
 
 
 async def schedule_on_call(

@@ -1,0 +1,176 @@
+"""On-call benchmark: lookups and 93-day renders for a busy schedule.
+
+The schedule: America/New_York, 3 layers (weekly base; daily business hours restricted
+to weekdays 08–18; 12-hour custom nights restricted to 20–06), 20 users, 200 overrides
+spread over the 93 days. Measured through the pure module and through the HTTP routes of
+one `opsknight serve` process on SQLite (loopback, sequential requests).
+
+    python -m benchmarks.schedules
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from benchmarks.events import _free_port, _opsknight, _wait_up
+from opsknight.schedules.rotation import Layer, Override, Restriction, on_call_at, render
+
+ZONE = "America/New_York"
+START = datetime(2024, 3, 1, tzinfo=UTC)  # the range crosses the 2024-03-10 DST change
+DAYS = 93
+USERS = 20
+OVERRIDES = 200
+WEEKDAYS = ["MON", "TUE", "WED", "THU", "FRI"]
+ALL_DAYS = [*WEEKDAYS, "SAT", "SUN"]
+
+
+def layer_specs(user_ids: list[str]) -> list[dict[str, object]]:
+    return [
+        {"name": "Base", "rotation_type": "weekly", "handoff_start": "2024-01-01T09:00:00",
+         "users": user_ids[:8]},
+        {"name": "Business hours", "rotation_type": "daily", "handoff_start": "2024-01-01T08:00:00",
+         "users": user_ids[8:14],
+         "restrictions": [{"days": WEEKDAYS, "start_time": "08:00", "end_time": "18:00"}]},
+        {"name": "Nights", "rotation_type": "custom", "rotation_length_hours": 12,
+         "handoff_start": "2024-01-01T20:00:00", "users": user_ids[14:],
+         "restrictions": [{"days": ALL_DAYS, "start_time": "20:00", "end_time": "06:00"}]},
+    ]  # fmt: skip
+
+
+def override_specs(user_ids: list[str]) -> list[dict[str, object]]:
+    rng = random.Random(7)
+    specs = []
+    for _ in range(OVERRIDES):
+        start = START + timedelta(minutes=rng.randrange(0, DAYS * 24 * 60))
+        specs.append({
+            "start": start.isoformat(), "end": (start + timedelta(hours=rng.randrange(1, 24))).isoformat(),
+            "user_id": rng.choice(user_ids), "replaces_user_id": rng.choice([None, rng.choice(user_ids)]),
+        })  # fmt: skip
+    return specs
+
+
+def _days(names: list[str]) -> frozenset[int]:
+    return frozenset(ALL_DAYS.index(n) for n in names)
+
+
+def pure_inputs() -> tuple[list[Layer], list[Override]]:
+    user_ids = [f"usr_{i:02d}" for i in range(USERS)]
+    layers = []
+    for i, spec in enumerate(layer_specs(user_ids)):
+        restrictions = tuple(
+            Restriction(_days(r["days"]), clock_time.fromisoformat(r["start_time"]), clock_time.fromisoformat(r["end_time"]))
+            for r in spec.get("restrictions", [])  # type: ignore[attr-defined]
+        )
+        layers.append(Layer(
+            id=f"lay_{i}", name=str(spec["name"]), rotation_type=str(spec["rotation_type"]),
+            handoff_start=datetime.fromisoformat(str(spec["handoff_start"])),
+            users=tuple(spec["users"]), length_hours=spec.get("rotation_length_hours"),  # type: ignore[arg-type]
+            restrictions=restrictions,
+        ))  # fmt: skip
+    overrides = [
+        Override(f"ovr_{i:03d}", str(o["user_id"]), datetime.fromisoformat(str(o["start"])),
+                 datetime.fromisoformat(str(o["end"])), o["replaces_user_id"])  # type: ignore[arg-type]
+        for i, o in enumerate(override_specs(user_ids))
+    ]  # fmt: skip
+    return layers, overrides
+
+
+def timed(work: Callable[[], object], count: int) -> dict[str, float]:
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        work()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return {
+        "mean": statistics.fmean(samples),
+        "p50": samples[len(samples) // 2],
+        "p99": samples[min(len(samples) - 1, int(len(samples) * 0.99))],
+    }
+
+
+def random_instants(count: int) -> list[datetime]:
+    rng = random.Random(11)
+    return [START + timedelta(seconds=rng.randrange(0, DAYS * 86400)) for _ in range(count)]
+
+
+def bench_pure() -> dict[str, dict[str, float]]:
+    zone = ZoneInfo(ZONE)
+    layers, overrides = pure_inputs()
+    instants = iter(random_instants(2000))
+    lookup = timed(lambda: on_call_at(zone, layers, overrides, next(instants)), 2000)
+    full = timed(lambda: render(zone, layers, overrides, START, START + timedelta(days=DAYS)), 50)
+    return {"lookup": lookup, "render": full}
+
+
+def bench_http(workdir: Path) -> dict[str, dict[str, float]]:
+    env = {**os.environ, "OPSKNIGHT_DATABASE_URL": f"sqlite://{workdir / 'schedules.db'}",
+           "OPSKNIGHT_LOG_LEVEL": "warning"}  # fmt: skip
+    _opsknight(env, "migrate")
+    _opsknight(env, "user", "--name", "Bench", "--email", "bench@example.com", "--role", "admin")
+    key = json.loads(_opsknight(env, "api-key", "create", "--owner", "bench@example.com", "--name", "b", "--json"))["key"]
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "opsknight.cli", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_up(f"{base}/healthz")
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
+            user_ids = [
+                client.post("/api/users", json={"name": f"User {i}", "email": f"u{i}@example.com"}).json()["data"]["id"]
+                for i in range(USERS)
+            ]
+            schedule = client.post("/api/schedules", json={
+                "name": "Bench", "time_zone": ZONE, "layers": layer_specs(user_ids),
+            }).json()["data"]  # fmt: skip
+            for spec in override_specs(user_ids):
+                client.post(f"/api/schedules/{schedule['id']}/overrides", json=spec).raise_for_status()
+            instants = iter(random_instants(1001))
+
+            def lookup() -> None:
+                at = next(instants).isoformat().replace("+00:00", "Z")
+                client.get(f"/api/schedules/{schedule['id']}/on-call", params={"at": at}).raise_for_status()
+
+            def full() -> None:
+                client.get(f"/api/schedules/{schedule['id']}/shifts", params={
+                    "since": "2024-03-01T00:00:00Z", "until": "2024-06-02T00:00:00Z"}).raise_for_status()  # fmt: skip
+
+            lookup()  # warm up
+            return {"lookup": timed(lookup, 1000), "render": timed(full, 30)}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    pure = bench_pure()
+    with tempfile.TemporaryDirectory(prefix="opsknight-bench-") as tmp:
+        http = bench_http(Path(tmp))
+    print("| path | on-call lookup mean / p50 / p99 ms | 93-day render mean / p50 / p99 ms |")
+    print("|---|---:|---:|")
+    for label, result in (("pure module", pure), ("HTTP route", http)):
+        lookup, full = result["lookup"], result["render"]
+        print(
+            f"| {label} | {lookup['mean']:.2f} / {lookup['p50']:.2f} / {lookup['p99']:.2f} "
+            f"| {full['mean']:.1f} / {full['p50']:.1f} / {full['p99']:.1f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
