@@ -1,7 +1,7 @@
 """On-call benchmark: lookups and 93-day renders for a busy schedule.
 
 The schedule: America/New_York, 3 layers (weekly base; daily business hours restricted
-to weekdays 08–18; 12-hour custom nights restricted to 20–06), 20 users, 200 overrides
+to weekdays 08-18; 12-hour custom nights restricted to 20-06), 20 users, 200 overrides
 spread over the 93 days. Measured through the pure module and through the HTTP routes of
 one `opsknight serve` process on SQLite (loopback, sequential requests).
 
@@ -56,10 +56,15 @@ def override_specs(user_ids: list[str]) -> list[dict[str, object]]:
     specs = []
     for _ in range(OVERRIDES):
         start = START + timedelta(minutes=rng.randrange(0, DAYS * 24 * 60))
-        specs.append({
-            "start": start.isoformat(), "end": (start + timedelta(hours=rng.randrange(1, 24))).isoformat(),
-            "user_id": rng.choice(user_ids), "replaces_user_id": rng.choice([None, rng.choice(user_ids)]),
-        })  # fmt: skip
+        end = start + timedelta(hours=rng.randrange(1, 24))
+        specs.append(
+            {
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "user_id": rng.choice(user_ids),
+                "replaces_user_id": rng.choice([None, rng.choice(user_ids)]),
+            }
+        )
     return specs
 
 
@@ -72,7 +77,11 @@ def pure_inputs() -> tuple[list[Layer], list[Override]]:
     layers = []
     for i, spec in enumerate(layer_specs(user_ids)):
         restrictions = tuple(
-            Restriction(_days(r["days"]), clock_time.fromisoformat(r["start_time"]), clock_time.fromisoformat(r["end_time"]))
+            Restriction(
+                _days(r["days"]),
+                clock_time.fromisoformat(r["start_time"]),
+                clock_time.fromisoformat(r["end_time"]),
+            )
             for r in spec.get("restrictions", [])  # type: ignore[attr-defined]
         )
         layers.append(Layer(
@@ -122,7 +131,11 @@ def bench_http(workdir: Path) -> dict[str, dict[str, float]]:
            "OPSKNIGHT_LOG_LEVEL": "warning"}  # fmt: skip
     _opsknight(env, "migrate")
     _opsknight(env, "user", "--name", "Bench", "--email", "bench@example.com", "--role", "admin")
-    key = json.loads(_opsknight(env, "api-key", "create", "--owner", "bench@example.com", "--name", "b", "--json"))["key"]
+    key = json.loads(
+        _opsknight(
+            env, "api-key", "create", "--owner", "bench@example.com", "--name", "b", "--json"
+        )
+    )["key"]
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "opsknight.cli", "serve", "--port", str(port)],
@@ -131,25 +144,35 @@ def bench_http(workdir: Path) -> dict[str, dict[str, float]]:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_up(f"{base}/healthz")
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
+        with httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        ) as client:
             user_ids = [
-                client.post("/api/users", json={"name": f"User {i}", "email": f"u{i}@example.com"}).json()["data"]["id"]
+                client.post(
+                    "/api/users", json={"name": f"User {i}", "email": f"u{i}@example.com"}
+                ).json()["data"]["id"]
                 for i in range(USERS)
             ]
             schedule = client.post("/api/schedules", json={
                 "name": "Bench", "time_zone": ZONE, "layers": layer_specs(user_ids),
             }).json()["data"]  # fmt: skip
             for spec in override_specs(user_ids):
-                client.post(f"/api/schedules/{schedule['id']}/overrides", json=spec).raise_for_status()
+                client.post(
+                    f"/api/schedules/{schedule['id']}/overrides", json=spec
+                ).raise_for_status()
             instants = iter(random_instants(1001))
 
             def lookup() -> None:
                 at = next(instants).isoformat().replace("+00:00", "Z")
-                client.get(f"/api/schedules/{schedule['id']}/on-call", params={"at": at}).raise_for_status()
+                client.get(
+                    f"/api/schedules/{schedule['id']}/on-call", params={"at": at}
+                ).raise_for_status()
 
             def full() -> None:
-                client.get(f"/api/schedules/{schedule['id']}/shifts", params={
-                    "since": "2024-03-01T00:00:00Z", "until": "2024-06-02T00:00:00Z"}).raise_for_status()  # fmt: skip
+                window = {"since": "2024-03-01T00:00:00Z", "until": "2024-06-02T00:00:00Z"}
+                client.get(
+                    f"/api/schedules/{schedule['id']}/shifts", params=window
+                ).raise_for_status()
 
             lookup()  # warm up
             return {"lookup": timed(lookup, 1000), "render": timed(full, 30)}

@@ -16,18 +16,13 @@ from opsknight.graphql.types.schedules import (
     ScheduleOnCall,
     ScheduleOverride,
     ScheduleRef,
-    shift_entry,
+    shift_entries,
 )
 from opsknight.schedules import service as schedules
 
 
 def _ref(row: object) -> ScheduleRef:
     return ScheduleRef(id=strawberry.ID(row.id), name=row.name, time_zone=row.time_zone)  # type: ignore[attr-defined]
-
-
-async def _layer_names(info: Info, schedule_id: str) -> dict[str, str]:
-    rows = await info.context.loaders.schedule_layers.load(schedule_id)
-    return {row.id: row.name for row in rows}
 
 
 @strawberry.type
@@ -67,9 +62,8 @@ class ScheduleQuery:
         rendered = await schedules.render_schedule(
             info.context.principal(), schedule_id, since, until
         )
-        names = await _layer_names(info, schedule_id)
         return RenderedSchedule(
-            shifts=[shift_entry(s, names) for s in rendered.shifts],
+            shifts=await shift_entries(info, schedule_id, rendered.shifts),
             gaps=[Gap(start=a, end=b) for a, b in rendered.gaps],
         )
 
@@ -80,8 +74,7 @@ class ScheduleQuery:
         schedule, instant, shift = await schedules.schedule_on_call(
             info.context.principal(), schedule_id, at
         )
-        names = await _layer_names(info, schedule.id)
-        on_call = [] if shift is None else [shift_entry(shift, names)]
+        on_call = [] if shift is None else await shift_entries(info, schedule.id, [shift])
         return ScheduleOnCall(schedule=_ref(schedule), at=instant, on_call=on_call)
 
     @strawberry.field(description="Who is on call at `at` (default now) across schedules.")
@@ -95,12 +88,11 @@ class ScheduleQuery:
         entries = await schedules.on_call(info.context.principal(), at, schedule_id, user_id)
         result = []
         for schedule, shift in entries:
-            names = await _layer_names(info, schedule.id)
-            entry = shift_entry(shift, names)
+            (entry,) = await shift_entries(info, schedule.id, [shift])
             result.append(
                 OnCallEntry(
                     schedule=_ref(schedule),
-                    user_id=shift.user_id,
+                    user=entry.user,
                     start=shift.start,
                     end=shift.end,
                     layer=entry.layer,

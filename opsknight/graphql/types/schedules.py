@@ -83,25 +83,32 @@ class LayerRef:
 
 @strawberry.type
 class ShiftEntry:
-    user_id: strawberry.Private[str]
+    user: User | None
     start: datetime
     end: datetime
     layer: LayerRef | None
     override: strawberry.ID | None
 
-    @strawberry.field
-    async def user(self, info: Info) -> User | None:
-        return await load_user(info, self.user_id)
 
-
-def shift_entry(shift: Shift, layer_names: dict[str, str]) -> ShiftEntry:
-    layer = None
-    if shift.layer_id is not None:
-        layer = LayerRef(id=strawberry.ID(shift.layer_id), name=layer_names.get(shift.layer_id, ""))
-    override = None if shift.override_id is None else strawberry.ID(shift.override_id)
-    return ShiftEntry(
-        user_id=shift.user_id, start=shift.start, end=shift.end, layer=layer, override=override
-    )
+async def shift_entries(info: Info, schedule_id: str, shifts: list[Shift]) -> list[ShiftEntry]:
+    """Shifts as GraphQL objects: layer names and users loaded once for all of them."""
+    layers = await info.context.loaders.schedule_layers.load(schedule_id)
+    names = {layer.id: layer.name for layer in layers}
+    user_ids = sorted({shift.user_id for shift in shifts})
+    rows = await info.context.loaders.user.load_many(user_ids)
+    users = {row.id: User.from_row(row) for row in rows if row is not None}
+    return [
+        ShiftEntry(
+            user=users.get(shift.user_id),
+            start=shift.start,
+            end=shift.end,
+            layer=None
+            if shift.layer_id is None
+            else LayerRef(id=strawberry.ID(shift.layer_id), name=names.get(shift.layer_id, "")),
+            override=None if shift.override_id is None else strawberry.ID(shift.override_id),
+        )
+        for shift in shifts
+    ]
 
 
 @strawberry.type
@@ -151,12 +158,8 @@ class Schedule:
     async def shifts(self, info: Info, since: datetime, until: datetime) -> RenderedSchedule:
         principal = info.context.principal()
         rendered = await schedules.render_schedule(principal, str(self.id), since, until)
-        names = {
-            layer.id: layer.name
-            for layer in await info.context.loaders.schedule_layers.load(str(self.id))
-        }
         return RenderedSchedule(
-            shifts=[shift_entry(s, names) for s in rendered.shifts],
+            shifts=await shift_entries(info, str(self.id), rendered.shifts),
             gaps=[Gap(start=a, end=b) for a, b in rendered.gaps],
         )
 
@@ -209,15 +212,11 @@ class ScheduleOnCall:
 @strawberry.type
 class OnCallEntry:
     schedule: ScheduleRef
-    user_id: strawberry.Private[str]
+    user: User | None
     start: datetime
     end: datetime
     layer: LayerRef | None
     override: strawberry.ID | None
-
-    @strawberry.field
-    async def user(self, info: Info) -> User | None:
-        return await load_user(info, self.user_id)
 
 
 @strawberry.input
