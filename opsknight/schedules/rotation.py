@@ -211,8 +211,17 @@ def render(
 
     shifts: list[Shift] = []
     gaps: list[tuple[datetime, datetime]] = []
+    # Sweep the segments in time order, keeping only the overrides in force (by id).
+    by_start = sorted(active, key=lambda o: o.start)
+    upcoming = 0
+    in_force: list[Override] = []
     for start, end in pairwise(ordered):
-        who = _who(coverage, active, start)
+        while upcoming < len(by_start) and by_start[upcoming].start <= start:
+            in_force.append(by_start[upcoming])
+            in_force.sort(key=lambda o: o.id)
+            upcoming += 1
+        in_force = [o for o in in_force if o.end > start]
+        who = _who(coverage, in_force, start)
         if who is None:
             if gaps and gaps[-1][1] == start:
                 gaps[-1] = (gaps[-1][0], end)
