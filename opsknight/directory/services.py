@@ -17,6 +17,7 @@ from opsknight.escalation.models import EscalationPolicy
 from opsknight.events.routing import forget_integrations
 from opsknight.incidents.models import Incident
 from opsknight.paging import Page, page_of
+from opsknight.records import get_or_404, matching_name
 from opsknight.unique import unique_field
 
 INTEGRATION_TYPES = ("events_api", "alertmanager", "webhook")
@@ -25,10 +26,7 @@ _TEXT_FIELDS = {"region": 64, "sla_tier": 64}
 
 
 async def _get(service_id: str) -> Service:
-    service = await Service.get_or_none(id=service_id)
-    if service is None:
-        raise NotFound.of("service", service_id)
-    return service
+    return await get_or_404(Service, service_id, "service")
 
 
 async def get_service(principal: Principal, service_id: str) -> Service:
@@ -46,8 +44,7 @@ async def list_services(
 ) -> Page[Service]:
     principal.require("services:read")
     query = Service.all()
-    if q:
-        query = query.filter(name_key__icontains=q.lower())
+    query = matching_name(query, q)
     if team_id is not None:
         query = query.filter(team_id=team_id)
     return await page_of(query, limit, offset, "name_key", "id")

@@ -12,16 +12,14 @@ from opsknight.batch import group_in_key_order, rows_by_ids
 from opsknight.directory.models import Team, TeamMember, User
 from opsknight.errors import NotFound, ValidationFailed
 from opsknight.paging import Page, page_of
+from opsknight.records import get_or_404, matching_name
 from opsknight.unique import unique_field
 
 MEMBER_ROLES = ("OWNER", "ADMIN", "MEMBER")
 
 
 async def _get(team_id: str) -> Team:
-    team = await Team.get_or_none(id=team_id)
-    if team is None:
-        raise NotFound.of("team", team_id)
-    return team
+    return await get_or_404(Team, team_id, "team")
 
 
 async def get_team(principal: Principal, team_id: str) -> Team:
@@ -34,8 +32,7 @@ async def list_teams(
 ) -> Page[Team]:
     principal.require("teams:read")
     query = Team.all()
-    if q:
-        query = query.filter(name_key__icontains=q.lower())
+    query = matching_name(query, q)
     return await page_of(query, limit, offset, "name_key", "id")
 
 

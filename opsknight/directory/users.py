@@ -14,6 +14,7 @@ from opsknight.batch import rows_by_ids
 from opsknight.directory.models import User
 from opsknight.errors import Conflict, NotFound, ValidationFailed
 from opsknight.paging import Page, page_of
+from opsknight.records import get_or_404
 from opsknight.unique import unique_field
 
 STATUSES = ("ACTIVE", "DISABLED")
@@ -86,10 +87,7 @@ async def get_user(principal: Principal, user_id: str) -> User:
 
 
 async def _get(user_id: str) -> User:
-    user = await User.get_or_none(id=user_id)
-    if user is None:
-        raise NotFound.of("user", user_id)
-    return user
+    return await get_or_404(User, user_id, "user")
 
 
 async def viewer(principal: Principal) -> User:

@@ -17,6 +17,7 @@ from opsknight.directory.models import Team, User
 from opsknight.errors import Conflict, NotFound, ValidationFailed
 from opsknight.escalation.models import EscalationStep
 from opsknight.paging import Page, page_of
+from opsknight.records import get_or_404, matching_name
 from opsknight.schedules import rotation
 from opsknight.schedules.models import (
     Schedule,
@@ -33,10 +34,7 @@ _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
 async def _get(schedule_id: str) -> Schedule:
-    schedule = await Schedule.get_or_none(id=schedule_id)
-    if schedule is None:
-        raise NotFound.of("schedule", schedule_id)
-    return schedule
+    return await get_or_404(Schedule, schedule_id, "schedule")
 
 
 async def get_schedule(principal: Principal, schedule_id: str) -> Schedule:
@@ -49,8 +47,7 @@ async def list_schedules(
 ) -> Page[Schedule]:
     principal.require("schedules:read")
     query = Schedule.all()
-    if q:
-        query = query.filter(name_key__icontains=q.lower())
+    query = matching_name(query, q)
     return await page_of(query, limit, offset, "name_key", "id")
 
 
