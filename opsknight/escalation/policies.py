@@ -1,11 +1,164 @@
-"""Escalation policies (the engine and the full CRUD arrive with the escalation work)."""
+"""Escalation policies: ordered steps that say whom to notify and how long to wait."""
 
 from __future__ import annotations
 
-from opsknight.batch import rows_by_ids
-from opsknight.escalation.models import EscalationPolicy
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from opsknight import clock, validation
+from opsknight.auth.principal import Principal
+from opsknight.batch import group_in_key_order, rows_by_ids
+from opsknight.directory.models import Team, User
+from opsknight.errors import ValidationFailed
+from opsknight.escalation.models import EscalationPolicy, EscalationStep
+from opsknight.paging import Page, page_of
+from opsknight.records import get_or_404, matching_name
+from opsknight.schedules.models import Schedule
+from opsknight.unique import unique_field
+
+TARGET_TYPES = ("USER", "TEAM", "SCHEDULE")
+CHANNELS = ("EMAIL", "SMS", "PUSH", "SLACK", "WEBHOOK", "WHATSAPP")
+MAX_STEPS = 20
+_TARGET_MODELS: dict[str, Any] = {"USER": User, "TEAM": Team, "SCHEDULE": Schedule}
 
 
 async def policies_by_ids(policy_ids: list[str]) -> list[EscalationPolicy | None]:
     """Batch load for DataLoaders, in key order."""
     return await rows_by_ids(EscalationPolicy, policy_ids)
+
+
+async def steps_by_policy(policy_ids: list[str]) -> list[list[EscalationStep]]:
+    rows = await EscalationStep.filter(policy_id__in=policy_ids).order_by("position")
+    return group_in_key_order(list(rows), "policy_id", policy_ids)
+
+
+async def get_policy(principal: Principal, policy_id: str) -> EscalationPolicy:
+    principal.require("escalation_policies:read")
+    return await get_or_404(EscalationPolicy, policy_id, "escalation policy")
+
+
+async def list_policies(
+    principal: Principal, *, q: str | None, limit: int | None, offset: int | None
+) -> Page[EscalationPolicy]:
+    principal.require("escalation_policies:read")
+    query = matching_name(EscalationPolicy.all(), q)
+    return await page_of(query, limit, offset, "name_key", "id")
+
+
+async def _steps(raw: Any) -> list[EscalationStep]:
+    """Checked, unsaved steps; each target must exist now."""
+    if not isinstance(raw, list) or not raw:
+        raise ValidationFailed(
+            "steps must list at least one step", field="steps", reason="required"
+        )
+    if len(raw) > MAX_STEPS:
+        raise ValidationFailed(
+            f"a policy has at most {MAX_STEPS} steps", field="steps", reason="too_many"
+        )
+    steps = []
+    for i, item in enumerate(raw):
+        at = f"steps[{i}]"
+        if not isinstance(item, dict):
+            raise ValidationFailed(f"{at} must be an object", field=at, reason="invalid_type")
+        kind = validation.choice(item.get("target_type"), f"{at}.target_type", TARGET_TYPES)
+        target_id = item.get("target_id")
+        found = (
+            await _TARGET_MODELS[kind].get_or_none(id=target_id)
+            if isinstance(target_id, str)
+            else None
+        )
+        validation.referenced(found, str(target_id), f"{at}.target_id", kind.lower())
+        delay = validation.number(
+            item.get("delay_minutes", 0) or 0, f"{at}.delay_minutes", minimum=0, maximum=1440
+        )
+        lead_only = bool(item.get("notify_team_lead_only"))
+        if lead_only and kind != "TEAM":
+            raise ValidationFailed(
+                "notify_team_lead_only applies to TEAM targets only",
+                field=f"{at}.notify_team_lead_only",
+            )
+        channels = item.get("channels")
+        if channels is not None:
+            for channel in channels:
+                validation.choice(channel, f"{at}.channels", CHANNELS)
+            channels = list(dict.fromkeys(channels))
+        steps.append(
+            EscalationStep(
+                position=i + 1,
+                target_type=kind,
+                target_id=target_id,
+                delay_minutes=delay,
+                notify_team_lead_only=lead_only,
+                channels=channels,
+            )
+        )
+    return steps
+
+
+def _apply(policy: EscalationPolicy, fields: dict[str, Any]) -> list[str]:
+    changed = []
+    if "name" in fields:
+        policy.name = validation.text(fields["name"], "name", max_length=100)
+        policy.name_key = policy.name.lower()
+        changed += ["name", "name_key"]
+    if "description" in fields:
+        policy.description = validation.optional_text(  # type: ignore[assignment]
+            fields["description"], "description", max_length=5000
+        )
+        changed.append("description")
+    if fields.get("repeat") is not None:
+        policy.repeat = bool(fields["repeat"])
+        changed.append("repeat")
+    if fields.get("repeat_limit") is not None:
+        policy.repeat_limit = validation.number(
+            fields["repeat_limit"], "repeat_limit", minimum=0, maximum=10
+        )
+        changed.append("repeat_limit")
+    return changed
+
+
+async def _save(
+    policy: EscalationPolicy, changed: list[str] | None, steps: list[EscalationStep] | None
+) -> None:
+    async with in_transaction(), unique_field("name", policy.name):
+        if changed is None:
+            await policy.save()
+        else:
+            await policy.save(update_fields=[*changed, "updated_at"])
+        if steps is not None:
+            await EscalationStep.filter(policy_id=policy.id).delete()
+            for step in steps:
+                step.policy = policy
+            await EscalationStep.bulk_create(steps)
+
+
+async def create_policy(principal: Principal, fields: dict[str, Any]) -> EscalationPolicy:
+    principal.require("escalation_policies:write")
+    now = clock.now()
+    policy = EscalationPolicy(created_at=now, updated_at=now)
+    _apply(policy, {"name": fields.get("name"), **fields})
+    await _save(policy, None, await _steps(fields.get("steps")))
+    return policy
+
+
+async def update_policy(
+    principal: Principal, policy_id: str, fields: dict[str, Any]
+) -> EscalationPolicy:
+    """Change a policy; ``steps``, when given, replace all steps. Incidents already
+    escalating keep the copy of the policy they took when they opened."""
+    principal.require("escalation_policies:write")
+    policy = await get_or_404(EscalationPolicy, policy_id, "escalation policy")
+    changed = _apply(policy, fields)
+    steps = None if fields.get("steps") is None else await _steps(fields["steps"])
+    policy.updated_at = clock.now()
+    await _save(policy, changed, steps)
+    return policy
+
+
+async def delete_policy(principal: Principal, policy_id: str) -> str:
+    """Delete a policy; services that used it are left without one."""
+    principal.require("escalation_policies:write")
+    policy = await get_or_404(EscalationPolicy, policy_id, "escalation policy")
+    await policy.delete()
+    return policy_id

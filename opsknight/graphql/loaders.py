@@ -66,6 +66,14 @@ class Loaders:
         return self._get("recent_changes", changes.recent_changes_for)
 
     @property
+    def schedule(self) -> DataLoader[Any, Any]:
+        return self._get("schedule", schedules.schedules_by_ids)
+
+    @property
+    def policy_steps(self) -> DataLoader[Any, Any]:
+        return self._get("policy_steps", policies.steps_by_policy)
+
+    @property
     def schedule_layers(self) -> DataLoader[Any, Any]:
         return self._get("schedule_layers", schedules.layers_by_schedule)
 

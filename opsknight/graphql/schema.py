@@ -25,17 +25,20 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from opsknight.graphql.errors import classify
 from opsknight.graphql.mutations.directory import DirectoryMutation
+from opsknight.graphql.mutations.escalation import EscalationMutation
 from opsknight.graphql.mutations.events import EventMutation
 from opsknight.graphql.mutations.incidents import IncidentMutation
 from opsknight.graphql.mutations.schedules import ScheduleMutation
 from opsknight.graphql.queries.directory import DirectoryQuery
+from opsknight.graphql.queries.escalation import EscalationQuery
 from opsknight.graphql.queries.incidents import IncidentQuery
 from opsknight.graphql.queries.schedules import ScheduleQuery
 from opsknight.graphql.scalars import DateTime
 
-Query = merge_types("Query", (DirectoryQuery, IncidentQuery, ScheduleQuery))
+Query = merge_types("Query", (DirectoryQuery, IncidentQuery, ScheduleQuery, EscalationQuery))
 Mutation = merge_types(
-    "Mutation", (DirectoryMutation, IncidentMutation, EventMutation, ScheduleMutation)
+    "Mutation",
+    (DirectoryMutation, IncidentMutation, EventMutation, ScheduleMutation, EscalationMutation),
 )
 
 

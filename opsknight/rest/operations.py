@@ -83,6 +83,15 @@ fragment ScheduleFields on Schedule {
 fragment ShiftFields on ShiftEntry {
   user { id name email } start end layer { id name } override
 }""",
+        "PolicyFields": """
+fragment PolicyFields on EscalationPolicy {
+  id name description repeat repeat_limit: repeatLimit
+  steps {
+    position target_type: targetType target_id: targetId target { type id name }
+    delay_minutes: delayMinutes notify_team_lead_only: notifyTeamLeadOnly channels
+  }
+  created_at: createdAt updated_at: updatedAt
+}""",
         "OverrideFields": """
 fragment OverrideFields on ScheduleOverride {
   id schedule_id: scheduleId user { id name email } replaces_user: replacesUser { id name email }
@@ -342,3 +351,24 @@ query OnCall($at: DateTime, $scheduleId: ID, $userId: ID) {
     schedule { id name } user { id name email } layer { id name } override start end
   }
 }""")
+
+# --- escalation policies -----------------------------------------------------------------
+LIST_POLICIES = document(f"""
+query ListPolicies($q: String, $limit: Int, $offset: Int) {{
+  result: escalationPolicies(q: $q, limit: $limit, offset: $offset) {{
+    nodes {{ ...PolicyFields }} {PAGINATION}
+  }}
+}}""")
+GET_POLICY = document(
+    "query GetPolicy($id: ID!) { result: escalationPolicy(id: $id) { ...PolicyFields } }"
+)
+CREATE_POLICY = document("""
+mutation CreatePolicy($input: EscalationPolicyInput!) {
+  result: createEscalationPolicy(input: $input) { ...PolicyFields }
+}""")
+UPDATE_POLICY = document("""
+mutation UpdatePolicy($id: ID!, $input: EscalationPolicyInput!) {
+  result: updateEscalationPolicy(id: $id, input: $input) { ...PolicyFields }
+}""")
+DELETE_POLICY = document("""
+mutation DeletePolicy($id: ID!) { result: deleteEscalationPolicy(id: $id) { id deleted } }""")

@@ -126,6 +126,16 @@ ROUTES: tuple[Route, ...] = (
         "at": Param("at", "datetime"), "schedule_id": Param("scheduleId"),
         "user_id": Param("userId"),
     }),
+    # escalation policies
+    Route("GET", "/api/escalation-policies", "escalation_policies:read", ops.LIST_POLICIES,
+          paged=True, query=_NAMED_LIST),
+    Route("POST", "/api/escalation-policies", "escalation_policies:write", ops.CREATE_POLICY,
+          201, body="input", location="/api/escalation-policies/{id}"),
+    Route("GET", "/api/escalation-policies/{id}", "escalation_policies:read", ops.GET_POLICY),
+    Route("PATCH", "/api/escalation-policies/{id}", "escalation_policies:write",
+          ops.UPDATE_POLICY, body="input"),
+    Route("DELETE", "/api/escalation-policies/{id}", "escalation_policies:write",
+          ops.DELETE_POLICY),
     # API keys
     Route("GET", "/api/api-keys", "api_keys:read", ops.LIST_API_KEYS, paged=True, query=_PAGE),
     Route("POST", "/api/api-keys", "api_keys:write", ops.CREATE_API_KEY, 201, body="input",

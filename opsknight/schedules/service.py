@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 
 from opsknight import clock, validation
 from opsknight.auth.principal import Principal
-from opsknight.batch import group_in_key_order
+from opsknight.batch import group_in_key_order, rows_by_ids
 from opsknight.directory.models import Team, User
 from opsknight.errors import Conflict, NotFound, ValidationFailed
 from opsknight.escalation.models import EscalationStep
@@ -250,6 +250,10 @@ async def delete_schedule(principal: Principal, schedule_id: str) -> str:
         )
     await schedule.delete()
     return schedule_id
+
+
+async def schedules_by_ids(schedule_ids: list[str]) -> list[Schedule | None]:
+    return await rows_by_ids(Schedule, schedule_ids)
 
 
 async def layers_by_schedule(schedule_ids: list[str]) -> list[list[ScheduleLayer]]:

@@ -108,12 +108,43 @@ async def load_team(info: Info, team_id: str | None) -> Team | None:
 
 
 @strawberry.type
+class StepTarget:
+    type: str = strawberry.field(description="USER, TEAM or SCHEDULE.")
+    id: strawberry.ID
+    name: str | None
+
+
+@strawberry.type
+class EscalationStep:
+    position: int
+    target_type: str
+    target_id: strawberry.ID
+    delay_minutes: int
+    notify_team_lead_only: bool
+    channels: list[str] | None
+
+    @strawberry.field(description="The target as it is now; null if it was deleted.")
+    async def target(self, info: Info) -> StepTarget | None:
+        loader = {
+            "USER": info.context.loaders.user,
+            "TEAM": info.context.loaders.team,
+            "SCHEDULE": info.context.loaders.schedule,
+        }[self.target_type]
+        row = await loader.load(str(self.target_id))
+        if row is None:
+            return None
+        return StepTarget(type=self.target_type, id=strawberry.ID(row.id), name=row.name)
+
+
+@strawberry.type
 class EscalationPolicy:
     id: strawberry.ID
     name: str
     description: str | None
     repeat: bool
     repeat_limit: int
+    created_at: datetime
+    updated_at: datetime
 
     @classmethod
     def from_row(cls, row: Any) -> EscalationPolicy:
@@ -123,7 +154,24 @@ class EscalationPolicy:
             description=row.description,
             repeat=row.repeat,
             repeat_limit=row.repeat_limit,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
         )
+
+    @strawberry.field(description="In order; each step's delay is the wait before the next.")
+    async def steps(self, info: Info) -> list[EscalationStep]:
+        rows = await info.context.loaders.policy_steps.load(str(self.id))
+        return [
+            EscalationStep(
+                position=row.position,
+                target_type=row.target_type,
+                target_id=strawberry.ID(row.target_id),
+                delay_minutes=row.delay_minutes,
+                notify_team_lead_only=row.notify_team_lead_only,
+                channels=row.channels,
+            )
+            for row in rows
+        ]
 
 
 async def load_policy(info: Info, policy_id: str | None) -> EscalationPolicy | None:
@@ -296,3 +344,21 @@ class ApiKeyInput:
     scopes: list[str]
     environment: Environment | None = strawberry.UNSET
     user_id: strawberry.ID | None = strawberry.UNSET
+
+
+@strawberry.input
+class EscalationStepInput:
+    target_type: str
+    target_id: strawberry.ID
+    delay_minutes: int | None = strawberry.UNSET
+    notify_team_lead_only: bool | None = strawberry.UNSET
+    channels: list[str] | None = strawberry.UNSET
+
+
+@strawberry.input
+class EscalationPolicyInput:
+    name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    repeat: bool | None = strawberry.UNSET
+    repeat_limit: int | None = strawberry.UNSET
+    steps: list[EscalationStepInput] | None = strawberry.UNSET
