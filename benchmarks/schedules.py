@@ -185,12 +185,15 @@ def main() -> None:
     pure = bench_pure()
     with tempfile.TemporaryDirectory(prefix="opsknight-bench-") as tmp:
         http = bench_http(Path(tmp))
-    print("| path | on-call lookup mean / p50 / p99 ms | 93-day render mean / p50 / p99 ms |")
-    print("|---|---:|---:|")
+    print(
+        "| path | lookups/s | on-call lookup mean / p50 / p99 ms | 93-day render mean / p50 / p99 ms |"
+    )
+    print("|---|---:|---:|---:|")
     for label, result in (("pure module", pure), ("HTTP route", http)):
         lookup, full = result["lookup"], result["render"]
         print(
-            f"| {label} | {lookup['mean']:.2f} / {lookup['p50']:.2f} / {lookup['p99']:.2f} "
+            f"| {label} | {1000 / lookup['mean']:,.0f} "
+            f"| {lookup['mean']:.2f} / {lookup['p50']:.2f} / {lookup['p99']:.2f} "
             f"| {full['mean']:.1f} / {full['p50']:.1f} / {full['p99']:.1f} |"
         )
 
