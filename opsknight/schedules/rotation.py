@@ -12,6 +12,8 @@ Pure functions, no database. Times in and out are aware UTC datetimes; a layer's
 - Restrictions limit a layer to weekly windows that start on the given days; a window
   whose end is not after its start runs past midnight into the next day.
 - Layers are ordered lowest priority first: where several have someone, the last wins.
+- Pass every instant with ``datetime.timezone.utc``: comparing datetimes whose tzinfo
+  objects differ is correct but several times slower.
 - An override beats every layer for its span; with ``replaces_user_id`` it replaces only
   that person, where the layers have them on call. Of overlapping overrides, the later
   one (by id, so by creation) wins.
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
@@ -64,6 +66,7 @@ class Shift:
     end: datetime
     layer_id: str | None = None
     override_id: str | None = None
+    layer_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,7 @@ def render(
     together tiling the range exactly."""
     if until <= since:
         return Rendered()
+    layer_names = {layer.id: layer.name for layer in layers}
     coverage = [_Coverage(layer.id, layer_intervals(layer, zone, since, until)) for layer in layers]
     active = sorted((o for o in overrides if o.start < until and o.end > since), key=lambda o: o.id)
     points = {since, until}
@@ -235,9 +239,10 @@ def render(
             and last.end == start
             and (last.user_id, last.layer_id, last.override_id) == who
         ):
-            shifts[-1] = Shift(user, last.start, end, layer_id, override_id)
+            shifts[-1] = replace(last, end=end)
         else:
-            shifts.append(Shift(user, start, end, layer_id, override_id))
+            name = None if layer_id is None else layer_names[layer_id]
+            shifts.append(Shift(user, start, end, layer_id, override_id, name))
     return Rendered(shifts=shifts, gaps=gaps)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -352,8 +352,15 @@ async def _overrides_of(
 ) -> list[rotation.Override]:
     """The schedule's overrides that overlap [since, until)."""
     rows = await ScheduleOverride.filter(schedule_id=schedule.id, start__lt=until, end__gt=since)
+    # The database's datetimes carry their own UTC tzinfo; the on-call math wants one.
     return [
-        rotation.Override(o.id, o.user_id, o.start, o.end, o.replaces_user_id)  # type: ignore[attr-defined]
+        rotation.Override(
+            o.id,
+            o.user_id,  # type: ignore[attr-defined]
+            o.start.astimezone(UTC),
+            o.end.astimezone(UTC),
+            o.replaces_user_id,  # type: ignore[attr-defined]
+        )
         for o in rows
     ]
 

@@ -63,7 +63,7 @@ class ScheduleQuery:
             info.context.principal(), schedule_id, since, until
         )
         return RenderedSchedule(
-            shifts=await shift_entries(info, schedule_id, rendered.shifts),
+            shifts=await shift_entries(info, rendered.shifts),
             gaps=[Gap(start=a, end=b) for a, b in rendered.gaps],
         )
 
@@ -74,7 +74,7 @@ class ScheduleQuery:
         schedule, instant, shift = await schedules.schedule_on_call(
             info.context.principal(), schedule_id, at
         )
-        on_call = [] if shift is None else await shift_entries(info, schedule.id, [shift])
+        on_call = [] if shift is None else await shift_entries(info, [shift])
         return ScheduleOnCall(schedule=_ref(schedule), at=instant, on_call=on_call)
 
     @strawberry.field(description="Who is on call at `at` (default now) across schedules.")
@@ -88,7 +88,7 @@ class ScheduleQuery:
         entries = await schedules.on_call(info.context.principal(), at, schedule_id, user_id)
         result = []
         for schedule, shift in entries:
-            (entry,) = await shift_entries(info, schedule.id, [shift])
+            (entry,) = await shift_entries(info, [shift])
             result.append(
                 OnCallEntry(
                     schedule=_ref(schedule),

@@ -90,10 +90,8 @@ class ShiftEntry:
     override: strawberry.ID | None
 
 
-async def shift_entries(info: Info, schedule_id: str, shifts: list[Shift]) -> list[ShiftEntry]:
-    """Shifts as GraphQL objects: layer names and users loaded once for all of them."""
-    layers = await info.context.loaders.schedule_layers.load(schedule_id)
-    names = {layer.id: layer.name for layer in layers}
+async def shift_entries(info: Info, shifts: list[Shift]) -> list[ShiftEntry]:
+    """Shifts as GraphQL objects, their users loaded once for all of them."""
     user_ids = sorted({shift.user_id for shift in shifts})
     rows = await info.context.loaders.user.load_many(user_ids)
     users = {row.id: User.from_row(row) for row in rows if row is not None}
@@ -104,7 +102,7 @@ async def shift_entries(info: Info, schedule_id: str, shifts: list[Shift]) -> li
             end=shift.end,
             layer=None
             if shift.layer_id is None
-            else LayerRef(id=strawberry.ID(shift.layer_id), name=names.get(shift.layer_id, "")),
+            else LayerRef(id=strawberry.ID(shift.layer_id), name=shift.layer_name or ""),
             override=None if shift.override_id is None else strawberry.ID(shift.override_id),
         )
         for shift in shifts
@@ -159,7 +157,7 @@ class Schedule:
         principal = info.context.principal()
         rendered = await schedules.render_schedule(principal, str(self.id), since, until)
         return RenderedSchedule(
-            shifts=await shift_entries(info, str(self.id), rendered.shifts),
+            shifts=await shift_entries(info, rendered.shifts),
             gaps=[Gap(start=a, end=b) for a, b in rendered.gaps],
         )
 
