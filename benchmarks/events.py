@@ -207,7 +207,12 @@ async def _storm(port: int, routing_key: str) -> dict[str, Any]:
 
 
 def run_database(label: str, database_url: str, seconds: int, workdir: Path) -> dict[str, Any]:
-    env = {**os.environ, "OPSKNIGHT_DATABASE_URL": database_url, "OPSKNIGHT_LOG_LEVEL": "warning"}
+    env = {
+        **os.environ,
+        "OPSKNIGHT_DATABASE_URL": database_url,
+        "OPSKNIGHT_LOG_LEVEL": "warning",
+        "OPSKNIGHT_RATE_LIMITS": "off",
+    }
     _opsknight(env, "migrate")
     _opsknight(env, "user", "--name", "Bench", "--email", "bench@example.com", "--role", "admin")
     key = json.loads(

@@ -128,7 +128,8 @@ def bench_pure() -> dict[str, dict[str, float]]:
 
 def bench_http(workdir: Path) -> dict[str, dict[str, float]]:
     env = {**os.environ, "OPSKNIGHT_DATABASE_URL": f"sqlite://{workdir / 'schedules.db'}",
-           "OPSKNIGHT_LOG_LEVEL": "warning"}  # fmt: skip
+           "OPSKNIGHT_LOG_LEVEL": "warning",
+           "OPSKNIGHT_RATE_LIMITS": "off"}  # fmt: skip
     _opsknight(env, "migrate")
     _opsknight(env, "user", "--name", "Bench", "--email", "bench@example.com", "--role", "admin")
     key = json.loads(

@@ -26,6 +26,7 @@ from opsknight.graphql.context import Context
 from opsknight.graphql.schema import schema
 from opsknight.incidents.commands import expire_snoozes
 from opsknight.middleware import BodyLimit, Credentials, RequestId
+from opsknight.ratelimit import Limiter, RateLimit, parse_limits
 from opsknight.rest.adapter import RouteHandler
 from opsknight.rest.responses import error_response
 from opsknight.rest.routes import ROUTES
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(RequestId),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
             Middleware(Credentials),
+            Middleware(RateLimit, limiter=_limiter(settings)),
         ],
         exception_handlers={
             404: _not_found,
@@ -123,6 +125,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     return app
+
+
+def _limiter(settings: Settings) -> Limiter | None:
+    limits = parse_limits(settings.rate_limits)
+    if limits is None:
+        return None
+    return Limiter(limits, settings.redis_url, prefix=settings.redis_prefix)
 
 
 async def _healthz(request: Request) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,6 +15,8 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite://opsknight.db"
     redis_url: str | None = None
+    # Keys in Redis start with this, so several installations (or test runs) can share one.
+    redis_prefix: str = "opsknight"
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     rate_limits: str = "events=100/60,read=300/60,write=100/60"
@@ -24,6 +26,14 @@ class Settings(BaseSettings):
     time_scale: float = Field(default=1.0, gt=0)
     # How often the snooze sweeper looks for snoozes that have ended, in real seconds.
     snooze_check_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _check_rate_limits(cls, value: str) -> str:
+        from opsknight.ratelimit import parse_limits
+
+        parse_limits(value)  # raises ValueError with the reason
+        return value
 
 
 @lru_cache(maxsize=1)

@@ -89,6 +89,8 @@ class BodyLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        # Later middleware (the rate limiter) may look at the body without reading it.
+        scope.setdefault("state", {})["body"] = body
         sent = False
 
         async def replay() -> Message:
