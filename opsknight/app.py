@@ -26,6 +26,7 @@ from opsknight.graphql.context import Context
 from opsknight.graphql.schema import schema
 from opsknight.incidents.commands import expire_snoozes
 from opsknight.middleware import BodyLimit, Credentials, RequestId
+from opsknight.observability import Metrics, metrics, readyz_endpoint
 from opsknight.ratelimit import Limiter, RateLimit, parse_limits
 from opsknight.rest.adapter import RouteHandler
 from opsknight.rest.responses import error_response
@@ -94,6 +95,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),
         Route("/healthz", _healthz, methods=["GET"]),
+        Route("/readyz", readyz_endpoint(settings), methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
     ]
 
     @contextlib.asynccontextmanager
@@ -112,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         middleware=[
             Middleware(RequestId),
+            Middleware(Metrics),
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
             Middleware(Credentials),
             Middleware(RateLimit, limiter=_limiter(settings)),

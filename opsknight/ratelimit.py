@@ -22,6 +22,7 @@ from starlette.datastructures import MutableHeaders, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opsknight.auth.principal import Credential
+from opsknight.observability import RATE_LIMITED
 
 logger = logging.getLogger("opsknight.ratelimit")
 
@@ -184,6 +185,7 @@ class RateLimit:
             "X-RateLimit-Reset": str(decision.reset),
         }
         if not decision.allowed:
+            RATE_LIMITED.labels(kind).inc()
             await _too_many(send, decision, headers)
             return
 

@@ -22,6 +22,7 @@ from opsknight.events.payload import (
     snake_keys,
 )
 from opsknight.events.routing import Target, resolve_integration, resolve_target
+from opsknight.observability import EVENTS
 from opsknight.paging import Page, page_of
 
 
@@ -45,7 +46,9 @@ async def send_event(credential: Credential, body: Any) -> Outcome:
     """Route, check and apply one Events v2 event."""
     event_body = _object(body)
     target = await _target_of(credential, event_body)
-    return await batcher.submit(target, parse_event(event_body))
+    outcome = await batcher.submit(target, parse_event(event_body))
+    EVENTS.labels(outcome.action).inc()
+    return outcome
 
 
 async def send_alertmanager(
@@ -54,14 +57,19 @@ async def send_alertmanager(
     """Apply every alert of an Alertmanager webhook, in order; all are checked first."""
     target = await resolve_integration(credential, integration_key)
     events = [parse_event(e) for e in inbound.alertmanager_events(body)]
-    return list(await asyncio.gather(*(batcher.submit(target, event) for event in events)))
+    outcomes = list(await asyncio.gather(*(batcher.submit(target, event) for event in events)))
+    for outcome in outcomes:
+        EVENTS.labels(outcome.action).inc()
+    return outcomes
 
 
 async def send_generic_webhook(
     credential: Credential, integration_key: str | None, body: Any
 ) -> Outcome:
     target = await resolve_integration(credential, integration_key)
-    return await batcher.submit(target, parse_event(inbound.generic_event(body)))
+    outcome = await batcher.submit(target, parse_event(inbound.generic_event(body)))
+    EVENTS.labels(outcome.action).inc()
+    return outcome
 
 
 async def send_change_event(credential: Credential, body: Any) -> ChangeEvent:

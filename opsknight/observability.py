@@ -1,0 +1,147 @@
+"""Metrics (Prometheus) and readiness checks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from opsknight.config import Settings
+from opsknight.db import is_postgres
+
+REQUESTS = Counter(
+    "opsknight_http_requests_total", "HTTP requests by route template and status",
+    ["method", "route", "status"],
+)  # fmt: skip
+LATENCY = Histogram(
+    "opsknight_http_request_duration_seconds", "HTTP request latency by route template",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)  # fmt: skip
+EVENTS = Counter("opsknight_events_total", "Events API events by resulting action", ["action"])
+RATE_LIMITED = Counter(
+    "opsknight_rate_limit_rejections_total", "Requests refused with 429, by limit class", ["kind"]
+)
+_FIXED_PATHS = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's template (``/api/incidents/{id}``), never a raw id."""
+    handler = getattr(scope.get("endpoint"), "__self__", None)
+    route = getattr(handler, "route", None)
+    if route is not None:
+        return str(route.path)
+    path = scope.get("path", "")
+    return path if path in _FIXED_PATHS else "unmatched"
+
+
+class Metrics:
+    """ASGI middleware counting requests and their latency per route template."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            route = route_template(scope)
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
+            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
+
+
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _check_database(url: str) -> None:
+    """Open a fresh connection and run one query; raises when the database is unreachable."""
+    if is_postgres(url):
+        import asyncpg
+
+        conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1), timeout=2)
+        try:
+            await conn.fetchval("SELECT 1")
+        finally:
+            await conn.close()
+        return
+    import sqlite3
+
+    path = url.removeprefix("sqlite://")
+
+    def probe() -> None:
+        # mode=rw: a missing database file is not ready (and is not created here).
+        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=2)
+        try:
+            conn.execute("SELECT 1")
+        finally:
+            conn.close()
+
+    await asyncio.to_thread(probe)
+
+
+async def _check_redis(url: str) -> None:
+    parsed = urlparse(url)
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection(parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=2
+    )
+    try:
+        if parsed.password:
+            writer.write(f"AUTH {parsed.password}\r\n".encode())
+            await asyncio.wait_for(reader.readline(), timeout=2)
+        writer.write(b"PING\r\n")
+        answer = await asyncio.wait_for(reader.readline(), timeout=2)
+        if not answer.startswith(b"+PONG"):
+            raise ConnectionError(f"unexpected answer {answer!r}")
+    finally:
+        writer.close()
+
+
+async def readiness(settings: Settings) -> tuple[bool, dict[str, Any]]:
+    """Whether the database and (if configured) Redis answer, with each part's state."""
+    checks: dict[str, Any] = {}
+    parts = [("database", _check_database(settings.database_url))]
+    if settings.redis_url:
+        parts.append(("redis", _check_redis(settings.redis_url)))
+    else:
+        checks["redis"] = "not configured"
+    ready = True
+    for name, check in parts:
+        try:
+            await asyncio.wait_for(check, timeout=3)
+        except Exception as exc:  # any failure means not ready; the reason is reported
+            ready = False
+            checks[name] = f"unavailable: {type(exc).__name__}: {exc}"[:300]
+        else:
+            checks[name] = "ok"
+    return ready, checks
+
+
+def readyz_endpoint(settings: Settings) -> Any:
+    async def readyz(request: Request) -> Response:
+        ready, checks = await readiness(settings)
+        failing = [name for name, state in checks.items() if str(state).startswith("unavailable")]
+        body: dict[str, Any] = {"status": "ready" if ready else "unavailable", "checks": checks}
+        if failing:
+            body["failing"] = failing
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    return readyz
