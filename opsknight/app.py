@@ -29,6 +29,7 @@ from opsknight.middleware import BodyLimit, Credentials, RequestId
 from opsknight.observability import Metrics, metrics, readyz_endpoint
 from opsknight.ratelimit import Limiter, RateLimit, parse_limits
 from opsknight.rest.adapter import RouteHandler
+from opsknight.rest.openapi import openapi_document
 from opsknight.rest.responses import error_response
 from opsknight.rest.routes import ROUTES
 
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/readyz", readyz_endpoint(settings), methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        Route("/api/openapi.json", _openapi, methods=["GET"]),
     ]
 
     @contextlib.asynccontextmanager
@@ -136,6 +138,10 @@ def _limiter(settings: Settings) -> Limiter | None:
     if limits is None:
         return None
     return Limiter(limits, settings.redis_url, prefix=settings.redis_prefix)
+
+
+async def _openapi(request: Request) -> Response:
+    return JSONResponse(openapi_document())
 
 
 async def _healthz(request: Request) -> Response:
