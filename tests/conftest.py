@@ -167,3 +167,13 @@ async def open_incident(api: Api, service_id: str, **fields: Any) -> dict[str, A
         "/api/incidents",
         {"title": fields.pop("title", "Disk full"), "service_id": service_id, **fields},
     )
+
+
+@pytest.fixture(scope="session")
+async def unlimited(app: Any, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The same server without rate limits (its ORM is the session app's), for tests
+    that send many requests with one key."""
+    relaxed = create_app(settings.model_copy(update={"rate_limits": "off"}))
+    transport = httpx.ASGITransport(app=relaxed)
+    async with httpx.AsyncClient(transport=transport, base_url="http://unlimited") as client:
+        yield client

@@ -232,6 +232,11 @@ async def test_trigger_without_dedup_key_gets_a_fresh_one(
             "payload.severity must be one of",
         ),
         (
+            {"event_action": "trigger", "payload": {"summary": "s", "severity": ["critical"]}},
+            "payload.severity must be one of",
+        ),
+        ({"event_action": {"trigger": True}, "dedup_key": "x"}, "event_action must be one of"),
+        (
             {"event_action": "trigger", "payload": {"summary": "s" * 1025, "severity": "info"}},
             "payload.summary must be at most 1024",
         ),

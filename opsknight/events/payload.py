@@ -129,7 +129,7 @@ def parse_event(body: dict[str, Any]) -> Event:
     action = body.get("event_action")
     if action is None:
         problems.append("event_action is required")
-    elif action not in ACTIONS:
+    elif not isinstance(action, str) or action not in ACTIONS:
         problems.append("event_action must be one of trigger, acknowledge, resolve")
     dedup_key = _string(body.get("dedup_key"), "dedup_key", MAX_DEDUP_KEY, problems)
     if (
@@ -155,7 +155,7 @@ def parse_event(body: dict[str, Any]) -> Event:
             severity = payload.get("severity")
             if severity is None:
                 problems.append("payload.severity is required")
-            elif severity not in SEVERITY_URGENCY:
+            elif not isinstance(severity, str) or severity not in SEVERITY_URGENCY:
                 problems.append("payload.severity must be one of critical, error, warning, info")
             else:
                 event.severity = severity

@@ -1,0 +1,204 @@
+"""Fuzzing: schemathesis against the OpenAPI document of a running server, and
+hypothesis against the Events API body and the GraphQL endpoint. Bounded and seeded."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import Api
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cli(env: dict[str, str], *args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "opsknight.cli", *args],
+        env=env, capture_output=True, text=True, timeout=120, check=True,
+    ).stdout  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A real server on its own SQLite database, without rate limits."""
+    from tests.servers import free_port
+
+    env = {
+        **os.environ,
+        "OPSKNIGHT_DATABASE_URL": f"sqlite://{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}",
+        "OPSKNIGHT_RATE_LIMITS": "off",
+        "OPSKNIGHT_LOG_LEVEL": "warning",
+    }
+    _cli(env, "migrate")
+    _cli(env, "user", "--name", "Fuzz", "--email", "fuzz@example.com", "--role", "admin")
+    key = json.loads(
+        _cli(env, "api-key", "create", "--owner", "fuzz@example.com", "--name", "f", "--json")
+    )["key"]
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "opsknight.cli", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            import time
+
+            time.sleep(0.1)
+        yield base, key
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+        assert b"Traceback" not in stderr, stderr.decode()[-3000:]
+
+
+def test_schemathesis_finds_no_server_errors_and_responses_conform(
+    fuzz_server: tuple[str, str], tmp_path: Path
+) -> None:
+    base, key = fuzz_server
+    command = [
+        str(Path(sys.executable).parent / "schemathesis"), "run", f"{base}/api/openapi.json",
+        "-H", f"Authorization: Bearer {key}",
+        "--checks", "not_a_server_error,response_schema_conformance",
+        "--phases", "coverage,fuzzing",
+        "-n", "5", "--seed", "7", "--max-time", "60",
+        "--report-dir", str(tmp_path),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-5000:]
+    assert "generated" in result.stdout
+
+
+EVENT_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=40),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+EVENT_BODIES = st.fixed_dictionaries(
+    {},
+    optional={
+        "event_action": st.sampled_from(["trigger", "acknowledge", "resolve", "nope"])
+        | EVENT_VALUES,
+        "dedup_key": st.text(max_size=300) | EVENT_VALUES,
+        "payload": st.fixed_dictionaries(
+            {},
+            optional={
+                "summary": st.text(max_size=1100) | EVENT_VALUES,
+                "severity": st.sampled_from(["critical", "error", "warning", "info", "x"])
+                | EVENT_VALUES,
+                "source": st.text(max_size=300) | EVENT_VALUES,
+                "timestamp": st.text(max_size=30) | EVENT_VALUES,
+                "custom_details": EVENT_VALUES,
+            },
+        )
+        | EVENT_VALUES,
+        "links": EVENT_VALUES,
+        "images": EVENT_VALUES,
+        "client_url": EVENT_VALUES,
+    },
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(body=EVENT_BODIES)
+async def test_events_api_never_fails_with_500(
+    unlimited: httpx.AsyncClient, admin: Api, service: dict[str, Any], body: dict[str, Any]
+) -> None:
+    response = await unlimited.post(
+        "/v2/enqueue", json={**body, "service_id": service["id"]}, headers=admin.headers
+    )
+    assert response.status_code in (202, 400), response.text
+    if response.status_code == 400:
+        data = response.json()
+        assert data["status"] == "invalid event" and data["errors"]
+
+
+GRAPHQL_TOKENS = st.lists(
+    st.sampled_from(
+        [
+            "{",
+            "}",
+            "(",
+            ")",
+            "query",
+            "mutation",
+            "incidents",
+            "nodes",
+            "id",
+            "limit:",
+            "5",
+            "$x",
+            "...",
+            "on",
+            "Incident",
+            "services",
+            "viewer",
+            "name",
+            ":",
+            '"',
+            "#",
+            "sendEvent",
+            "event:",
+            "fragment",
+            "F",
+            "@skip",
+            "[",
+            "]",
+            "!",
+            "=",
+            "__schema",
+            "types",
+        ]
+    ),
+    max_size=25,
+).map(" ".join)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    query=GRAPHQL_TOKENS | st.text(max_size=200),
+    variables=st.none() | st.dictionaries(st.text(max_size=5), EVENT_VALUES, max_size=3),
+)
+async def test_graphql_endpoint_never_fails_with_500(
+    unlimited: httpx.AsyncClient, admin: Api, query: str, variables: Any
+) -> None:
+    response = await unlimited.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=admin.headers
+    )
+    assert response.status_code in (200, 400), response.text
+    if response.headers["content-type"].startswith("text/"):
+        assert response.status_code == 400  # e.g. "No GraphQL query found in the request"
+        return
+    for error in response.json().get("errors", []):
+        assert error.get("extensions", {}).get("code") != "INTERNAL_ERROR", error
