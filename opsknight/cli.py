@@ -55,9 +55,11 @@ async def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]])
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from opsknight import logs
     from opsknight.app import create_app
 
     settings = _settings(args)
+    logs.configure(settings.log_level)
     app = create_app(settings)
     # Start-up objects never become garbage: keep them out of collections. Requests make
     # many short-lived objects; a larger first generation collects them less often
@@ -69,6 +71,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # logging is set up above: JSON lines
+        access_log=False,  # the metrics middleware writes one JSON line a request
     )
 
 

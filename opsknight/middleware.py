@@ -7,6 +7,7 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
+import structlog
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,13 +33,18 @@ class RequestId:
         given = Headers(scope=scope).get(_REQUEST_ID, "")
         request_id = given if 0 < len(given) <= 200 else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        # Every log line written while serving this request carries its id.
+        structlog.contextvars.bind_contextvars(request_id=request_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 MutableHeaders(scope=message)[_REQUEST_ID] = request_id
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:

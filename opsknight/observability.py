@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opsknight.config import Settings
 from opsknight.db import is_postgres
+from opsknight.logs import access_log
 
 REQUESTS = Counter(
     "opsknight_http_requests_total", "HTTP requests by route template and status",
@@ -64,8 +65,17 @@ class Metrics:
             await self.app(scope, receive, record_status)
         finally:
             route = route_template(scope)
+            elapsed = time.perf_counter() - started
             REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
+            LATENCY.labels(scope["method"], route).observe(elapsed)
+            access_log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+            )
 
 
 async def metrics(request: Request) -> Response:

@@ -98,3 +98,41 @@ async def test_metrics_count_requests_by_route_template_and_events(
     assert service["id"] not in text  # ids never become labels
     assert 'opsknight_events_total{action="ignored"}' in text
     assert "opsknight_http_request_duration_seconds_bucket" in text
+
+
+async def test_logs_are_json_lines_with_the_request_id(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from tests.servers import wait_until_up
+
+    env = {
+        **os.environ,
+        "OPSKNIGHT_DATABASE_URL": f"sqlite://{tmp_path / 'logs.db'}",
+        "OPSKNIGHT_LOG_LEVEL": "info",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "opsknight.cli", "migrate"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "opsknight.cli", "serve", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            await wait_until_up(client)
+            await client.get("/api/incidents", headers={"X-Request-ID": "trace-log-1"})
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=20)
+    lines = [json.loads(line) for line in stderr.decode().splitlines() if line.strip()]
+    request = next(line for line in lines if line.get("request_id") == "trace-log-1")
+    assert request["event"] == "request" and request["status"] == 401
+    assert request["route"] == "/api/incidents" and request["level"] == "info"
+    assert any(
+        line.get("logger", "").startswith("uvicorn") for line in lines
+    )  # uvicorn's own, as JSON
