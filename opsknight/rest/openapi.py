@@ -174,16 +174,32 @@ def _response_schema(schema: GraphQLSchema, route: Route) -> dict[str, Any]:
     value = selections.output(root.fields[result_field.name.value].type, result_field.selection_set)
     if route.paged:
         page = value["properties"] if "properties" in value else value["anyOf"][0]["properties"]
-        return {"type": "object", "required": ["data", "pagination"],
-                "properties": {"data": page["nodes"], "pagination": PAGINATION}}  # fmt: skip
+        return {
+            "type": "object",
+            "required": ["data", "pagination"],
+            "properties": {"data": page["nodes"], "pagination": PAGINATION},
+        }
     if route.envelope == "event":
-        return {"type": "object", "required": ["status", "message", "dedup_key", "data"],
-                "properties": {"status": {"type": "string"}, "message": {"type": "string"},
-                               "dedup_key": {"type": "string"}, "data": value}}  # fmt: skip
+        return {
+            "type": "object",
+            "required": ["status", "message", "dedup_key", "data"],
+            "properties": {
+                "status": {"type": "string"},
+                "message": {"type": "string"},
+                "dedup_key": {"type": "string"},
+                "data": value,
+            },
+        }
     if route.envelope in ("events", "change"):
-        return {"type": "object", "required": ["status", "message", "data"],
-                "properties": {"status": {"type": "string"}, "message": {"type": "string"},
-                               "data": value}}  # fmt: skip
+        return {
+            "type": "object",
+            "required": ["status", "message", "data"],
+            "properties": {
+                "status": {"type": "string"},
+                "message": {"type": "string"},
+                "data": value,
+            },
+        }
     return {"type": "object", "required": ["data"], "properties": {"data": value}}
 
 
@@ -193,8 +209,14 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
         for name in re.findall(r"{(\w+)}", route.path)
     ]
     for name, param in route.query.items():
-        parameters.append({"name": name, "in": "query", "required": _required_param(route, param),
-                           "schema": _PARAM_SCHEMAS[param.kind]})  # fmt: skip
+        parameters.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": _required_param(route, param),
+                "schema": _PARAM_SCHEMAS[param.kind],
+            }
+        )
     for header in route.headers:
         parameters.append(
             {
@@ -283,4 +305,4 @@ def openapi_document() -> dict[str, Any]:
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
             },
         },
-    }  # fmt: skip
+    }
