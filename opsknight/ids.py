@@ -43,8 +43,3 @@ def new_id(prefix: str) -> str:
             _last_random = secrets.randbits(79)  # headroom so increments never overflow
         rand = _last_random
     return f"{prefix}_{_encode(ms, 10)}{_encode(rand, 16)}"
-
-
-def has_prefix(value: str, prefix: str) -> bool:
-    """Whether ``value`` is shaped like an id of the given type."""
-    return value.startswith(prefix + "_") and len(value) == len(prefix) + 27

@@ -9,8 +9,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from opsknight import ids
-from opsknight.errors import NotFound, ValidationFailed
+from opsknight.errors import ValidationFailed
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ZONES: frozenset[str] | None = None
@@ -128,13 +127,6 @@ def links(value: Any, field: str = "links") -> list[dict[str, Any]]:
             link["text"] = text(item["text"], f"{field}[{index}].text", max_length=1024)
         result.append(link)
     return result
-
-
-def id_of(value: Any, prefix: str, field: str, kind: str) -> str:
-    """An id of the right type; a malformed one is NOT_FOUND, as an unknown one would be."""
-    if not isinstance(value, str) or not ids.has_prefix(value, prefix):
-        raise NotFound(f"{kind} {value} not found", {"field": field, "id": str(value)})
-    return value
 
 
 def referenced(found: T | None, value: str, field: str, kind: str) -> T:

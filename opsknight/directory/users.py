@@ -29,15 +29,6 @@ def _password_hash(password: Any) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(user: User, password: str) -> bool:
-    if user.password_hash is None:
-        return False
-    try:
-        return _hasher.verify(user.password_hash, password)
-    except Exception:  # argon2 raises several mismatch/invalid-hash errors
-        return False
-
-
 def _apply(user: User, fields: dict[str, Any]) -> list[str]:
     """Validate and set the given fields; returns the names of columns changed."""
     changed: list[str] = []
