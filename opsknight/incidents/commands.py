@@ -267,8 +267,7 @@ async def update_incident(
     if "status" in fields and fields["status"] is None:
         raise ValidationFailed("status may not be null", field="status", reason="required")
     async with in_transaction():
-        incident = await find_incident(principal, incident_id)
-        incident = await Incident.select_for_update().get(id=incident.id)
+        incident = await find_incident(principal, incident_id, lock=True)
         if if_match is not None and if_match.strip() not in (etag_of(incident), "*"):
             raise Conflict(
                 "the incident changed since it was read (If-Match does not match)",

@@ -105,9 +105,12 @@ async def list_incidents(
     return await page_of(query, limit, offset, f"{sign}{sort}", f"{sign}id")
 
 
-async def find_incident(principal: Principal, incident_id: str) -> Incident:
-    """An incident of the caller's environment; others are NOT_FOUND (the sandbox)."""
-    incident = await Incident.get_or_none(id=incident_id, environment=principal.environment)
+async def find_incident(principal: Principal, incident_id: str, *, lock: bool = False) -> Incident:
+    """An incident of the caller's environment; others are NOT_FOUND (the sandbox).
+
+    With ``lock``, the row is read FOR UPDATE (call inside a transaction)."""
+    query = Incident.select_for_update() if lock else Incident
+    incident = await query.get_or_none(id=incident_id, environment=principal.environment)
     if incident is None:
         raise NotFound.of("incident", incident_id)
     return incident
