@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -17,14 +16,14 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from tortoise.contrib.starlette import RegisterTortoise
 
-from opsknight import clock
 from opsknight.auth.principal import ANONYMOUS
 from opsknight.config import Settings, get_settings
 from opsknight.db import tortoise_config
 from opsknight.events.batching import batcher
 from opsknight.graphql.context import Context
 from opsknight.graphql.schema import schema
-from opsknight.incidents.commands import expire_snoozes
+from opsknight.jobs.worker import configure as configure_jobs
+from opsknight.jobs.worker import running_jobs
 from opsknight.middleware import BodyLimit, Credentials, RequestId
 from opsknight.observability import Metrics, metrics, readyz_endpoint
 from opsknight.ratelimit import Limiter, RateLimit, parse_limits
@@ -42,16 +41,6 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(self, request: Any, response: Any) -> Context:
         credential = getattr(request.state, "credential", ANONYMOUS)
         return Context(credential=credential, request=request)
-
-
-async def _snooze_sweeper(interval: float) -> None:
-    """Return ended snoozes to OPEN every ``interval`` seconds."""
-    while True:
-        try:
-            await expire_snoozes()
-        except Exception:
-            logger.exception("snooze sweep failed; retrying")
-        await asyncio.sleep(interval)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -86,7 +75,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI application. Migrations are applied separately (``opsknight migrate``)."""
     settings = settings or get_settings()
-    clock.configure(settings.time_scale)
+    configure_jobs(settings)
     graphql_app = GraphQLApp(schema, graphql_ide="graphiql")
     routes: list[Any] = [
         Route(route.path, RouteHandler(schema, route).handle, methods=[route.method])
@@ -103,15 +92,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
-            sweeper = asyncio.create_task(_snooze_sweeper(settings.snooze_check_seconds))
+        async with (
+            RegisterTortoise(app, config=tortoise_config(settings.database_url)),
+            running_jobs(settings, serve=True),
+        ):
             try:
                 yield
             finally:
                 await batcher.close()
-                sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
 
     app = Starlette(
         routes=routes,

@@ -24,8 +24,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     log_level: str = "INFO"
     time_scale: float = Field(default=1.0, gt=0)
-    # How often the snooze sweeper looks for snoozes that have ended, in real seconds.
-    snooze_check_seconds: float = Field(default=1.0, gt=0)
+    # How often the sweeper looks for due work a job missed (ended snoozes, escalation
+    # steps, deliveries), in real seconds.
+    sweep_seconds: float = Field(default=2.0, gt=0)
+    # With Redis: also run a job worker inside `serve` (`serve --with-worker`).
+    with_worker: bool = False
 
     @field_validator("rate_limits")
     @classmethod

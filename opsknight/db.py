@@ -17,6 +17,7 @@ MODEL_MODULES = [
     "opsknight.escalation.models",
     "opsknight.schedules.models",
     "opsknight.webhooks.models",
+    "opsknight.notifications.models",
 ]
 
 

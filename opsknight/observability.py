@@ -155,3 +155,14 @@ def readyz_endpoint(settings: Settings) -> Any:
         return JSONResponse(body, status_code=200 if ready else 503)
 
     return readyz
+
+
+WEBHOOK_DELIVERIES = Counter(
+    "opsknight_webhook_deliveries_total",
+    "Webhook and notification delivery attempts by kind and outcome",
+    ["kind", "outcome"],
+)
+ESCALATION_LAG = Histogram(
+    "opsknight_escalation_lag_seconds", "How late escalation steps ran after their due time",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)  # fmt: skip

@@ -74,7 +74,7 @@ def settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
         time_scale=TIME_SCALE,
-        snooze_check_seconds=0.05,
+        sweep_seconds=0.05,
     )
 
 

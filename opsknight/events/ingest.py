@@ -13,15 +13,17 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
 from opsknight import clock
 from opsknight.errors import Conflict
+from opsknight.escalation import engine
 from opsknight.events.payload import Event
 from opsknight.events.routing import Target
 from opsknight.incidents import timeline
 from opsknight.incidents.commands import move_status, reserve_numbers
 from opsknight.incidents.models import Alert, Incident, TimelineEvent
+from opsknight.transaction import atomic
+from opsknight.webhooks import outbox
 
 # Attempts at a trigger: a lost race on the unique index is retried as a fold-in.
 _TRIGGER_ATTEMPTS = 3
@@ -49,7 +51,7 @@ async def ingest(target: Target, event: Event) -> Outcome:
     """Apply one checked event to its service, in its own transaction."""
     if event.action == "trigger":
         return await _trigger(target, event)
-    async with in_transaction():
+    async with atomic():
         return await _acknowledge_or_resolve(target, event, await _active(target, event))
 
 
@@ -121,7 +123,7 @@ def _created_entry(incident: Incident, target: Target, event: Event, alert: Aler
 async def _trigger(target: Target, event: Event) -> Outcome:
     for _ in range(_TRIGGER_ATTEMPTS):
         try:
-            async with in_transaction():
+            async with atomic():
                 incident = await _active(target, event)
                 if incident is not None:
                     alert = _alert(incident, target, event)
@@ -133,10 +135,13 @@ async def _trigger(target: Target, event: Event) -> Outcome:
                     return Outcome("deduplicated", event.dedup_key, incident)
                 incident = _incident(target, event)
                 (incident.number,) = await reserve_numbers(incident.environment, 1)
+                await engine.arm_new([incident])
                 await incident.save()
                 alert = _alert(incident, target, event)
                 await alert.save()
-                await _created_entry(incident, target, event, alert).save()
+                created = _created_entry(incident, target, event, alert)
+                await created.save()
+                await outbox.record([(incident, created)])
                 return Outcome("triggered", event.dedup_key, incident)
         except IntegrityError:
             # Another trigger opened the incident first; the next attempt folds into it.
@@ -242,11 +247,16 @@ class _BatchWriter:
             for incident, number in zip(incidents, numbers, strict=True):
                 incident.number = number
         if self.new_incidents:
+            await engine.arm_new(self.new_incidents)
             await Incident.bulk_create(self.new_incidents)
         if self.alerts:
             await Alert.bulk_create(self.alerts)
         if self.entries:
             await TimelineEvent.bulk_create(self.entries)
+            opened = {i.id: i for i in self.new_incidents}
+            await outbox.record(
+                [(opened[e.incident_id], e) for e in self.entries if e.type == "created"]  # type: ignore[attr-defined]
+            )
         # One UPDATE per distinct count (usually one: most keys fold once per batch).
         by_count: dict[int, list[Incident]] = {}
         for incident_id, added in self.folded.items():
@@ -266,7 +276,7 @@ async def ingest_batch(items: list[tuple[Target, Event]]) -> list[Outcome]:
     """
     writer = _BatchWriter()
     outcomes: list[Outcome] = []
-    async with in_transaction():
+    async with atomic():
         await writer.load_active(items)
         for target, event in items:
             if event.action == "trigger":

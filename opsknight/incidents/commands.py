@@ -5,24 +5,27 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
 from opsknight import clock, validation
 from opsknight.auth.principal import Principal
 from opsknight.directory.models import Service, Team, User
 from opsknight.errors import Conflict, InvalidStatus, ValidationFailed
+from opsknight.escalation import engine
 from opsknight.incidents import timeline
 from opsknight.incidents.models import IdempotencyRecord, Incident, IncidentCounter, Note
 from opsknight.incidents.queries import etag_of, find_incident
 from opsknight.incidents.states import PRIORITIES, STATUSES, URGENCIES, can_move, timeline_type
+from opsknight.jobs import queue
+from opsknight.transaction import after_commit, atomic
 
 MAX_SNOOZE_MINUTES = 10080
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
+SNOOZE_JOB = "end_snooze"
 
 
 async def reserve_numbers(environment: str, count: int) -> list[int]:
@@ -96,8 +99,9 @@ async def create_incident(
     if fields.get("assigned_team_id") is not None:
         incident.assigned_team = await _team(fields["assigned_team_id"], "assigned_team_id")
     try:
-        async with in_transaction():
+        async with atomic():
             (incident.number,) = await reserve_numbers(incident.environment, 1)
+            await engine.arm_new([incident])
             await incident.save()
             await timeline.record(
                 incident,
@@ -185,6 +189,7 @@ def _apply_status(change: _Change, target: Any, snooze_minutes: Any) -> None:
     details: dict[str, Any] = {"from": incident.status, "to": target}
     kind = timeline_type(incident.status, target)
     change.set(status=target, last_status_change=now, snoozed_until=None)
+    change.set(**engine.on_status_change(incident, target))
     change.set(active=None if target == "RESOLVED" else True)
     if target == "ACKNOWLEDGED":
         change.set(acknowledged_at=now)
@@ -266,7 +271,7 @@ async def update_incident(
         resolution_note = validation.text(resolution_note, "resolution_note", max_length=10000)
     if "status" in fields and fields["status"] is None:
         raise ValidationFailed("status may not be null", field="status", reason="required")
-    async with in_transaction():
+    async with atomic():
         incident = await find_incident(principal, incident_id, lock=True)
         if if_match is not None and if_match.strip() not in (etag_of(incident), "*"):
             raise Conflict(
@@ -317,6 +322,17 @@ async def _save(change: _Change, actor: dict[str, str]) -> None:
         ) from exc
     for kind, details in change.entries:
         await timeline.record(incident, kind, actor, _jsonable(details))
+    if "escalation_token" in change.columns:
+        await engine.schedule_armed(incident)
+    if "snoozed_until" in change.columns and incident.snoozed_until is not None:
+        await _schedule_snooze_end(incident.id, incident.snoozed_until)
+
+
+async def _schedule_snooze_end(incident_id: str, until: datetime) -> None:
+    async def enqueue() -> None:
+        await queue.enqueue(SNOOZE_JOB, incident_id, clock.isoformat_z(until), at=until)
+
+    await after_commit(enqueue)
 
 
 async def move_status(
@@ -341,7 +357,7 @@ def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
 async def add_note(principal: Principal, incident_id: str, fields: dict[str, Any]) -> Note:
     principal.require("incidents:write")
     content = validation.text(fields.get("content"), "content", max_length=10000)
-    async with in_transaction():
+    async with atomic():
         incident = await find_incident(principal, incident_id)
         if incident.merged_into_id is not None:  # type: ignore[attr-defined]
             raise Conflict(f"incident {incident.id} was merged and is read-only")
@@ -363,40 +379,56 @@ async def delete_incident(principal: Principal, incident_id: str) -> str:
     """Remove an incident with its alerts, notes and timeline, for good."""
     principal.require("incidents:delete")
     incident = await find_incident(principal, incident_id)
-    async with in_transaction():
+    async with atomic():
         await Incident.filter(merged_into_id=incident.id).update(merged_into_id=None)
         await incident.delete()
     return incident_id
 
 
 async def expire_snoozes() -> int:
-    """Return every incident whose snooze has ended to OPEN; returns how many moved.
-
-    Each move is a conditional update, so two processes never both move one incident.
-    """
-    now = clock.now()
-    due = await Incident.filter(status="SNOOZED", snoozed_until__lte=now).values_list(
+    """Return every incident whose snooze has ended to OPEN (the sweeper's pass)."""
+    due = await Incident.filter(status="SNOOZED", snoozed_until__lte=clock.now()).values_list(
         "id", "snoozed_until"
     )
     moved = 0
     for incident_id, until in due:
-        async with in_transaction():
-            won = await Incident.filter(
-                id=incident_id, status="SNOOZED", snoozed_until=until
-            ).update(
-                status="OPEN",
-                snoozed_until=None,
-                last_status_change=now,
-                updated_at=now,
-                version=F("version") + 1,
-            )
-            if won:
-                incident = await Incident.get(id=incident_id)
-                await timeline.record(
-                    incident,
-                    "unsnoozed",
-                    timeline.SYSTEM,
-                    {"from": "SNOOZED", "to": "OPEN", "reason": "snooze_expired"},
-                )
-                moved += 1
+        moved += await end_snooze(incident_id, clock.isoformat_z(until))
     return moved
+
+
+async def end_snooze(incident_id: str, until: str) -> bool:
+    """The job: end the snooze that was set to end at ``until``, if it still is.
+
+    The move is a conditional update on (status, snoozed_until), so two runners never
+    both end one snooze, and a snooze that was changed since is left alone. Escalation
+    starts again from step 1.
+    """
+    end = datetime.fromisoformat(until)
+    now = clock.now()
+    if end > now:  # woke early
+        await queue.enqueue(SNOOZE_JOB, incident_id, until, at=end)
+        return False
+    async with atomic():
+        won = await Incident.filter(id=incident_id, status="SNOOZED", snoozed_until=end).update(
+            status="OPEN",
+            snoozed_until=None,
+            last_status_change=now,
+            updated_at=now,
+            version=F("version") + 1,
+        )
+        if not won:
+            return False
+        incident = await Incident.get(id=incident_id)
+        restart = engine.on_status_change(incident, "OPEN")
+        if restart:
+            for name, value in restart.items():
+                setattr(incident, name, value)
+            await incident.save(update_fields=list(restart))
+        await timeline.record(
+            incident,
+            "unsnoozed",
+            timeline.SYSTEM,
+            {"from": "SNOOZED", "to": "OPEN", "reason": "snooze_expired"},
+        )
+        await engine.schedule_armed(incident)
+    return True

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tortoise.transactions import in_transaction
-
 from opsknight import clock
 from opsknight.auth.principal import Principal
 from opsknight.errors import Conflict, OpsKnightError, ValidationFailed
@@ -15,6 +13,7 @@ from opsknight.incidents import timeline
 from opsknight.incidents.commands import update_incident
 from opsknight.incidents.models import Alert, Incident
 from opsknight.incidents.queries import find_incident
+from opsknight.transaction import atomic
 
 MAX_MERGE = 50
 MAX_BULK = 100
@@ -61,7 +60,7 @@ async def merge_incidents(
             "an incident cannot be merged into itself", field="source_incident_ids"
         )
     now = clock.now()
-    async with in_transaction():
+    async with atomic():
         target = await find_incident(principal, target_id)
         if target.merged_into_id is not None:  # type: ignore[attr-defined]
             raise Conflict(f"incident {target.id} was merged and is read-only")

@@ -45,6 +45,10 @@ class Incident(PrefixedModel):
     escalation_round = fields.IntField(default=0)
     escalation_token = fields.CharField(max_length=40, null=True)
     escalation_due_at = fields.DatetimeField(null=True)
+    # The step the due time runs (1-based); 0 ends the escalation (COMPLETED/EXHAUSTED).
+    escalation_next_step = fields.IntField(null=True)
+    # Steps run in the incident's whole life: every run after the first is an `escalation`.
+    escalation_runs = fields.IntField(null=True, default=0)  # NULL on rows older than it
     alert_count = fields.IntField(default=0)
     custom_details: dict[str, Any] = fields.JSONField(default=dict)
     links: list[dict[str, Any]] = fields.JSONField(default=list)
@@ -74,7 +78,11 @@ class Incident(PrefixedModel):
             ("service", "dedup_key", "environment", "active"),
             ("environment", "number"),
         )
-        indexes = (("environment", "created_at"), ("status", "snoozed_until"))
+        indexes = (
+            ("environment", "created_at"),
+            ("status", "snoozed_until"),
+            ("escalation_status", "escalation_due_at"),
+        )
 
 
 # The per-environment incident number sequence.

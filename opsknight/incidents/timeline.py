@@ -6,6 +6,7 @@ from typing import Any
 
 from opsknight import clock
 from opsknight.incidents.models import Incident, TimelineEvent
+from opsknight.webhooks import outbox
 
 TYPES = (
     "created", "alert_added", "acknowledged", "unacknowledged", "resolved", "reopened",
@@ -20,16 +21,19 @@ SYSTEM: dict[str, str] = {"type": "system"}
 async def record(
     incident: Incident, kind: str, actor: dict[str, str], details: dict[str, Any] | None = None
 ) -> TimelineEvent:
-    """Append one entry; call it inside the transaction that makes the change."""
+    """Append one entry, and the webhook deliveries it calls for; call it inside the
+    transaction that makes the change."""
     event = entry(incident.id, kind, actor, details)
     await event.save()
+    await outbox.record([(incident, event)])
     return event
 
 
 def entry(
     incident_id: str, kind: str, actor: dict[str, str], details: dict[str, Any] | None = None
 ) -> TimelineEvent:
-    """An unsaved entry, for callers that write many at once (``bulk_create``)."""
+    """An unsaved entry, for callers that write many at once (``bulk_create``); they
+    pass the saved entries to ``webhooks.outbox.record`` themselves."""
     if kind not in TYPES:
         raise ValueError(f"unknown timeline type {kind}")
     return TimelineEvent(

@@ -418,3 +418,12 @@ async def on_call(
         if shift is not None and (user_id is None or shift.user_id == user_id):
             entries.append((schedule, shift))
     return entries
+
+
+async def on_call_user_ids(schedule_id: str, at: datetime) -> list[str]:
+    """Who is on call on one schedule at ``at`` (no one if it is gone or in a gap)."""
+    schedule = await Schedule.get_or_none(id=schedule_id)
+    if schedule is None:
+        return []
+    shift = await _current(schedule, at)
+    return [] if shift is None else [shift.user_id]

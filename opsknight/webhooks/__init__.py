@@ -1,1 +1,1 @@
-"""Outbound webhooks: subscriptions, the outbox, signing and delivery."""
+"""Outbound webhooks: subscriptions, the outbox, payloads, signing and delivery."""

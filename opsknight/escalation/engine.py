@@ -1,0 +1,305 @@
+"""The escalation engine: arm on open, run one step when due, stop, restart, sweep.
+
+State lives on the incident row: the policy snapshot taken when it opened, the step that
+ran last (``current_escalation_step``), the step the due time runs next
+(``escalation_next_step``, 0 = the end), the due time and a token. Running a step is a
+conditional update on the token, so one runner wins and a stale or duplicate job is a
+no-op; the step's timeline entries and notification rows are written in the same
+transaction, and the job for the next due time is enqueued after it commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from opsknight import clock, ids
+from opsknight.directory.models import ContactMethod, Team, TeamMember, User
+from opsknight.escalation.models import EscalationPolicy
+from opsknight.incidents import timeline
+from opsknight.incidents.models import Incident
+from opsknight.jobs import queue
+from opsknight.notifications import dispatch
+from opsknight.schedules.service import on_call_user_ids
+from opsknight.transaction import after_commit, atomic
+
+logger = logging.getLogger("opsknight.escalation")
+
+# Statuses that stop an escalation at once; moving back to OPEN starts it again.
+STOPPING = frozenset({"ACKNOWLEDGED", "RESOLVED", "SNOOZED", "SUPPRESSED"})
+JOB = "escalate"
+
+
+def snapshot(policy: EscalationPolicy) -> dict[str, Any]:
+    """The copy of a policy (with its steps prefetched) an incident keeps."""
+    return {
+        "id": policy.id,
+        "name": policy.name,
+        "repeat": policy.repeat,
+        "repeat_limit": policy.repeat_limit,
+        "steps": [
+            {
+                "target_type": step.target_type,
+                "target_id": step.target_id,
+                "delay_minutes": step.delay_minutes,
+                "notify_team_lead_only": step.notify_team_lead_only,
+                "channels": step.channels,
+            }
+            for step in sorted(policy.steps, key=lambda s: s.position)
+        ],
+    }
+
+
+async def policies_of_services(service_ids: set[str]) -> dict[str, dict[str, Any]]:
+    """The current policy snapshot of each service that has one (read now, not cached)."""
+    policies = await EscalationPolicy.filter(services__id__in=service_ids).prefetch_related(
+        "steps", "services"
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for policy in policies:
+        copy = snapshot(policy)
+        for service in policy.services:
+            if service.id in service_ids:
+                found[service.id] = copy
+    return found
+
+
+async def arm_new(incidents: list[Incident]) -> None:
+    """Before new incidents are saved: copy their service's policy and arm step 1.
+
+    Call inside the transaction that saves them; step 1 is enqueued after it commits.
+    Test incidents and incidents created with ``suppress_notifications`` never escalate.
+    """
+    wanted = [i for i in incidents if i.environment == "live" and not i.suppress_notifications]
+    if not wanted:
+        return
+    policies = await policies_of_services({i.service_id for i in wanted})  # type: ignore[attr-defined]
+    for incident in wanted:
+        copy = policies.get(incident.service_id)  # type: ignore[attr-defined]
+        if copy is None:
+            continue
+        incident.escalation_policy_id = copy["id"]  # type: ignore[attr-defined]
+        incident.policy_snapshot = copy
+        incident.escalation_runs = 0
+        for name, value in _armed().items():
+            setattr(incident, name, value)
+        await after_commit(_enqueuer(incident.id, incident.escalation_token, clock.now()))
+
+
+def _armed() -> dict[str, Any]:
+    """Columns that (re)start an escalation at step 1, due now."""
+    return {
+        "escalation_status": "ACTIVE",
+        "current_escalation_step": 1,
+        "escalation_next_step": 1,
+        "escalation_round": 0,
+        "escalation_token": ids.new_id("tok"),
+        "escalation_due_at": clock.now(),
+    }
+
+
+def on_status_change(incident: Incident, target: str) -> dict[str, Any]:
+    """Columns to change with a status move: stop on ACK/RESOLVE/SNOOZE/SUPPRESS, start
+    again from step 1 on a move back to OPEN (reopen, unacknowledge, snooze end)."""
+    if target in STOPPING and incident.escalation_status == "ACTIVE":
+        return {
+            "escalation_status": "COMPLETED",
+            "escalation_token": None,
+            "escalation_due_at": None,
+            "escalation_next_step": None,
+        }
+    if target == "OPEN" and incident.policy_snapshot and incident.environment == "live":
+        return _armed()
+    return {}
+
+
+async def schedule_armed(incident: Incident) -> None:
+    """After a change that armed the incident commits, start its due step."""
+    if incident.escalation_status == "ACTIVE" and incident.escalation_token:
+        due = incident.escalation_due_at or clock.now()
+        await after_commit(_enqueuer(incident.id, incident.escalation_token, due))
+
+
+def _enqueuer(incident_id: str, token: str | None, due: Any) -> Any:
+    async def enqueue() -> None:
+        if token is not None:
+            await queue.enqueue(JOB, incident_id, token, at=due, job_id=f"esc:{token}")
+
+    return enqueue
+
+
+async def run_due(incident_id: str, token: str) -> bool:
+    """The job: run the incident's due step if ``token`` is still current. True if it ran."""
+    row = (
+        await Incident.filter(id=incident_id)
+        .only("id", "escalation_token", "escalation_due_at")
+        .first()
+    )
+    if row is None or row.escalation_token != token or row.escalation_due_at is None:
+        return False
+    if row.escalation_due_at > clock.now():  # woke early: come back when due
+        await queue.enqueue(JOB, incident_id, token, at=row.escalation_due_at)
+        return False
+    async with atomic():
+        claimed = ids.new_id("tok")
+        won = await Incident.filter(
+            id=incident_id, escalation_token=token, escalation_status="ACTIVE"
+        ).update(escalation_token=claimed)
+        if not won:
+            return False
+        incident = await Incident.select_for_update().get(id=incident_id)
+        await _advance(incident, claimed)
+    return True
+
+
+async def _advance(incident: Incident, token: str) -> None:
+    now = clock.now()
+    copy = incident.policy_snapshot or {"steps": []}
+    steps = copy["steps"]
+    number = incident.escalation_next_step or 0
+    if incident.status != "OPEN" or not steps:
+        await _finish(incident, "COMPLETED")
+        return
+    if number == 0 or number > len(steps):
+        await _finish(incident, "EXHAUSTED" if copy.get("repeat") else "COMPLETED")
+        return
+    step = steps[number - 1]
+    runs = incident.escalation_runs or 0
+    following, round_ = number + 1, incident.escalation_round
+    if number == len(steps):
+        if copy.get("repeat") and round_ < int(copy.get("repeat_limit") or 0):
+            following, round_ = 1, round_ + 1
+        else:
+            following = 0
+    due = now + clock.scaled(timedelta(minutes=int(step["delay_minutes"])))
+    incident.current_escalation_step = number
+    incident.escalation_next_step = following
+    incident.escalation_round = round_
+    incident.escalation_runs = runs + 1
+    incident.escalation_due_at = due
+    incident.escalation_token = token
+    incident.updated_at = now
+    incident.version += 1
+    await incident.save(
+        update_fields=[
+            "current_escalation_step",
+            "escalation_next_step",
+            "escalation_round",
+            "escalation_runs",
+            "escalation_due_at",
+            "escalation_token",
+            "updated_at",
+            "version",
+        ]
+    )
+    if runs > 0:
+        await timeline.record(
+            incident,
+            "escalation",
+            timeline.SYSTEM,
+            {
+                "step": number,
+                "round": incident.escalation_round + 1,
+                "target": {"type": step["target_type"], "id": step["target_id"]},
+            },
+        )
+    await _notify(incident, number, step)
+    await after_commit(_enqueuer(incident.id, token, due))
+
+
+async def _finish(incident: Incident, status: str) -> None:
+    incident.escalation_status = status
+    incident.escalation_token = None
+    incident.escalation_due_at = None
+    incident.escalation_next_step = None
+    incident.updated_at = clock.now()
+    incident.version += 1
+    await incident.save(
+        update_fields=[
+            "escalation_status",
+            "escalation_token",
+            "escalation_due_at",
+            "escalation_next_step",
+            "updated_at",
+            "version",
+        ]
+    )
+
+
+async def _recipients(step: dict[str, Any]) -> tuple[list[User], str | None]:
+    """Who a step reaches right now, or nobody and the reason."""
+    kind, target_id = step["target_type"], step["target_id"]
+    if kind == "USER":
+        users = await User.filter(id=target_id)
+        reason = "user_not_found"
+    elif kind == "TEAM":
+        team = await Team.get_or_none(id=target_id)
+        if team is None:
+            return [], "team_not_found"
+        if step.get("notify_team_lead_only"):
+            lead_id = team.lead_id  # type: ignore[attr-defined]
+            users = await User.filter(id=lead_id) if lead_id else []
+            reason = "team_has_no_lead"
+        else:
+            member_ids = await TeamMember.filter(
+                team_id=target_id, receive_team_notifications=True
+            ).values_list("user_id", flat=True)
+            users = await User.filter(id__in=list(member_ids)).order_by("name", "id")
+            reason = "no_member_receives_team_notifications"
+    else:
+        user_ids = await on_call_user_ids(target_id, clock.now())
+        users = await User.filter(id__in=user_ids) if user_ids else []
+        reason = "nobody_on_call"
+    active = [u for u in users if u.status == "ACTIVE"]
+    if not active:
+        return [], ("user_disabled" if users else reason)
+    return active, None
+
+
+async def _notify(incident: Incident, number: int, step: dict[str, Any]) -> None:
+    users, reason = await _recipients(step)
+    target = {"type": step["target_type"], "id": step["target_id"]}
+    if not users:
+        await timeline.record(
+            incident,
+            "notification_failed",
+            timeline.SYSTEM,
+            {"step": number, "target": target, "reason": reason},
+        )
+        return
+    methods = await ContactMethod.filter(user_id__in=[u.id for u in users]).order_by("created_at")
+    for user in users:
+        own = [m for m in methods if m.user_id == user.id]  # type: ignore[attr-defined]
+        queued = await dispatch.queue_notifications(
+            incident, user, own, number, step.get("channels")
+        )
+        if not queued:
+            await timeline.record(
+                incident,
+                "notification_failed",
+                timeline.SYSTEM,
+                {
+                    "step": number,
+                    "target": target,
+                    "user": {"id": user.id, "name": user.name},
+                    "reason": "no_contact_method",
+                },
+            )
+
+
+async def sweep(limit: int = 100) -> int:
+    """Run escalation steps whose due time passed without their job (lost or late)."""
+    due = (
+        await Incident.filter(escalation_status="ACTIVE", escalation_due_at__lte=clock.now())
+        .order_by("escalation_due_at")
+        .limit(limit)
+        .values_list("id", "escalation_token")
+    )
+    ran = 0
+    for incident_id, token in due:
+        try:
+            ran += await run_due(incident_id, token)
+        except Exception:
+            logger.exception("escalation step of %s failed; it stays due", incident_id)
+    return ran

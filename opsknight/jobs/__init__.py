@@ -1,0 +1,1 @@
+"""Background work: escalation steps, deliveries, snooze ends, and the sweeper."""

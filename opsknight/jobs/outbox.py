@@ -1,0 +1,52 @@
+"""What webhook deliveries and notifications share: claiming a row, and the retry wait.
+
+An outbox row is ``pending`` with a token and a ``next_attempt_at``. A runner claims it
+with a conditional update that swaps the token for a lease and pushes
+``next_attempt_at`` past the request timeout, so no other runner takes it meanwhile and
+the sweeper retries it if this runner dies mid-attempt.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from opsknight import clock, ids
+
+# Longer than the 10 s request cut, in real time: an in-flight attempt is never retaken.
+LEASE = timedelta(seconds=60)
+# The longest Retry-After honoured; a receiver cannot park a delivery for days.
+MAX_RETRY_AFTER = 6 * 3600.0
+
+
+async def claim(model: Any, row_id: str, token: str) -> str | None:
+    """Take the row for one attempt: the lease token, or None if someone else has it."""
+    lease = ids.new_id("tok")
+    won = await model.filter(id=row_id, token=token, status="pending").update(
+        token=lease, next_attempt_at=clock.now() + LEASE
+    )
+    return lease if won else None
+
+
+def retry_wait(
+    attempts: int, schedule: tuple[int, ...], retry_after: float | None
+) -> timedelta | None:
+    """How long to wait after the ``attempts``-th failed attempt (scaled), or None when
+    the schedule is used up. A receiver's Retry-After replaces the scheduled wait."""
+    if attempts > len(schedule):
+        return None
+    seconds = float(schedule[attempts - 1])
+    if retry_after is not None:
+        seconds = min(retry_after, MAX_RETRY_AFTER)
+    return clock.scaled(timedelta(seconds=seconds))
+
+
+async def due_rows(model: Any, limit: int) -> list[tuple[str, str]]:
+    """(id, token) of pending rows whose next attempt is due."""
+    rows = (
+        await model.filter(status="pending", next_attempt_at__lte=clock.now())
+        .order_by("next_attempt_at")
+        .limit(limit)
+        .values_list("id", "token")
+    )
+    return [(r[0], r[1]) for r in rows]

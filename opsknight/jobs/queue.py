@@ -1,0 +1,119 @@
+"""The one small interface domain code uses to start background work.
+
+``enqueue(name, *args, at=…)`` asks for the job function ``name`` (see ``jobs/tasks.py``)
+to run with ``args`` at ``at`` (now when omitted). With Redis configured the job goes to
+arq and an ``opsknight worker`` runs it; without, the in-process runner runs it as an
+asyncio task. Either way the database holds the truth (due times, tokens), a job is only
+a nudge, and the sweeper runs whatever a lost job missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+from typing import Any, Protocol
+
+from opsknight import clock
+
+logger = logging.getLogger("opsknight.jobs")
+
+
+class JobQueue(Protocol):
+    async def enqueue(
+        self, name: str, *args: str, at: datetime | None = None, job_id: str | None = None
+    ) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalQueue:
+    """Runs jobs in this process: one task each, started when due."""
+
+    def __init__(self, max_running: int = 100) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._limit = asyncio.Semaphore(max_running)
+        self._closed = False
+
+    async def enqueue(
+        self, name: str, *args: str, at: datetime | None = None, job_id: str | None = None
+    ) -> None:
+        if self._closed:
+            return  # shutting down: the sweeper of the next start picks the work up
+        delay = 0.0 if at is None else max(0.0, (at - clock.now()).total_seconds())
+        task = asyncio.get_running_loop().create_task(self._run(name, args, delay))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, name: str, args: tuple[str, ...], delay: float) -> None:
+        from opsknight.jobs.tasks import run_job
+
+        if delay:
+            await asyncio.sleep(delay)
+        async with self._limit:
+            await run_job(name, *args)
+
+    async def close(self) -> None:
+        self._closed = True
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+class ArqQueue:
+    """Hands jobs to arq workers through Redis."""
+
+    def __init__(self, redis_url: str, queue_name: str) -> None:
+        self.redis_url = redis_url
+        self.queue_name = queue_name
+        self._pool: Any = None
+
+    async def _connect(self) -> Any:
+        from arq.connections import RedisSettings, create_pool
+
+        if self._pool is None:
+            settings = RedisSettings.from_dsn(self.redis_url)
+            settings.conn_retries = 0
+            self._pool = await create_pool(settings, default_queue_name=self.queue_name)
+        return self._pool
+
+    async def enqueue(
+        self, name: str, *args: str, at: datetime | None = None, job_id: str | None = None
+    ) -> None:
+        pool = await self._connect()
+        await pool.enqueue_job(name, *args, _job_id=job_id, _defer_until=at)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
+            self._pool = None
+
+
+_queue: JobQueue = LocalQueue()
+
+
+def use(queue: JobQueue) -> None:
+    """Make ``queue`` the process's job queue (done once, by the app or the worker)."""
+    global _queue
+    _queue = queue
+
+
+def current() -> JobQueue:
+    return _queue
+
+
+async def enqueue(
+    name: str, *args: str, at: datetime | None = None, job_id: str | None = None
+) -> None:
+    """Start job ``name`` at ``at``. A failure is logged, never raised: the change it
+    follows is already committed and the sweeper will run the work."""
+    try:
+        await _queue.enqueue(name, *args, at=at, job_id=job_id)
+    except Exception:
+        logger.warning(
+            "could not enqueue %s %s; the sweeper will run it", name, args, exc_info=True
+        )

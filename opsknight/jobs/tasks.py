@@ -1,0 +1,50 @@
+"""The job functions, by name, and the sweeper that runs whatever jobs missed.
+
+Both the in-process runner and the arq worker run exactly these functions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from opsknight.escalation import engine
+from opsknight.incidents import commands
+from opsknight.notifications import dispatch
+from opsknight.webhooks import delivery
+
+logger = logging.getLogger("opsknight.jobs")
+
+JOBS: dict[str, Callable[..., Awaitable[Any]]] = {
+    engine.JOB: engine.run_due,
+    delivery.JOB: delivery.attempt,
+    dispatch.JOB: dispatch.deliver,
+    commands.SNOOZE_JOB: commands.end_snooze,
+}
+
+
+async def run_job(name: str, *args: str) -> None:
+    try:
+        await JOBS[name](*args)
+    except Exception:
+        # The database still says the work is due: the sweeper will run it again.
+        logger.exception("job %s%s failed", name, args)
+
+
+async def sweep_once() -> None:
+    """One pass over every kind of due work; a failure in one kind does not stop the rest."""
+    for sweep in (commands.expire_snoozes, engine.sweep, delivery.sweep, dispatch.sweep):
+        try:
+            await sweep()
+        except Exception:
+            logger.exception("sweep %s failed; retrying next pass", sweep.__qualname__)
+
+
+async def sweep_forever(interval: float) -> None:
+    """Every ``interval`` seconds, run what is due (ended snoozes, missed steps and
+    deliveries): the safety net under lost jobs, crashes and Redis outages."""
+    while True:
+        await sweep_once()
+        await asyncio.sleep(interval)

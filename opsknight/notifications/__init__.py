@@ -1,0 +1,1 @@
+"""Reaching people: contact methods, the Notifier channels, and notification delivery."""

@@ -1,0 +1,164 @@
+"""Notification rows: queued by an escalation step, delivered after commit, retried.
+
+A delivered notification writes `notification_sent` on the incident's timeline (with
+the channel); one that cannot be delivered after its retries writes
+`notification_failed`. Paging retries are short (10 s, 30 s, 2 min): a page that is
+later than that helps less than the escalation's next step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from opsknight import clock, ids
+from opsknight.directory.models import ContactMethod, User
+from opsknight.incidents import timeline
+from opsknight.incidents.models import Incident
+from opsknight.jobs import outbox as rows
+from opsknight.jobs import queue
+from opsknight.notifications.models import Notification
+from opsknight.notifications.notifier import NOTIFIERS
+from opsknight.observability import WEBHOOK_DELIVERIES
+from opsknight.transaction import after_commit, atomic
+from opsknight.webhooks import transport
+from opsknight.webhooks.payloads import incident_payload
+
+RETRY_SCHEDULE = (10, 30, 120)
+JOB = "deliver_notification"
+logger = logging.getLogger("opsknight.notifications")
+
+
+def _usable(methods: list[ContactMethod], channels: list[str] | None) -> list[ContactMethod]:
+    usable = [m for m in methods if m.type in NOTIFIERS]
+    if channels:
+        usable = [m for m in usable if NOTIFIERS[m.type].channel in channels]
+    return usable
+
+
+async def queue_notifications(
+    incident: Incident,
+    user: User,
+    methods: list[ContactMethod],
+    step: int,
+    channels: list[str] | None,
+) -> int:
+    """Inside the step's transaction: one row per usable contact method; how many."""
+    usable = _usable(methods, channels)
+    if not usable:
+        return 0
+    now = clock.now()
+    snapshot = await incident_payload(incident)
+    created = []
+    for method in usable:
+        notification = Notification(
+            incident_id=incident.id,
+            user_id=user.id,
+            contact_method_id=method.id,
+            channel=NOTIFIERS[method.type].channel,
+            step=step,
+            token=ids.new_id("tok"),
+            created_at=now,
+            next_attempt_at=now,
+            payload={},
+        )
+        notification.payload = {
+            "id": notification.id,
+            "event": "notification",
+            "timestamp": clock.isoformat_z(now),
+            "step": step,
+            "recipient": {"id": user.id, "name": user.name},
+            "incident": snapshot,
+        }
+        created.append(notification)
+    await Notification.bulk_create(created)
+    await after_commit(_enqueue_all([(n.id, n.token or "", None) for n in created]))
+    return len(created)
+
+
+def _enqueue_all(items: list[tuple[str, str, Any]]) -> Any:
+    async def enqueue() -> None:
+        for notification_id, token, at in items:
+            await queue.enqueue(JOB, notification_id, token, at=at, job_id=f"ntf:{token}")
+
+    return enqueue
+
+
+async def deliver(notification_id: str, token: str) -> None:
+    """The job: one attempt at one notification, if ``token`` is still current."""
+    lease = await rows.claim(Notification, notification_id, token)
+    if lease is None:
+        return
+    notification = await Notification.get(id=notification_id)
+    contact = await ContactMethod.get_or_none(id=notification.contact_method_id)  # type: ignore[attr-defined]
+    if contact is None or contact.type not in NOTIFIERS:
+        result = transport.Attempt(None, "the contact method was removed")
+        await _record(notification, lease, result, final=True)
+        return
+    result = await NOTIFIERS[contact.type].send(contact, notification)
+    await _record(notification, lease, result)
+
+
+async def _record(
+    notification: Notification, lease: str, result: transport.Attempt, final: bool = False
+) -> None:
+    now = clock.now()
+    attempts = notification.attempts + 1
+    error = result.error or (
+        None if result.ok else f"the receiver answered HTTP {result.status_code}"
+    )
+    done: dict[str, Any] = {
+        "attempts": attempts,
+        "last_status_code": result.status_code,
+        "last_error": error,
+    }
+    wait = None if (result.ok or final) else rows.retry_wait(attempts, RETRY_SCHEDULE, None)
+    if result.ok:
+        outcome = "delivered"
+        done.update(status="delivered", delivered_at=now, token=None, next_attempt_at=None)
+    elif wait is not None:
+        outcome = "retry"
+        done.update(token=ids.new_id("tok"), next_attempt_at=now + wait)
+    else:
+        outcome = "failed"
+        done.update(status="failed", token=None, next_attempt_at=None)
+    async with atomic():
+        won = await Notification.filter(id=notification.id, token=lease).update(**done)
+        if not won:
+            return
+        if outcome != "retry":
+            await _write_entry(notification, outcome, error)
+        else:
+            await after_commit(
+                _enqueue_all([(notification.id, done["token"], done["next_attempt_at"])])
+            )
+    WEBHOOK_DELIVERIES.labels("notification", outcome).inc()
+
+
+async def _write_entry(notification: Notification, outcome: str, error: str | None) -> None:
+    incident = await Incident.get_or_none(id=notification.incident_id)  # type: ignore[attr-defined]
+    if incident is None:
+        return
+    details: dict[str, Any] = {
+        "step": notification.step,
+        "user": notification.payload.get("recipient"),
+        "channel": notification.channel,
+        "contact_method_id": notification.contact_method_id,  # type: ignore[attr-defined]
+        "notification_id": notification.id,
+    }
+    if outcome == "delivered":
+        await timeline.record(incident, "notification_sent", timeline.SYSTEM, details)
+    else:
+        details["reason"] = error
+        await timeline.record(incident, "notification_failed", timeline.SYSTEM, details)
+
+
+async def sweep(limit: int = 50) -> int:
+    """Attempt due notifications that no job took, side by side."""
+    due = await rows.due_rows(Notification, limit)
+    results = await asyncio.gather(*(deliver(i, t) for i, t in due), return_exceptions=True)
+    for result in results:
+        if isinstance(result, Exception):
+            logger.error("notification delivery failed unexpectedly", exc_info=result)
+    return len(due)

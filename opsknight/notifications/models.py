@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import fields
+
+from opsknight.db import PrefixedModel
+
+
+# One message to one person through one contact method: an outbox row written by the
+# escalation step that decided to notify them, delivered after commit.
+class Notification(PrefixedModel):
+    id_prefix = "ntf"
+    incident = fields.ForeignKeyField(
+        "models.Incident", related_name="notifications", on_delete=fields.CASCADE
+    )
+    user = fields.ForeignKeyField(
+        "models.User", related_name="notifications", on_delete=fields.CASCADE
+    )
+    contact_method = fields.ForeignKeyField(
+        "models.ContactMethod", related_name="notifications", null=True, on_delete=fields.SET_NULL
+    )
+    channel = fields.CharField(max_length=16)
+    step = fields.IntField()
+    payload: dict[str, Any] = fields.JSONField()
+    status = fields.CharField(max_length=16, default="pending")
+    attempts = fields.IntField(default=0)
+    last_status_code = fields.IntField(null=True)
+    last_error = fields.TextField(null=True)
+    token = fields.CharField(max_length=40, null=True)
+    created_at = fields.DatetimeField()
+    delivered_at = fields.DatetimeField(null=True)
+    next_attempt_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "notifications"
+        indexes = (("status", "next_attempt_at"),)

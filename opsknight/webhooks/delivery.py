@@ -1,0 +1,145 @@
+"""Delivering outbox rows: one attempt per job, the §10 retry schedule, disabling."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from tortoise.expressions import F
+
+from opsknight import clock, ids
+from opsknight.jobs import outbox as rows
+from opsknight.jobs import queue
+from opsknight.observability import WEBHOOK_DELIVERIES
+from opsknight.transaction import after_commit, atomic
+from opsknight.webhooks import guard, transport
+from opsknight.webhooks.models import Webhook, WebhookDelivery
+from opsknight.webhooks.outbox import JOB
+from opsknight.webhooks.signing import signed_headers
+
+logger = logging.getLogger("opsknight.webhooks")
+
+# Waits after the 1st, 2nd, … failed attempt (seconds): about 10 s, 30 s, 2 min, 10 min,
+# 30 min, 1 h, 3 h, 6 h; after the ninth attempt fails the delivery is `failed`.
+RETRY_SCHEDULE = (10, 30, 120, 600, 1800, 3600, 10800, 21600)
+# Failed deliveries in a row that disable a webhook.
+MAX_CONSECUTIVE_FAILURES = 50
+
+
+def body_of(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def signing_secrets(webhook: Webhook) -> list[str]:
+    """The current secret, and the previous one while a rotation's 24 h last."""
+    found = [webhook.secret]
+    expires = webhook.previous_secret_expires_at
+    if webhook.previous_secret and expires is not None and expires > clock.now():
+        found.append(webhook.previous_secret)
+    return found
+
+
+async def attempt(delivery_id: str, token: str) -> None:
+    """The job: one attempt at one delivery, if ``token`` still names its next attempt."""
+    lease = await rows.claim(WebhookDelivery, delivery_id, token)
+    if lease is None:
+        return
+    delivery = await WebhookDelivery.get(id=delivery_id)
+    webhook = await Webhook.get(id=delivery.webhook_id)  # type: ignore[attr-defined]
+    if not webhook.enabled and delivery.event != "ping":
+        result = transport.Attempt(None, "the webhook is disabled")
+        await _record(delivery, webhook, lease, result, final=True)
+        return
+    sent_at = clock.now()
+    body = body_of(delivery.payload)
+    headers = signed_headers(
+        signing_secrets(webhook), delivery.event_id, delivery.event, delivery.id, sent_at, body
+    )
+    result = await transport.post(webhook.url, headers, body, guard.private_allowed())
+    await _record(delivery, webhook, lease, result)
+
+
+async def _record(
+    delivery: WebhookDelivery,
+    webhook: Webhook,
+    lease: str,
+    result: transport.Attempt,
+    final: bool = False,
+) -> None:
+    now = clock.now()
+    attempts = delivery.attempts + 1
+    done: dict[str, Any] = {
+        "attempts": attempts,
+        "last_status_code": result.status_code,
+        "last_error": result.error or _status_error(result),
+    }
+    gone = result.status_code == 410
+    wait = (
+        None
+        if (result.ok or gone or final)
+        else rows.retry_wait(attempts, RETRY_SCHEDULE, result.retry_after)
+    )
+    async with atomic():
+        if result.ok:
+            outcome = "delivered"
+            done.update(status="delivered", delivered_at=now, token=None, next_attempt_at=None)
+        elif wait is not None:
+            outcome = "retry"
+            done.update(token=ids.new_id("tok"), next_attempt_at=now + wait)
+        else:
+            outcome = "failed"
+            done.update(status="failed", token=None, next_attempt_at=None)
+        won = await WebhookDelivery.filter(id=delivery.id, token=lease).update(**done)
+        if not won:
+            return
+        if delivery.event != "ping":
+            await _count(webhook, outcome, gone)
+        if outcome == "retry":
+            await after_commit(_later(delivery.id, done["token"], done["next_attempt_at"]))
+    WEBHOOK_DELIVERIES.labels("webhook", outcome).inc()
+    for name, value in done.items():
+        setattr(delivery, name, value)
+
+
+def _status_error(result: transport.Attempt) -> str | None:
+    if result.ok or result.status_code is None:
+        return None
+    return f"the receiver answered HTTP {result.status_code}"
+
+
+async def _count(webhook: Webhook, outcome: str, gone: bool) -> None:
+    """Keep the run of failed deliveries; 410 or 50 failures in a row disable the webhook."""
+    query = Webhook.filter(id=webhook.id)
+    if outcome == "delivered":
+        await query.filter(consecutive_failures__gt=0).update(consecutive_failures=0)
+    elif gone:
+        await query.update(
+            enabled=False, disabled_reason="the receiver answered 410 Gone", updated_at=clock.now()
+        )
+    elif outcome == "failed":
+        await query.update(consecutive_failures=F("consecutive_failures") + 1)
+        await query.filter(consecutive_failures__gte=MAX_CONSECUTIVE_FAILURES).update(
+            enabled=False,
+            disabled_reason=f"{MAX_CONSECUTIVE_FAILURES} deliveries in a row failed",
+            updated_at=clock.now(),
+        )
+
+
+def _later(delivery_id: str, token: str, at: Any) -> Any:
+    async def enqueue() -> None:
+        await queue.enqueue(JOB, delivery_id, token, at=at, job_id=f"dlv:{token}")
+
+    return enqueue
+
+
+async def sweep(limit: int = 50) -> int:
+    """Attempt every delivery that is due and that no job took (lost, or Redis was down).
+    Attempts run side by side, so one hanging receiver holds up none of the others."""
+    due = await rows.due_rows(WebhookDelivery, limit)
+    results = await asyncio.gather(*(attempt(i, t) for i, t in due), return_exceptions=True)
+    for result in results:
+        if isinstance(result, Exception):
+            logger.error("webhook delivery failed unexpectedly", exc_info=result)
+    return len(due)

@@ -1,0 +1,91 @@
+"""The outbox: a delivery row for every webhook that wants a change, written with it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opsknight import clock, ids
+from opsknight.incidents.models import Incident, TimelineEvent
+from opsknight.jobs import queue
+from opsknight.transaction import after_commit
+from opsknight.webhooks.models import Webhook, WebhookDelivery
+from opsknight.webhooks.payloads import incident_payload
+
+# The webhook event each kind of timeline entry announces; other kinds announce none.
+EVENT_OF_ENTRY = {
+    "created": "incident.triggered",
+    "acknowledged": "incident.acknowledged",
+    "resolved": "incident.resolved",
+    "escalation": "incident.escalated",
+    "assigned": "incident.assigned",
+    "reassigned": "incident.assigned",
+    "reopened": "incident.reopened",
+    "snoozed": "incident.snoozed",
+    "unsnoozed": "incident.unsnoozed",
+    "suppressed": "incident.suppressed",
+    "urgency_changed": "incident.urgency_changed",
+    "priority_changed": "incident.priority_changed",
+    "note_added": "incident.note_added",
+    "merged": "incident.merged",
+}
+EVENTS = tuple(dict.fromkeys(EVENT_OF_ENTRY.values()))
+JOB = "deliver_webhook"
+
+
+def wants(webhook: Webhook, event: str, incident: Incident) -> bool:
+    if not webhook.enabled:
+        return False
+    if incident.environment == "test" and not webhook.include_test:
+        return False
+    if "*" not in webhook.events and event not in webhook.events:
+        return False
+    service_id = incident.service_id  # type: ignore[attr-defined]
+    return not webhook.service_ids or service_id in webhook.service_ids
+
+
+async def record(changes: list[tuple[Incident, TimelineEvent]]) -> None:
+    """Inside the change's transaction: write the deliveries its entries call for and
+    enqueue them after commit. Costs one query when no entry names a webhook event."""
+    named = [(i, e, EVENT_OF_ENTRY[e.type]) for i, e in changes if e.type in EVENT_OF_ENTRY]
+    if not named:
+        return
+    webhooks = await Webhook.filter(enabled=True)
+    if not webhooks:
+        return
+    now = clock.now()
+    deliveries: list[WebhookDelivery] = []
+    payloads: dict[str, dict[str, Any]] = {}
+    for incident, entry, event in named:
+        for webhook in webhooks:
+            if not wants(webhook, event, incident):
+                continue
+            if incident.id not in payloads:
+                payloads[incident.id] = await incident_payload(incident)
+            deliveries.append(
+                WebhookDelivery(
+                    webhook_id=webhook.id,
+                    event=event,
+                    event_id=entry.id,
+                    incident_id=incident.id,
+                    payload={
+                        "id": entry.id,
+                        "event": event,
+                        "timestamp": clock.isoformat_z(entry.timestamp),
+                        "incident": payloads[incident.id],
+                    },
+                    token=ids.new_id("tok"),
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+            )
+    if deliveries:
+        await WebhookDelivery.bulk_create(deliveries)
+        await after_commit(_enqueue_all([(d.id, d.token or "") for d in deliveries]))
+
+
+def _enqueue_all(rows: list[tuple[str, str]]) -> Any:
+    async def enqueue() -> None:
+        for delivery_id, token in rows:
+            await queue.enqueue(JOB, delivery_id, token, job_id=f"dlv:{token}")
+
+    return enqueue
