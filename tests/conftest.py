@@ -75,6 +75,8 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         time_scale=TIME_SCALE,
         sweep_seconds=0.05,
+        # Webhook receivers in tests listen on 127.0.0.1; the guard tests switch it back on.
+        webhook_allow_private=True,
     )
 
 

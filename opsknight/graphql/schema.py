@@ -29,16 +29,27 @@ from opsknight.graphql.mutations.escalation import EscalationMutation
 from opsknight.graphql.mutations.events import EventMutation
 from opsknight.graphql.mutations.incidents import IncidentMutation
 from opsknight.graphql.mutations.schedules import ScheduleMutation
+from opsknight.graphql.mutations.webhooks import WebhookMutation
 from opsknight.graphql.queries.directory import DirectoryQuery
 from opsknight.graphql.queries.escalation import EscalationQuery
 from opsknight.graphql.queries.incidents import IncidentQuery
 from opsknight.graphql.queries.schedules import ScheduleQuery
+from opsknight.graphql.queries.webhooks import WebhookQuery
 from opsknight.graphql.scalars import DateTime
 
-Query = merge_types("Query", (DirectoryQuery, IncidentQuery, ScheduleQuery, EscalationQuery))
+Query = merge_types(
+    "Query", (DirectoryQuery, IncidentQuery, ScheduleQuery, EscalationQuery, WebhookQuery)
+)
 Mutation = merge_types(
     "Mutation",
-    (DirectoryMutation, IncidentMutation, EventMutation, ScheduleMutation, EscalationMutation),
+    (
+        DirectoryMutation,
+        IncidentMutation,
+        EventMutation,
+        ScheduleMutation,
+        EscalationMutation,
+        WebhookMutation,
+    ),
 )
 
 

@@ -372,3 +372,59 @@ mutation UpdatePolicy($id: ID!, $input: EscalationPolicyInput!) {
 }""")
 DELETE_POLICY = document("""
 mutation DeletePolicy($id: ID!) { result: deleteEscalationPolicy(id: $id) { id deleted } }""")
+
+# --- webhooks and contact methods --------------------------------------------------------
+_WEBHOOK = """id name url events enabled include_test: includeTest service_ids: serviceIds
+  consecutive_failures: consecutiveFailures disabled_reason: disabledReason
+  created_at: createdAt updated_at: updatedAt"""
+_DELIVERY = """id event event_id: eventId incident_id: incidentId status attempts
+  last_status_code: lastStatusCode last_error: lastError created_at: createdAt
+  delivered_at: deliveredAt next_attempt_at: nextAttemptAt"""
+_CONTACT = "id user_id: userId type address created_at: createdAt"
+LIST_WEBHOOKS = document(f"""
+query ListWebhooks($limit: Int, $offset: Int) {{
+  result: webhooks(limit: $limit, offset: $offset) {{ nodes {{ {_WEBHOOK} }} {PAGINATION} }}
+}}""")
+GET_WEBHOOK = document(
+    f"query GetWebhook($id: ID!) {{ result: webhook(id: $id) {{ {_WEBHOOK} }} }}"
+)
+CREATE_WEBHOOK = document(f"""
+mutation CreateWebhook($input: WebhookInput!) {{
+  result: createWebhook(input: $input) {{ {_WEBHOOK} secret }}
+}}""")
+UPDATE_WEBHOOK = document(f"""
+mutation UpdateWebhook($id: ID!, $input: WebhookInput!) {{
+  result: updateWebhook(id: $id, input: $input) {{ {_WEBHOOK} }}
+}}""")
+DELETE_WEBHOOK = document(
+    "mutation DeleteWebhook($id: ID!) { result: deleteWebhook(id: $id) { id deleted } }"
+)
+ROTATE_WEBHOOK_SECRET = document(f"""
+mutation RotateWebhookSecret($id: ID!) {{
+  result: rotateWebhookSecret(id: $id) {{ {_WEBHOOK} secret }}
+}}""")
+LIST_DELIVERIES = document(f"""
+query ListDeliveries($webhookId: ID!, $limit: Int, $offset: Int) {{
+  result: webhookDeliveries(webhookId: $webhookId, limit: $limit, offset: $offset) {{
+    nodes {{ {_DELIVERY} }} {PAGINATION}
+  }}
+}}""")
+REDELIVER = document(f"""
+mutation Redeliver($webhookId: ID!, $id: ID!) {{
+  result: redeliverWebhookDelivery(webhookId: $webhookId, id: $id) {{ {_DELIVERY} }}
+}}""")
+PING_WEBHOOK = document(
+    f"mutation PingWebhook($id: ID!) {{ result: pingWebhook(id: $id) {{ {_DELIVERY} }} }}"
+)
+LIST_CONTACT_METHODS = document(f"""
+query ListContactMethods($userId: ID!) {{
+  result: contactMethods(userId: $userId) {{ {_CONTACT} }}
+}}""")
+CREATE_CONTACT_METHOD = document(f"""
+mutation CreateContactMethod($userId: ID!, $input: ContactMethodInput!) {{
+  result: createContactMethod(userId: $userId, input: $input) {{ {_CONTACT} secret }}
+}}""")
+DELETE_CONTACT_METHOD = document("""
+mutation DeleteContactMethod($userId: ID!, $id: ID!) {
+  result: deleteContactMethod(userId: $userId, id: $id) { id deleted }
+}""")

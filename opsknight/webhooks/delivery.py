@@ -41,8 +41,9 @@ def signing_secrets(webhook: Webhook) -> list[str]:
     return found
 
 
-async def attempt(delivery_id: str, token: str) -> None:
-    """The job: one attempt at one delivery, if ``token`` still names its next attempt."""
+async def attempt(delivery_id: str, token: str, final: bool = False) -> None:
+    """The job: one attempt at one delivery, if ``token`` still names its next attempt.
+    With ``final`` a failure is not retried."""
     lease = await rows.claim(WebhookDelivery, delivery_id, token)
     if lease is None:
         return
@@ -58,7 +59,12 @@ async def attempt(delivery_id: str, token: str) -> None:
         signing_secrets(webhook), delivery.event_id, delivery.event, delivery.id, sent_at, body
     )
     result = await transport.post(webhook.url, headers, body, guard.private_allowed())
-    await _record(delivery, webhook, lease, result)
+    await _record(delivery, webhook, lease, result, final)
+
+
+async def attempt_once(delivery: WebhookDelivery) -> None:
+    """Attempt a delivery now, without retries (a ping)."""
+    await attempt(delivery.id, delivery.token or "", final=True)
 
 
 async def _record(

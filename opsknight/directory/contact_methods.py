@@ -1,0 +1,61 @@
+"""A user's contact methods: where escalation reaches them.
+
+Only ``webhook`` contacts exist so far (a URL the user registers, signed like a §10
+delivery); email, SMS and chat arrive with their Notifier. Users manage their own
+contact methods; managing someone else's takes ``users:write``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opsknight import clock, validation
+from opsknight.auth.principal import Principal
+from opsknight.directory.models import ContactMethod, User
+from opsknight.errors import NotFound, ValidationFailed
+from opsknight.records import get_or_404
+from opsknight.webhooks import guard
+from opsknight.webhooks.signing import new_secret
+
+TYPES = ("webhook",)
+MAX_PER_USER = 20
+
+
+def _may_manage(principal: Principal, user_id: str) -> None:
+    if principal.user_id == user_id:
+        principal.require("users:read")
+    else:
+        principal.require("users:write")
+
+
+async def list_contact_methods(principal: Principal, user_id: str) -> list[ContactMethod]:
+    principal.require("users:read")
+    await get_or_404(User, user_id, "user")
+    return list(await ContactMethod.filter(user_id=user_id).order_by("created_at", "id"))
+
+
+async def create_contact_method(
+    principal: Principal, user_id: str, fields: dict[str, Any]
+) -> ContactMethod:
+    """Register a contact; a webhook contact gets a secret, shown only in this answer."""
+    _may_manage(principal, user_id)
+    user = await get_or_404(User, user_id, "user")
+    kind = validation.choice(fields.get("type"), "type", TYPES)
+    address = validation.http_url(fields.get("address"), "address")
+    address = await guard.checked_url(address, "address", guard.private_allowed())
+    if await ContactMethod.filter(user_id=user.id).count() >= MAX_PER_USER:
+        raise ValidationFailed(
+            f"a user has at most {MAX_PER_USER} contact methods", field="type", reason="too_many"
+        )
+    return await ContactMethod.create(
+        user_id=user.id, type=kind, address=address, secret=new_secret(), created_at=clock.now()
+    )
+
+
+async def delete_contact_method(principal: Principal, user_id: str, method_id: str) -> str:
+    _may_manage(principal, user_id)
+    method = await ContactMethod.get_or_none(id=method_id, user_id=user_id)
+    if method is None:
+        raise NotFound.of("contact method", method_id)
+    await method.delete()
+    return method_id

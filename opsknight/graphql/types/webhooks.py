@@ -1,0 +1,123 @@
+"""Outbound webhooks, their deliveries, and users' contact methods."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+
+@strawberry.type
+class Webhook:
+    id: strawberry.ID
+    name: str | None
+    url: str
+    events: list[str]
+    enabled: bool
+    include_test: bool
+    service_ids: list[strawberry.ID] | None
+    consecutive_failures: int
+    disabled_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> Webhook:
+        return cls(
+            id=strawberry.ID(row.id),
+            name=row.name,
+            url=row.url,
+            events=list(row.events),
+            enabled=row.enabled,
+            include_test=row.include_test,
+            service_ids=None if row.service_ids is None else list(row.service_ids),
+            consecutive_failures=row.consecutive_failures,
+            disabled_reason=row.disabled_reason,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+@strawberry.type
+class IssuedWebhook(Webhook):
+    secret: str = strawberry.field(
+        description="The signing secret (whsec_…). Shown only on create and on rotation."
+    )
+
+
+@strawberry.type
+class WebhookDelivery:
+    id: strawberry.ID
+    event: str
+    event_id: str
+    incident_id: strawberry.ID | None
+    status: str
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    next_attempt_at: datetime | None
+    payload: JSON
+
+    @classmethod
+    def from_row(cls, row: Any) -> WebhookDelivery:
+        return cls(
+            id=strawberry.ID(row.id),
+            event=row.event,
+            event_id=row.event_id,
+            incident_id=None if row.incident_id is None else strawberry.ID(row.incident_id),
+            status=row.status,
+            attempts=row.attempts,
+            last_status_code=row.last_status_code,
+            last_error=row.last_error,
+            created_at=row.created_at,
+            delivered_at=row.delivered_at,
+            # A pending delivery shows when it is next tried; others have no next attempt.
+            next_attempt_at=row.next_attempt_at if row.status == "pending" else None,
+            payload=row.payload,
+        )
+
+
+@strawberry.input
+class WebhookInput:
+    url: str | None = strawberry.UNSET
+    name: str | None = strawberry.UNSET
+    events: list[str] | None = strawberry.UNSET
+    enabled: bool | None = strawberry.UNSET
+    include_test: bool | None = strawberry.UNSET
+    service_ids: list[strawberry.ID] | None = strawberry.UNSET
+
+
+@strawberry.type
+class ContactMethod:
+    id: strawberry.ID
+    user_id: strawberry.ID
+    type: str
+    address: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> ContactMethod:
+        return cls(
+            id=strawberry.ID(row.id),
+            user_id=strawberry.ID(row.user_id),
+            type=row.type,
+            address=row.address,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type
+class IssuedContactMethod(ContactMethod):
+    secret: str = strawberry.field(
+        description="The signing secret of a webhook contact. Shown only on create."
+    )
+
+
+@strawberry.input
+class ContactMethodInput:
+    type: str
+    address: str

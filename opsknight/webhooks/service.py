@@ -1,0 +1,196 @@
+"""Webhook subscriptions: CRUD, secret rotation, deliveries, redeliver and ping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from opsknight import clock, ids, validation
+from opsknight.auth.principal import Principal
+from opsknight.directory.models import Service
+from opsknight.errors import NotFound, ValidationFailed
+from opsknight.jobs import queue
+from opsknight.paging import Page, page_of
+from opsknight.records import get_or_404
+from opsknight.transaction import after_commit, atomic
+from opsknight.webhooks import delivery, guard
+from opsknight.webhooks.models import Webhook, WebhookDelivery
+from opsknight.webhooks.outbox import EVENTS, JOB
+from opsknight.webhooks.signing import new_secret
+
+ROTATION_OVERLAP = timedelta(hours=24)
+MAX_SERVICE_FILTER = 100
+
+
+@dataclass(frozen=True)
+class IssuedSecret:
+    """A webhook with its secret, shown once: on create and on rotation."""
+
+    webhook: Webhook
+    secret: str
+
+
+def _events(raw: Any) -> list[str]:
+    if not isinstance(raw, list) or not raw:
+        raise ValidationFailed(
+            'events must list at least one event (or ["*"])', field="events", reason="required"
+        )
+    for i, event in enumerate(raw):
+        if event != "*":
+            validation.choice(event, f"events[{i}]", EVENTS)
+    return ["*"] if "*" in raw else list(dict.fromkeys(raw))
+
+
+async def _service_ids(raw: Any) -> list[str] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or len(raw) > MAX_SERVICE_FILTER:
+        raise ValidationFailed(
+            f"service_ids must be a list of at most {MAX_SERVICE_FILTER} ids", field="service_ids"
+        )
+    wanted = list(dict.fromkeys(raw))
+    found = set(await Service.filter(id__in=wanted).values_list("id", flat=True))
+    for i, service_id in enumerate(wanted):
+        validation.referenced(
+            service_id if service_id in found else None, str(service_id), f"service_ids[{i}]",
+            "service",
+        )  # fmt: skip
+    return wanted or None
+
+
+async def _apply(webhook: Webhook, fields: dict[str, Any]) -> None:
+    if "url" in fields:
+        url = validation.http_url(fields["url"], "url")
+        webhook.url = await guard.checked_url(url, "url", guard.private_allowed())
+    if "name" in fields:
+        webhook.name = validation.optional_text(fields["name"], "name", max_length=100)  # type: ignore[assignment]
+    if "events" in fields:
+        webhook.events = _events(fields["events"])
+    if "service_ids" in fields:
+        webhook.service_ids = await _service_ids(fields["service_ids"])
+    if fields.get("include_test") is not None:
+        webhook.include_test = bool(fields["include_test"])
+    if fields.get("enabled") is not None:
+        enabled = bool(fields["enabled"])
+        if enabled and not webhook.enabled:  # re-enabled: a fresh run of failures
+            webhook.consecutive_failures = 0
+            webhook.disabled_reason = None
+        webhook.enabled = enabled
+
+
+async def create_webhook(principal: Principal, fields: dict[str, Any]) -> IssuedSecret:
+    principal.require("webhooks:write")
+    if fields.get("url") is None:
+        raise ValidationFailed("url is required", field="url", reason="required")
+    now = clock.now()
+    webhook = Webhook(secret=new_secret(), created_at=now, updated_at=now, events=["*"])
+    await _apply(webhook, {"events": ["*"], **fields})
+    await webhook.save()
+    return IssuedSecret(webhook, webhook.secret)
+
+
+async def get_webhook(principal: Principal, webhook_id: str) -> Webhook:
+    principal.require("webhooks:read")
+    return await get_or_404(Webhook, webhook_id, "webhook")
+
+
+async def list_webhooks(
+    principal: Principal, limit: int | None, offset: int | None
+) -> Page[Webhook]:
+    principal.require("webhooks:read")
+    return await page_of(Webhook.all(), limit, offset, "created_at", "id")
+
+
+async def update_webhook(principal: Principal, webhook_id: str, fields: dict[str, Any]) -> Webhook:
+    principal.require("webhooks:write")
+    webhook = await get_or_404(Webhook, webhook_id, "webhook")
+    await _apply(webhook, fields)
+    webhook.updated_at = clock.now()
+    await webhook.save()
+    return webhook
+
+
+async def delete_webhook(principal: Principal, webhook_id: str) -> str:
+    principal.require("webhooks:write")
+    webhook = await get_or_404(Webhook, webhook_id, "webhook")
+    await webhook.delete()
+    return webhook_id
+
+
+async def rotate_secret(principal: Principal, webhook_id: str) -> IssuedSecret:
+    """A new secret; the old one keeps signing alongside it for 24 hours."""
+    principal.require("webhooks:write")
+    webhook = await get_or_404(Webhook, webhook_id, "webhook")
+    now = clock.now()
+    webhook.previous_secret = webhook.secret
+    webhook.previous_secret_expires_at = now + ROTATION_OVERLAP
+    webhook.secret = new_secret()
+    webhook.updated_at = now
+    await webhook.save()
+    return IssuedSecret(webhook, webhook.secret)
+
+
+async def list_deliveries(
+    principal: Principal, webhook_id: str, limit: int | None, offset: int | None
+) -> Page[WebhookDelivery]:
+    principal.require("webhooks:read")
+    await get_or_404(Webhook, webhook_id, "webhook")
+    query = WebhookDelivery.filter(webhook_id=webhook_id)
+    return await page_of(query, limit, offset, "-created_at", "-id")
+
+
+async def redeliver(principal: Principal, webhook_id: str, delivery_id: str) -> WebhookDelivery:
+    """Send a past delivery again as a new delivery with the same event id (receivers
+    that dedupe on the event id see it once)."""
+    principal.require("webhooks:write")
+    await get_or_404(Webhook, webhook_id, "webhook")
+    original = await WebhookDelivery.get_or_none(id=delivery_id, webhook_id=webhook_id)
+    if original is None:
+        raise NotFound.of("delivery", delivery_id)
+    now = clock.now()
+    copy = WebhookDelivery(
+        webhook_id=webhook_id,
+        event=original.event,
+        event_id=original.event_id,
+        incident_id=original.incident_id,
+        payload=original.payload,
+        token=ids.new_id("tok"),
+        created_at=now,
+        next_attempt_at=now,
+    )
+    async with atomic():
+        await copy.save()
+        await after_commit(_enqueue(copy))
+    return copy
+
+
+def _enqueue(row: WebhookDelivery) -> Any:
+    async def enqueue() -> None:
+        await queue.enqueue(JOB, row.id, row.token or "", job_id=f"dlv:{row.token}")
+
+    return enqueue
+
+
+async def ping(principal: Principal, webhook_id: str) -> WebhookDelivery:
+    """Send a `ping` event now and answer with how it went (one attempt, no retries)."""
+    principal.require("webhooks:write")
+    webhook = await get_or_404(Webhook, webhook_id, "webhook")
+    now = clock.now()
+    event_id = ids.new_id("evt")
+    row = await WebhookDelivery.create(
+        webhook_id=webhook.id,
+        event="ping",
+        event_id=event_id,
+        payload={
+            "id": event_id,
+            "event": "ping",
+            "timestamp": clock.isoformat_z(now),
+            "webhook": {"id": webhook.id, "url": webhook.url},
+        },
+        token=ids.new_id("tok"),
+        created_at=now,
+        next_attempt_at=None,
+    )
+    await delivery.attempt_once(row)
+    return await WebhookDelivery.get(id=row.id)
