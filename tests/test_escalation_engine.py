@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
@@ -17,6 +18,12 @@ from opsknight.escalation import engine
 from opsknight.incidents.models import Incident
 from tests.conftest import Api, make_api, unique
 from tests.receiver import Receiver, eventually
+
+
+@pytest.fixture
+async def admin(unlimited: httpx.AsyncClient) -> Api:
+    """An admin on the server without rate limits: these tests poll while work runs."""
+    return await make_api(unlimited)
 
 
 @pytest.fixture

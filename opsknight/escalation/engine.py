@@ -46,7 +46,7 @@ def snapshot(policy: EscalationPolicy) -> dict[str, Any]:
                 "notify_team_lead_only": step.notify_team_lead_only,
                 "channels": step.channels,
             }
-            for step in sorted(policy.steps, key=lambda s: s.position)
+            for step in sorted(policy.steps, key=lambda s: s.position)  # type: ignore[attr-defined]
         ],
     }
 
@@ -59,7 +59,7 @@ async def policies_of_services(service_ids: set[str]) -> dict[str, dict[str, Any
     found: dict[str, dict[str, Any]] = {}
     for policy in policies:
         copy = snapshot(policy)
-        for service in policy.services:
+        for service in policy.services:  # type: ignore[attr-defined]
             if service.id in service_ids:
                 found[service.id] = copy
     return found
@@ -79,7 +79,7 @@ async def arm_new(incidents: list[Incident]) -> None:
         copy = policies.get(incident.service_id)  # type: ignore[attr-defined]
         if copy is None:
             continue
-        incident.escalation_policy_id = copy["id"]  # type: ignore[attr-defined]
+        incident.escalation_policy_id = copy["id"]
         incident.policy_snapshot = copy
         incident.escalation_runs = 0
         for name, value in _armed().items():

@@ -13,13 +13,13 @@ from typing import Any
 from opsknight.escalation import engine
 from opsknight.incidents import commands
 from opsknight.notifications import dispatch
-from opsknight.webhooks import delivery
+from opsknight.webhooks import delivery, outbox
 
 logger = logging.getLogger("opsknight.jobs")
 
 JOBS: dict[str, Callable[..., Awaitable[Any]]] = {
     engine.JOB: engine.run_due,
-    delivery.JOB: delivery.attempt,
+    outbox.JOB: delivery.attempt,
     dispatch.JOB: dispatch.deliver,
     commands.SNOOZE_JOB: commands.end_snooze,
 }

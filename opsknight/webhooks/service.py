@@ -64,7 +64,7 @@ async def _apply(webhook: Webhook, fields: dict[str, Any]) -> None:
         url = validation.http_url(fields["url"], "url")
         webhook.url = await guard.checked_url(url, "url", guard.private_allowed())
     if "name" in fields:
-        webhook.name = validation.optional_text(fields["name"], "name", max_length=100)  # type: ignore[assignment]
+        webhook.name = validation.optional_text(fields["name"], "name", max_length=100)
     if "events" in fields:
         webhook.events = _events(fields["events"])
     if "service_ids" in fields:
