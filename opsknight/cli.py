@@ -1,4 +1,4 @@
-"""The opsknight command: serve, migrate, user, api-key, export-schema.
+"""The opsknight command: serve, worker, migrate, user, api-key, export-schema.
 
 Every failure is one line on stderr and exit status 2.
 """
@@ -31,9 +31,11 @@ def _fail(message: str) -> NoReturn:
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {
         name: getattr(args, name)
-        for name in ("database_url", "host", "port")
+        for name in ("database_url", "redis_url", "host", "port")
         if getattr(args, name, None) is not None
     }
+    if getattr(args, "with_worker", False):
+        overrides["with_worker"] = True
     return get_settings().model_copy(update=overrides)
 
 
@@ -74,6 +76,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
         log_config=None,  # logging is set up above: JSON lines
         access_log=False,  # the metrics middleware writes one JSON line a request
     )
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    from opsknight import logs
+    from opsknight.jobs.worker import run_worker
+
+    settings = _settings(args)
+    if not settings.redis_url:
+        _fail("the worker needs OPSKNIGHT_REDIS_URL (without Redis, `serve` runs the jobs itself)")
+    logs.configure(settings.log_level)
+    asyncio.run(run_worker(settings))
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -172,7 +185,15 @@ def _parser() -> argparse.ArgumentParser:
     serve = with_db(commands.add_parser("serve", help="run the HTTP server"))
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--redis-url", help="overrides OPSKNIGHT_REDIS_URL")
+    serve.add_argument(
+        "--with-worker", action="store_true", help="with Redis: also run a job worker in process"
+    )
     serve.set_defaults(func=cmd_serve)
+
+    worker = with_db(commands.add_parser("worker", help="run background jobs (needs Redis)"))
+    worker.add_argument("--redis-url", help="overrides OPSKNIGHT_REDIS_URL")
+    worker.set_defaults(func=cmd_worker)
 
     migrate = with_db(commands.add_parser("migrate", help="apply database migrations"))
     migrate.set_defaults(func=cmd_migrate)

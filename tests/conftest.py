@@ -21,6 +21,8 @@ from opsknight.auth.scopes import ALL_SCOPES
 from opsknight.config import Settings
 from opsknight.directory.users import new_user
 
+REDIS_URL = os.environ.get("OPSKNIGHT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
 # Snoozes and other delays run 600x faster in tests: a 1-minute snooze lasts 0.1 s.
 TIME_SCALE = 600.0
 
@@ -179,3 +181,25 @@ async def unlimited(app: Any, settings: Settings) -> AsyncIterator[httpx.AsyncCl
     transport = httpx.ASGITransport(app=relaxed)
     async with httpx.AsyncClient(transport=transport, base_url="http://unlimited") as client:
         yield client
+
+
+def _redis_up() -> bool:
+    import socket
+
+    parsed = urlparse(REDIS_URL)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The machine's Redis; tests keep to their own key prefix. Under CI=true an
+    unreachable Redis fails the test instead of skipping it."""
+    if not _redis_up():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is required under CI=true and is not reachable at {REDIS_URL}")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    return REDIS_URL

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import secrets
 import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -27,3 +32,57 @@ async def wait_until_up(client: httpx.AsyncClient, timeout: float = 20.0) -> Non
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError("server did not start")
         await asyncio.sleep(0.1)
+
+
+def cli(env: dict[str, str], *args: str) -> str:
+    """Run one `opsknight` command to completion; its stdout."""
+    result = subprocess.run(
+        [sys.executable, "-m", "opsknight.cli", *args],
+        env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    return result.stdout
+
+
+@dataclass
+class Processes:
+    """`opsknight serve` and `opsknight worker` processes sharing one environment."""
+
+    env: dict[str, str]
+    running: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def admin_key(self) -> str:
+        email = f"admin-{secrets.token_hex(4)}@example.com"
+        cli(self.env, "user", "--name", "Admin", "--email", email, "--role", "admin")
+        created = cli(self.env, "api-key", "create", "--owner", email, "--name", "t", "--json")
+        key: str = json.loads(created)["key"]
+        return key
+
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "opsknight.cli", *args],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.running.append(process)
+        return process
+
+    async def serve(self, key: str) -> tuple[subprocess.Popen[bytes], httpx.AsyncClient]:
+        """A server on a free loopback port, and a client for it once it answers."""
+        port = free_port()
+        process = self.start("serve", "--host", "127.0.0.1", "--port", str(port))
+        base_url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base_url) as probe:
+            await wait_until_up(probe)
+        # Not yet opened: callers use it with `async with`.
+        return process, httpx.AsyncClient(
+            base_url=base_url, headers={"Authorization": f"Bearer {key}"}
+        )
+
+    def stop_all(self) -> None:
+        for process in self.running:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.running:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,8 +14,6 @@ from opsknight.app import create_app
 from opsknight.config import Settings
 from opsknight.ratelimit import Limiter, parse_limits
 from tests.conftest import Api, make_api, unique
-
-REDIS_URL = os.environ.get("OPSKNIGHT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture
@@ -124,25 +121,6 @@ async def test_events_count_per_integration_key(
 async def test_without_a_credential_the_client_ip_is_limited(tight: httpx.AsyncClient) -> None:
     codes = [(await tight.get("/api/incidents")).status_code for _ in range(4)]
     assert codes == [401, 401, 401, 429]  # failed logins are limited too
-
-
-def _redis_up() -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture
-def redis_url() -> str:
-    if not _redis_up():
-        if os.environ.get("CI") == "true":
-            pytest.fail("Redis is required under CI=true and is not reachable on 127.0.0.1:6379")
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
-    return REDIS_URL
 
 
 async def test_two_processes_share_one_budget_through_redis(redis_url: str) -> None:
