@@ -394,3 +394,33 @@ async def test_outbox_rows_and_jobs_exist_only_if_the_change_commits(
         assert ran == []
     assert ran == ["ran"]
     await webhook.delete()
+
+
+async def test_redirects_are_not_followed(
+    admin: Api, receiver: Receiver, service: dict[str, Any]
+) -> None:
+    receiver.script("/moved", Reply(302, {"Location": receiver.url("/elsewhere")}))
+    hook = await subscribe(admin, receiver, "/moved", service_ids=[service["id"]])
+    await open_incident(admin, service["id"])
+    # The 302 is a failed attempt; the retry goes to the same URL again.
+    await receiver.wait_for("/moved", 2)
+    assert receiver.at("/elsewhere") == []
+    (row,) = await eventually(lambda: _delivered(admin, hook["id"]))
+    assert row["attempts"] == 2
+
+
+async def test_changes_to_one_incident_arrive_in_order(
+    admin: Api, receiver: Receiver, service: dict[str, Any]
+) -> None:
+    await subscribe(admin, receiver, "/ordered", service_ids=[service["id"]])
+    incident = await open_incident(admin, service["id"])
+    path = f"/api/incidents/{incident['id']}"
+    # One change with three parts: three deliveries enqueued at the same moment.
+    body = {"status": "ACKNOWLEDGED", "urgency": "HIGH", "priority": "P1"}
+    assert (await admin.patch(path, body)).status_code == 200
+    assert (await admin.patch(path, {"status": "RESOLVED"})).status_code == 200
+    received = await receiver.wait_for("/ordered", 5)
+    assert [r.json["event"] for r in received] == [
+        "incident.triggered", "incident.acknowledged", "incident.urgency_changed",
+        "incident.priority_changed", "incident.resolved",
+    ]  # fmt: skip

@@ -21,6 +21,7 @@ from opsknight.incidents import timeline
 from opsknight.incidents.models import Incident
 from opsknight.jobs import queue
 from opsknight.notifications import dispatch
+from opsknight.observability import ESCALATION_LAG
 from opsknight.schedules.service import on_call_user_ids
 from opsknight.transaction import after_commit, atomic
 
@@ -138,9 +139,11 @@ async def run_due(incident_id: str, token: str) -> bool:
     )
     if row is None or row.escalation_token != token or row.escalation_due_at is None:
         return False
-    if row.escalation_due_at > clock.now():  # woke early: come back when due
+    now = clock.now()
+    if row.escalation_due_at > now:  # woke early: come back when due
         await queue.enqueue(JOB, incident_id, token, at=row.escalation_due_at)
         return False
+    lag = (now - row.escalation_due_at).total_seconds()
     async with atomic():
         claimed = ids.new_id("tok")
         won = await Incident.filter(
@@ -150,6 +153,7 @@ async def run_due(incident_id: str, token: str) -> bool:
             return False
         incident = await Incident.select_for_update().get(id=incident_id)
         await _advance(incident, claimed)
+    ESCALATION_LAG.observe(lag)
     return True
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 from tortoise.expressions import F
@@ -26,6 +27,8 @@ logger = logging.getLogger("opsknight.webhooks")
 RETRY_SCHEDULE = (10, 30, 120, 600, 1800, 3600, 10800, 21600)
 # Failed deliveries in a row that disable a webhook.
 MAX_CONSECUTIVE_FAILURES = 50
+# How long a delivery waits for an earlier one of the same incident to be tried first.
+ORDER_WAIT = timedelta(milliseconds=100)
 
 
 def body_of(payload: dict[str, Any]) -> bytes:
@@ -44,6 +47,11 @@ def signing_secrets(webhook: Webhook) -> list[str]:
 async def attempt(delivery_id: str, token: str, final: bool = False) -> None:
     """The job: one attempt at one delivery, if ``token`` still names its next attempt.
     With ``final`` a failure is not retried."""
+    if await _behind_an_earlier_one(delivery_id):
+        # Keep order per incident: the earlier delivery goes first (a retry waiting in
+        # backoff does not hold later ones up).
+        await queue.enqueue(JOB, delivery_id, token, at=clock.now() + ORDER_WAIT)
+        return
     lease = await rows.claim(WebhookDelivery, delivery_id, token)
     if lease is None:
         return
@@ -60,6 +68,19 @@ async def attempt(delivery_id: str, token: str, final: bool = False) -> None:
     )
     result = await transport.post(webhook.url, headers, body, guard.private_allowed())
     await _record(delivery, webhook, lease, result, final)
+
+
+async def _behind_an_earlier_one(delivery_id: str) -> bool:
+    row = await WebhookDelivery.filter(id=delivery_id).values("webhook_id", "incident_id")
+    if not row or row[0]["incident_id"] is None:
+        return False
+    return await WebhookDelivery.filter(
+        webhook_id=row[0]["webhook_id"],
+        incident_id=row[0]["incident_id"],
+        status="pending",
+        attempts=0,
+        id__lt=delivery_id,
+    ).exists()
 
 
 async def attempt_once(delivery: WebhookDelivery) -> None:
