@@ -31,7 +31,7 @@ def _fail(message: str) -> NoReturn:
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {
         name: getattr(args, name)
-        for name in ("database_url", "redis_url", "host", "port")
+        for name in ("database_url", "redis_url", "host", "port", "worker_metrics_port")
         if getattr(args, name, None) is not None
     }
     if getattr(args, "with_worker", False):
@@ -193,6 +193,10 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = with_db(commands.add_parser("worker", help="run background jobs (needs Redis)"))
     worker.add_argument("--redis-url", help="overrides OPSKNIGHT_REDIS_URL")
+    worker.add_argument(
+        "--metrics-port", dest="worker_metrics_port", type=int,
+        help="serve the worker's Prometheus metrics on this port",
+    )  # fmt: skip
     worker.set_defaults(func=cmd_worker)
 
     migrate = with_db(commands.add_parser("migrate", help="apply database migrations"))

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     sweep_seconds: float = Field(default=2.0, gt=0)
     # With Redis: also run a job worker inside `serve` (`serve --with-worker`).
     with_worker: bool = False
+    # `opsknight worker` serves its own Prometheus metrics on this port (on `host`).
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     @field_validator("rate_limits")
     @classmethod

@@ -149,7 +149,8 @@ async def test_two_servers_and_two_workers_run_each_step_exactly_once(
     group = Processes(environment(database, 600, redis_url))
     processes.append(group)
     key = group.admin_key()
-    group.start("worker")
+    metrics_port = free_port()
+    group.start("worker", "--metrics-port", str(metrics_port))
     group.start("worker")
     _, first = await group.serve(key)
     _, second = await group.serve(key)
@@ -182,6 +183,11 @@ async def test_two_servers_and_two_workers_run_each_step_exactly_once(
         assert set(events.values()) == {1}
         listed = (await first.get(f"/api/webhooks/{hook['id']}/deliveries?limit=100")).json()
         assert {d["status"] for d in listed["data"]} == {"delivered"}
+    # The worker exports its own metrics: what it delivered and how late steps ran.
+    async with httpx.AsyncClient() as plain:
+        text = (await plain.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+    assert 'opsknight_webhook_deliveries_total{kind="webhook",outcome="delivered"}' in text
+    assert "opsknight_escalation_lag_seconds_count" in text
 
 
 @pytest.fixture

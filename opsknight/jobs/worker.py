@@ -115,6 +115,11 @@ async def run_worker(settings: Settings) -> None:
             "opsknight worker needs OPSKNIGHT_REDIS_URL (without Redis, serve runs jobs)"
         )
     await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+    if settings.worker_metrics_port:
+        from prometheus_client import start_http_server
+
+        # The worker's own counters: deliveries by outcome, escalation lag.
+        start_http_server(settings.worker_metrics_port, addr=settings.host)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
