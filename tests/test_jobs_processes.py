@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import _create_postgres_database, _drop_postgres_database, unique
 from tests.receiver import Receiver, eventually
-from tests.servers import Processes, cli, free_port
+from tests.servers import Processes, cli, free_port, wait_until_up
 
 SERVER_URL = os.environ.get("OPSKNIGHT_TEST_DATABASE_URL")
 needs_postgres = pytest.mark.skipif(
@@ -250,3 +250,22 @@ async def test_a_redis_outage_delays_deliveries_and_loses_none(
     finally:
         redis.terminate()
         redis.wait(timeout=10)
+
+
+async def test_serve_with_worker_runs_jobs_itself_with_redis(
+    database: str, redis_url: str, receiver: Receiver, processes: list[Processes]
+) -> None:
+    # One process for small setups: it enqueues to Redis and works the queue too.
+    group = Processes(environment(database, 600, redis_url))
+    processes.append(group)
+    key = group.admin_key()
+    port = free_port()
+    group.start("serve", "--port", str(port), "--with-worker")
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}
+    ) as client:
+        await wait_until_up(client)
+        user, service = await paging_setup(client, receiver, [1, 0])
+        await created(client, "/api/incidents", {"title": "x", "service_id": service["id"]})
+        pages = await receiver.wait_for(f"/u/{user['id']}", 2, timeout=10)
+        assert [p.json["step"] for p in pages] == [1, 2]
