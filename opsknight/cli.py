@@ -1,4 +1,4 @@
-"""The opsknight command: serve, worker, migrate, user, api-key, export-schema.
+"""The opsknight command: serve, worker, migrate, user, api-key, demo, export-schema.
 
 Every failure is one line on stderr and exit status 2.
 """
@@ -87,6 +87,20 @@ def cmd_worker(args: argparse.Namespace) -> None:
         _fail("the worker needs OPSKNIGHT_REDIS_URL (without Redis, `serve` runs the jobs itself)")
     logs.configure(settings.log_level)
     asyncio.run(run_worker(settings))
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from opsknight import db
+    from opsknight.demo import instructions, run_demo
+
+    settings = _settings(args)
+    asyncio.run(db.migrate(settings.database_url))
+
+    async def work() -> None:
+        result = await run_demo()
+        print(instructions(result, f"http://{settings.host}:{settings.port}"))
+
+    asyncio.run(_run(settings, work))
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -222,6 +236,9 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--test", action="store_true", help="a sandbox (sk_test_) key")
     create.add_argument("--json", action="store_true")
     create.set_defaults(func=cmd_api_key_create)
+
+    demo = with_db(commands.add_parser("demo", help="load sample data and print a key to try it"))
+    demo.set_defaults(func=cmd_demo)
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("--output", "-o")
