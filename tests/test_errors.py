@@ -190,3 +190,15 @@ async def test_hostile_input_is_400_never_500(admin: Api, service: dict[str, Any
         {"snooze_duration": 2**40, "status": "SNOOZED"},
     )
     assert huge.status_code == 400
+
+
+async def test_overlong_ids_are_malformed_input_not_server_errors(admin: Api) -> None:
+    long_id = "x" * 300
+    for method, path in (
+        ("GET", f"/api/services/{long_id}/changes"),
+        ("DELETE", f"/api/users/{long_id}/contact-methods/{long_id}"),
+        ("GET", f"/api/on-call?schedule_id={long_id}"),
+    ):
+        response = await admin.request(method, path)
+        assert response.status_code in (400, 404), (path, response.text)
+        assert response.json()["error"]["code"] in ("VALIDATION_ERROR", "NOT_FOUND")

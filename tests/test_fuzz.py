@@ -77,6 +77,12 @@ def test_schemathesis_finds_no_server_errors_and_responses_conform(
         "--checks", "not_a_server_error,response_schema_conformance",
         "--phases", "coverage,fuzzing",
         "-n", "5", "--seed", "7", "--max-time", "60",
+        # Revoking the run's own key, or disabling, demoting or deleting its owner (their
+        # ids are in the list responses), would turn every later request into a 401 or 403;
+        # these three routes have their own tests.
+        "--exclude-name", "DELETE /api/api-keys/{id}",
+        "--exclude-name", "PATCH /api/users/{id}",
+        "--exclude-name", "DELETE /api/users/{id}",
         "--report-dir", str(tmp_path),
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=tmp_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from graphql.error import GraphQLError
+from tortoise.exceptions import ValidationError as ColumnRejected
 
 from opsknight.errors import OpsKnightError
 
@@ -16,6 +17,13 @@ def classify(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if isinstance(original, OpsKnightError):
         error.extensions = {"code": original.code, "details": original.details}
+        return error
+    if isinstance(original, ColumnRejected):
+        # A value the database column cannot hold, e.g. an id far longer than any id: the
+        # input is malformed (checked by the ORM before any SQL runs, so nothing changed).
+        field = str(original).split(":", 1)[0]
+        error.message = f"{field} is malformed (too long or of the wrong type)"
+        error.extensions = {"code": "VALIDATION_ERROR", "details": {"field": field}}
         return error
     if original is None or isinstance(original, GraphQLError):
         # Syntax, validation and variable-coercion errors: the document or its input is wrong.
