@@ -14,9 +14,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET
 from tortoise.contrib.starlette import RegisterTortoise
 
-from opsknight.auth.principal import ANONYMOUS
+from opsknight.auth.principal import ANONYMOUS, api_key_from_headers, authenticate
 from opsknight.config import Settings, get_settings
 from opsknight.db import tortoise_config
 from opsknight.events.batching import batcher
@@ -33,14 +35,27 @@ from opsknight.rest.responses import error_response
 from opsknight.rest.routes import ROUTES
 
 logger = logging.getLogger("opsknight")
+KEEP_ALIVE_SECONDS = 15
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's ASGI app with our context: the credential the middleware resolved."""
+    """Strawberry's ASGI app with our context: the credential the middleware resolved,
+    or for a WebSocket the key sent in `connection_init`."""
 
     async def get_context(self, request: Any, response: Any) -> Context:
         credential = getattr(request.state, "credential", ANONYMOUS)
         return Context(credential=credential, request=request)
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        params = context.connection_params or {}
+        header = params.get("Authorization") or params.get("authorization")
+        key = api_key_from_headers({"authorization": header}) if isinstance(header, str) else None
+        credential = await authenticate(key)
+        if credential.principal is None:
+            raise ConnectionRejectionError()  # closes the socket with 4403
+        context.credential = credential
+        return UNSET
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -76,7 +91,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI application. Migrations are applied separately (``opsknight migrate``)."""
     settings = settings or get_settings()
     configure_jobs(settings)
-    graphql_app = GraphQLApp(schema, graphql_ide="graphiql")
+    graphql_app = GraphQLApp(
+        schema,
+        graphql_ide="graphiql",
+        keep_alive=True,
+        keep_alive_interval=KEEP_ALIVE_SECONDS,
+        max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    )
     routes: list[Any] = [
         Route(route.path, RouteHandler(schema, route).handle, methods=[route.method])
         for route in ROUTES

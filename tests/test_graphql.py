@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from tortoise import connections
 
 from opsknight.graphql.schema import sdl
-from tests.conftest import Api, open_incident, unique
+from tests.conftest import Api, make_api, open_incident, unique
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,3 +94,58 @@ async def test_nested_fields_resolve_for_a_page(admin: Api) -> None:
         assert node["service"]["team"]["name"] == team["name"]
         assert node["assignee"]["id"] == admin.user_id
         assert node["notes"] == [{"author": {"id": admin.user_id}}]
+
+
+_counting: ContextVar[bool] = ContextVar("counting", default=False)
+
+
+class QueryCounter:
+    """Counts the SQL statements run on behalf of requests made while it counts (the
+    request runs in this task's context; background sweeps do not)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        client = connections.get("default")
+        for name in ("execute_query", "execute_query_dict"):
+            original = getattr(client, name)
+            monkeypatch.setattr(client, name, self._counted(original))
+        _counting.set(True)
+
+    def _counted(self, original: Any) -> Any:
+        async def run(*args: Any, **kwargs: Any) -> Any:
+            if _counting.get():
+                self.count += 1
+            return await original(*args, **kwargs)
+
+        return run
+
+
+async def test_nested_fields_cost_a_constant_number_of_queries(
+    unlimited: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = await make_api(unlimited)
+    team = await api.create("/api/teams", {"name": unique("Loaded")})
+    service = await api.create("/api/services", {"name": unique("loaded"), "team_id": team["id"]})
+    for i in range(40):
+        incident = await open_incident(api, service["id"], assignee_id=api.user_id)
+        await api.post(f"/api/incidents/{incident['id']}/notes", {"content": f"note {i}"})
+    query = """query($s: [ID!], $n: Int) { incidents(filter: {serviceIds: $s}, limit: $n) {
+      nodes { service { team { name } } assignee { name } notes { author { name } } } } }"""
+
+    async def queries_for(limit: int) -> int:
+        counter = QueryCounter(monkeypatch)
+        result = await api.graphql(query, {"s": [service["id"]], "n": limit})
+        assert len(result["data"]["incidents"]["nodes"]) == limit
+        return counter.count
+
+    await queries_for(1)  # the key's first use records last_used_at: not part of the cost
+    small, large = await queries_for(2), await queries_for(40)
+    assert small == large, (small, large)
+    assert large <= 10
+
+
+async def test_documents_with_too_many_tokens_are_refused(admin: Api) -> None:
+    huge = "{ " + " ".join(f"a{i}: viewer {{ id }}" for i in range(1500)) + " }"
+    result = await admin.graphql(huge)
+    assert result["errors"][0]["extensions"]["code"] == "VALIDATION_ERROR"
+    assert "token" in result["errors"][0]["message"].lower()

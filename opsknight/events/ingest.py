@@ -20,10 +20,10 @@ from opsknight.escalation import engine
 from opsknight.events.payload import Event
 from opsknight.events.routing import Target
 from opsknight.incidents import timeline
+from opsknight.incidents.announce import announce
 from opsknight.incidents.commands import move_status, reserve_numbers
 from opsknight.incidents.models import Alert, Incident, TimelineEvent
 from opsknight.transaction import atomic
-from opsknight.webhooks import outbox
 
 # Attempts at a trigger: a lost race on the unique index is retried as a fold-in.
 _TRIGGER_ATTEMPTS = 3
@@ -141,7 +141,7 @@ async def _trigger(target: Target, event: Event) -> Outcome:
                 await alert.save()
                 created = _created_entry(incident, target, event, alert)
                 await created.save()
-                await outbox.record([(incident, created)])
+                await announce([(incident, created)])
                 return Outcome("triggered", event.dedup_key, incident)
         except IntegrityError:
             # Another trigger opened the incident first; the next attempt folds into it.
@@ -254,7 +254,7 @@ class _BatchWriter:
         if self.entries:
             await TimelineEvent.bulk_create(self.entries)
             opened = {i.id: i for i in self.new_incidents}
-            await outbox.record(
+            await announce(
                 [(opened[e.incident_id], e) for e in self.entries if e.type == "created"]  # type: ignore[attr-defined]
             )
         # One UPDATE per distinct count (usually one: most keys fold once per batch).

@@ -16,6 +16,8 @@ class Context:
     credential: Credential
     loaders: Loaders = field(default_factory=Loaders)
     request: Any = None
+    # The WebSocket `connection_init` payload (Strawberry sets it).
+    connection_params: dict[str, Any] | None = None
 
     def principal(self, scope: str | None = None) -> Principal:
         """The authenticated caller; UNAUTHORIZED or FORBIDDEN otherwise."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from inspect import isawaitable
 from typing import Any
@@ -15,6 +16,7 @@ from strawberry.execution import optimized_is_awaitable
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
+    MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
     ValidationCache,
@@ -36,6 +38,7 @@ from opsknight.graphql.queries.incidents import IncidentQuery
 from opsknight.graphql.queries.schedules import ScheduleQuery
 from opsknight.graphql.queries.webhooks import WebhookQuery
 from opsknight.graphql.scalars import DateTime
+from opsknight.graphql.subscriptions import Subscription
 
 Query = merge_types(
     "Query", (DirectoryQuery, IncidentQuery, ScheduleQuery, EscalationQuery, WebhookQuery)
@@ -55,6 +58,7 @@ Mutation = merge_types(
 
 # Built once: the same rule classes on every request keep ValidationCache's key stable
 # (a fresh limiter per request would make a new rule class and miss the cache each time).
+MAX_TOKENS = 5000
 _LIMIT_RULES = [
     *QueryDepthLimiter(max_depth=12).validation_rules,
     *MaxAliasesLimiter(max_alias_count=100).validation_rules,
@@ -101,6 +105,23 @@ class OpsKnightSchema(strawberry.Schema):
             result.errors = [classify(error) for error in result.errors]
         return result
 
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        """Subscriptions (and operations over WebSocket): every error gets its §1 code."""
+        results = await super().stream(*args, **kwargs)
+
+        async def classified() -> AsyncGenerator[Any, None]:
+            try:
+                async for result in results:
+                    errors = getattr(result, "errors", None)
+                    if errors:
+                        result.errors = [classify(error) for error in errors]  # type: ignore[union-attr]
+                    yield result
+            finally:
+                # Closing the stream ends the subscription now (it holds a feed slot).
+                await results.aclose()
+
+        return classified()
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -115,10 +136,13 @@ def build_schema() -> OpsKnightSchema:
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
         lambda: AddValidationRules(_LIMIT_RULES),
+        # Abusive documents are refused while parsing, before any other work.
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     ]
     return OpsKnightSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         config=StrawberryConfig(scalar_map={datetime: DateTime}),
         extensions=extensions,
     )

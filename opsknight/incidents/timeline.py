@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from opsknight import clock
+from opsknight.incidents.announce import announce
 from opsknight.incidents.models import Incident, TimelineEvent
-from opsknight.webhooks import outbox
 
 TYPES = (
     "created", "alert_added", "acknowledged", "unacknowledged", "resolved", "reopened",
@@ -25,7 +25,7 @@ async def record(
     transaction that makes the change."""
     event = entry(incident.id, kind, actor, details)
     await event.save()
-    await outbox.record([(incident, event)])
+    await announce([(incident, event)])
     return event
 
 
@@ -33,7 +33,7 @@ def entry(
     incident_id: str, kind: str, actor: dict[str, str], details: dict[str, Any] | None = None
 ) -> TimelineEvent:
     """An unsaved entry, for callers that write many at once (``bulk_create``); they
-    pass the saved entries to ``webhooks.outbox.record`` themselves."""
+    pass the saved entries to ``incidents.announce.announce`` themselves."""
     if kind not in TYPES:
         raise ValueError(f"unknown timeline type {kind}")
     return TimelineEvent(

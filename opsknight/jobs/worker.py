@@ -12,6 +12,7 @@ from opsknight import clock
 from opsknight.config import Settings
 from opsknight.jobs import queue
 from opsknight.jobs.tasks import JOBS, run_job, sweep_forever
+from opsknight.live.feed import running_feed
 from opsknight.webhooks import guard, transport
 
 logger = logging.getLogger("opsknight.worker")
@@ -75,12 +76,21 @@ async def run_arq_forever(settings: Settings) -> None:
 
 @contextlib.asynccontextmanager
 async def running_jobs(settings: Settings, *, serve: bool) -> AsyncIterator[None]:
-    """Set up the job queue for this process and run what it should run.
+    """Set up the job queue and the live feed for this process and run what it should run.
 
     Without Redis: the in-process runner and the sweeper. With Redis: `serve` only
     enqueues (unless started with --with-worker); a worker runs arq and the sweeper.
     """
     configure(settings)
+    async with (
+        running_feed(settings.redis_url, settings.redis_prefix, listen=serve),
+        _running(settings, serve),
+    ):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _running(settings: Settings, serve: bool) -> AsyncIterator[None]:
     tasks: list[asyncio.Task[None]] = []
     if settings.redis_url:
         queue.use(queue.ArqQueue(settings.redis_url, queue_name(settings)))

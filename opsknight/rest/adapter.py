@@ -35,6 +35,7 @@ from opsknight.graphql.context import Context
 from opsknight.graphql.schema import OpsKnightSchema
 from opsknight.rest.responses import error_response
 from opsknight.rest.routes import Param, Route
+from opsknight.rest.stream import event_stream
 
 logger = logging.getLogger("opsknight.rest")
 _MISSING_FIELD = re.compile(r"to include required field '(\w+)'")
@@ -219,6 +220,8 @@ class RouteHandler:
         except OpsKnightError as exc:
             return self._error(exc.code, exc.message, exc.details)
         context = Context(credential=credential, request=request)
+        if self.route.envelope == "stream":
+            return await event_stream(self.schema, self.route.document, variables, context)
         result = await self.schema.execute_prepared(self.operation.document, variables, context)
         if result.errors:
             first = result.errors[0]

@@ -265,6 +265,20 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": schema}}}
 
 
+_EVENT_STREAM = {
+    "content": {
+        "text/event-stream": {
+            "schema": {
+                "type": "string",
+                "description": "Server-sent events: `id` (the event id; send it back as "
+                "Last-Event-ID to resume), `event` (e.g. incident.acknowledged) and `data` "
+                "(JSON: id, event, occurred_at, sequence, incident).",
+            }
+        }
+    }
+}
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document for every REST route."""
@@ -273,7 +287,11 @@ def openapi_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
         slug = re.sub(r"[^a-z0-9]+", "_", route.path.lower()).strip("_")
-        success = _json(_response_schema(schema._schema, route))
+        success = (
+            _EVENT_STREAM
+            if route.envelope == "stream"
+            else _json(_response_schema(schema._schema, route))
+        )
         errors = {
             code: {"description": text, **_json(_ERROR_REF)} for code, text in _ERRORS.items()
         }

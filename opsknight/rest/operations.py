@@ -428,3 +428,11 @@ DELETE_CONTACT_METHOD = document("""
 mutation DeleteContactMethod($userId: ID!, $id: ID!) {
   result: deleteContactMethod(userId: $userId, id: $id) { id deleted }
 }""")
+
+# --- the live feed as server-sent events ------------------------------------------------
+INCIDENT_STREAM = document("""
+subscription IncidentStream($filter: IncidentChangeFilter, $after: String) {
+  result: incidentChanged(filter: $filter, after: $after) {
+    id event occurred_at: occurredAt sequence incident { ...IncidentListFields }
+  }
+}""")

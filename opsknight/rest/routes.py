@@ -27,7 +27,8 @@ class Route:
     body: str | None = None
     # False for the Events API, whose routes authenticate with integration keys too.
     authenticated: bool = True
-    # How a success is wrapped: "data" (§1), or the Events API's "event", "events", "change".
+    # How a success is wrapped: "data" (§1), the Events API's "event", "events", "change",
+    # or "stream": a subscription sent as server-sent events.
     envelope: str = "data"
     query: dict[str, Param] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
@@ -163,7 +164,14 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/api-keys", "api_keys:write", ops.CREATE_API_KEY, 201, body="input",
           location="/api/api-keys/{id}"),
     Route("DELETE", "/api/api-keys/{id}", "api_keys:write", ops.REVOKE_API_KEY),
-    # incidents
+    # incidents (the stream before /api/incidents/{id}: routes match in order)
+    Route("GET", "/api/incidents/stream", "incidents:read", ops.INCIDENT_STREAM,
+          envelope="stream", headers={"last-event-id": "after"}, query={
+              "service_id": Param("filter.serviceIds", "csv"),
+              "team_id": Param("filter.teamIds", "csv"),
+              "status": Param("filter.statuses", "csv"),
+              "urgency": Param("filter.urgencies", "csv"),
+          }),
     Route("GET", "/api/incidents", "incidents:read", ops.LIST_INCIDENTS, paged=True,
           query=_INCIDENT_QUERY),
     Route("POST", "/api/incidents", "incidents:write", ops.CREATE_INCIDENT, 201, body="input",

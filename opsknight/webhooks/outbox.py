@@ -43,10 +43,16 @@ def wants(webhook: Webhook, event: str, incident: Incident) -> bool:
     return not webhook.service_ids or service_id in webhook.service_ids
 
 
-async def record(changes: list[tuple[Incident, TimelineEvent]]) -> None:
-    """Inside the change's transaction: write the deliveries its entries call for and
-    enqueue them after commit. Costs one query when no entry names a webhook event."""
-    named = [(i, e, EVENT_OF_ENTRY[e.type]) for i, e in changes if e.type in EVENT_OF_ENTRY]
+def named_events(
+    changes: list[tuple[Incident, TimelineEvent]],
+) -> list[tuple[Incident, TimelineEvent, str]]:
+    """The changes that announce a webhook event, with the event's name."""
+    return [(i, e, EVENT_OF_ENTRY[e.type]) for i, e in changes if e.type in EVENT_OF_ENTRY]
+
+
+async def record(named: list[tuple[Incident, TimelineEvent, str]]) -> None:
+    """Inside the change's transaction: write the deliveries the changes call for and
+    enqueue them after commit. One query when no webhook is enabled."""
     if not named:
         return
     webhooks = await Webhook.filter(enabled=True)

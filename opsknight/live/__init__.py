@@ -1,0 +1,1 @@
+"""The live change feed: changes published after commit, fanned out to subscribers."""

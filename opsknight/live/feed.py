@@ -1,0 +1,220 @@
+"""The change feed of one process, and how changes reach it.
+
+After a change commits, ``publish`` sends one ``Change`` per webhook-named event. Without
+Redis the process's ``Hub`` gets it directly; with Redis it goes through a pub/sub
+channel that every process listens to, so a subscriber on any process sees changes
+made through all of them. Each subscriber has a bounded queue: one that falls more
+than ``BACKLOG`` changes behind is cut off instead of growing memory without limit.
+The hub keeps the last ``REPLAY`` changes so a client can resume after a reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+logger = logging.getLogger("opsknight.live")
+
+BACKLOG = 1000
+REPLAY = 2000
+
+
+@dataclass(frozen=True)
+class Change:
+    id: str  # the timeline entry that recorded it (also the webhook event id)
+    event: str
+    occurred_at: str
+    incident_id: str
+    sequence: int  # the incident's version after the change: grows with every change
+    environment: str
+    service_id: str
+    team_id: str | None
+    status: str
+    urgency: str
+
+    def encode(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, raw: str | bytes) -> Change:
+        return cls(**json.loads(raw))
+
+
+@dataclass(frozen=True)
+class ChangeFilter:
+    environment: str
+    service_ids: frozenset[str] = frozenset()
+    team_ids: frozenset[str] = frozenset()
+    statuses: frozenset[str] = frozenset()
+    urgencies: frozenset[str] = frozenset()
+
+    def matches(self, change: Change) -> bool:
+        return (
+            change.environment == self.environment
+            and (not self.service_ids or change.service_id in self.service_ids)
+            and (not self.team_ids or change.team_id in self.team_ids)
+            and (not self.statuses or change.status in self.statuses)
+            and (not self.urgencies or change.urgency in self.urgencies)
+        )
+
+
+class SlowConsumer(Exception):
+    """The subscriber fell more than BACKLOG changes behind and was cut off."""
+
+
+@dataclass(eq=False)
+class Subscriber:
+    filter: ChangeFilter
+    queue: asyncio.Queue[Change] = field(default_factory=lambda: asyncio.Queue(BACKLOG))
+    overflowed: bool = False
+
+    def offer(self, change: Change) -> None:
+        if self.overflowed or not self.filter.matches(change):
+            return
+        try:
+            self.queue.put_nowait(change)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            # Wake the reader so it notices at once; what it had queued is dropped.
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(change)
+
+    async def next(self) -> Change:
+        change = await self.queue.get()
+        if self.overflowed:
+            raise SlowConsumer(f"more than {BACKLOG} changes were waiting for this subscriber")
+        return change
+
+
+class Hub:
+    """This process's subscribers and its replay buffer."""
+
+    def __init__(self) -> None:
+        self.subscribers: set[Subscriber] = set()
+        self.replay: deque[Change] = deque(maxlen=REPLAY)
+
+    def dispatch(self, change: Change) -> None:
+        self.replay.append(change)
+        for subscriber in list(self.subscribers):
+            subscriber.offer(change)
+
+    def after(self, last_id: str, wanted: ChangeFilter) -> list[Change]:
+        """Buffered changes after ``last_id`` (oldest first); none if it is not buffered."""
+        buffered = list(self.replay)
+        for index, change in enumerate(buffered):
+            if change.id == last_id:
+                return [c for c in buffered[index + 1 :] if wanted.matches(c)]
+        return []
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, wanted: ChangeFilter) -> AsyncIterator[Subscriber]:
+        subscriber = Subscriber(wanted)
+        self.subscribers.add(subscriber)
+        try:
+            yield subscriber
+        finally:
+            self.subscribers.discard(subscriber)
+
+
+hub = Hub()
+
+
+class LocalTransport:
+    async def publish(self, changes: list[Change]) -> None:
+        for change in changes:
+            hub.dispatch(change)
+
+    async def close(self) -> None:
+        return None
+
+
+class RedisTransport:
+    """Publishes to one Redis channel and feeds this process's hub from it."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        from redis.asyncio import Redis
+
+        self.channel = f"{prefix}:live"
+        self.redis: Any = Redis.from_url(url, socket_connect_timeout=2)
+        self.listener: asyncio.Task[None] | None = None
+        self.listening = asyncio.Event()
+
+    def start(self) -> None:
+        self.listener = asyncio.create_task(self._listen())
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+                await pubsub.subscribe(self.channel)
+                self.listening.set()
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        hub.dispatch(Change.decode(message["data"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.listening.clear()
+                logger.warning("live feed lost Redis (%s); reconnecting", exc)
+                await asyncio.sleep(1.0)
+
+    async def publish(self, changes: list[Change]) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for change in changes:
+                pipe.publish(self.channel, change.encode())
+            await pipe.execute()
+
+    async def close(self) -> None:
+        if self.listener is not None:
+            self.listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.listener
+        await self.redis.aclose()
+
+
+_transport: LocalTransport | RedisTransport = LocalTransport()
+
+
+def use(transport: LocalTransport | RedisTransport) -> None:
+    global _transport
+    _transport = transport
+
+
+async def publish(changes: list[Change]) -> None:
+    """Send committed changes to every process's subscribers (call after commit).
+
+    If Redis is unreachable the changes still reach this process's subscribers, and
+    the failure is logged: the database and the webhooks keep the record."""
+    try:
+        await _transport.publish(changes)
+    except Exception:
+        logger.warning("could not publish %d live changes to Redis", len(changes), exc_info=True)
+        if isinstance(_transport, RedisTransport):
+            for change in changes:
+                hub.dispatch(change)
+
+
+@contextlib.asynccontextmanager
+async def running_feed(redis_url: str | None, prefix: str, *, listen: bool) -> AsyncIterator[None]:
+    """Set up this process's transport: Redis pub/sub when configured (``listen`` for
+    processes with subscribers), else in process."""
+    if not redis_url:
+        use(LocalTransport())
+        yield
+        return
+    transport = RedisTransport(redis_url, prefix)
+    use(transport)
+    if listen:
+        transport.start()
+    try:
+        yield
+    finally:
+        use(LocalTransport())
+        await transport.close()

@@ -1,0 +1,62 @@
+"""Following the change feed as a caller: their environment, their filter, fresh rows."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+
+from opsknight.auth.principal import Principal
+from opsknight.errors import RateLimited
+from opsknight.incidents.models import Incident
+from opsknight.live.feed import Change, ChangeFilter, SlowConsumer, hub
+
+
+async def follow(
+    principal: Principal, wanted: ChangeFilter, after: str | None = None
+) -> AsyncIterator[tuple[Change, Incident]]:
+    """Every change the caller may see, with the incident as it is when delivered.
+
+    With ``after`` (an event id), first the buffered changes that followed it. A test
+    key sees only test incidents. An incident deleted since its change is skipped.
+    """
+    principal.require("incidents:read")
+    replayed: set[str] = set()
+    async with hub.subscribe(wanted) as subscriber:
+        if after:
+            for change in hub.after(after, wanted):
+                replayed.add(change.id)
+                incident = await _fresh(change)
+                if incident is not None:
+                    yield change, incident
+        while True:
+            try:
+                change = await subscriber.next()
+            except SlowConsumer as exc:
+                raise RateLimited(
+                    f"{exc}; resubscribe (with `after`) to catch up", {"reason": "slow_consumer"}
+                ) from exc
+            if change.id in replayed:
+                continue
+            incident = await _fresh(change)
+            if incident is not None:
+                yield change, incident
+
+
+# The row read for each change, shared by every subscriber of this process: with a
+# thousand subscribers a change costs one read, not a thousand.
+_rows: OrderedDict[str, asyncio.Future[Incident | None]] = OrderedDict()
+_ROWS_KEPT = 256
+
+
+async def _fresh(change: Change) -> Incident | None:
+    """The incident as it is once the change has committed (read once per change)."""
+    pending = _rows.get(change.id)
+    if pending is None:
+        pending = asyncio.ensure_future(
+            Incident.get_or_none(id=change.incident_id, environment=change.environment)
+        )
+        _rows[change.id] = pending
+        while len(_rows) > _ROWS_KEPT:
+            _rows.popitem(last=False)
+    return await asyncio.shield(pending)

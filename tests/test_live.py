@@ -1,0 +1,303 @@
+"""The live feed (SPEC §11): GraphQL subscriptions over graphql-transport-ws with a real
+WebSocket client on a real socket, server-sent events, and across two processes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+import websockets
+
+from opsknight.live import feed
+from opsknight.live.feed import Change, ChangeFilter
+from opsknight.live.service import follow
+from tests.conftest import Api, make_api, open_incident, unique
+from tests.servers import Processes, free_port
+from tests.test_jobs_processes import created, database, environment, needs_postgres
+
+__all__ = ["database"]  # the fixture, shared with the jobs tests
+
+CHANGES = """
+subscription Changes($filter: IncidentChangeFilter, $after: String) {
+  incidentChanged(filter: $filter, after: $after) {
+    id event occurredAt sequence incident { id title status urgency service { id name } }
+  }
+}"""
+
+
+@pytest.fixture(scope="module")
+async def live_url(app: Any) -> AsyncIterator[str]:
+    """The session's app on a loopback port (its lifespan already runs in the session)."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="error")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    yield f"127.0.0.1:{port}"
+    server.should_exit = True
+    await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def admin(unlimited: httpx.AsyncClient) -> Api:
+    return await make_api(unlimited)
+
+
+class Subscription:
+    """One graphql-transport-ws connection with one subscription."""
+
+    def __init__(self, socket: Any) -> None:
+        self.socket = socket
+
+    async def next(self, timeout: float = 5.0) -> dict[str, Any]:
+        while True:
+            message = json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
+            if message["type"] == "ping":
+                await self.socket.send(json.dumps({"type": "pong"}))
+                continue
+            return dict(message)
+
+    async def change(self, timeout: float = 5.0) -> dict[str, Any]:
+        message = await self.next(timeout)
+        assert message["type"] == "next", message
+        assert "errors" not in message["payload"], message
+        data: dict[str, Any] = message["payload"]["data"]["incidentChanged"]
+        return data
+
+
+@contextlib.asynccontextmanager
+async def subscribed(
+    url: str, key: str, variables: dict[str, Any] | None = None
+) -> AsyncIterator[Subscription]:
+    async with websockets.connect(
+        f"ws://{url}/graphql", subprotocols=["graphql-transport-ws"]
+    ) as socket:
+        await socket.send(json.dumps(
+            {"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}}
+        ))  # fmt: skip
+        ack = json.loads(await asyncio.wait_for(socket.recv(), 5))
+        assert ack["type"] == "connection_ack", ack
+        await socket.send(json.dumps({
+            "id": "1", "type": "subscribe",
+            "payload": {"query": CHANGES, "variables": variables or {}},
+        }))  # fmt: skip
+        await _settled()
+        yield Subscription(socket)
+
+
+async def _settled() -> None:
+    # The subscribe message is handled asynchronously: give the server a moment to
+    # register the subscriber before the test makes its first change.
+    await asyncio.sleep(0.1)
+
+
+async def test_a_change_arrives_within_a_second(live_url: str, admin: Api) -> None:
+    service = await admin.create("/api/services", {"name": unique("svc")})
+    async with subscribed(live_url, admin.key) as subscription:
+        started = time.perf_counter()
+        incident = await open_incident(admin, service["id"], title="Live one")
+        change = await subscription.change(timeout=1.0)
+        assert time.perf_counter() - started < 1.0
+        assert change["event"] == "incident.triggered" and change["id"].startswith("evt_")
+        assert change["incident"]["id"] == incident["id"]
+        assert change["incident"]["service"] == {"id": service["id"], "name": service["name"]}
+        await admin.patch(f"/api/incidents/{incident['id']}", {"status": "ACKNOWLEDGED"})
+        acked = await subscription.change(timeout=1.0)
+        assert acked["event"] == "incident.acknowledged"
+        # The incident is read when the change is delivered, after it committed.
+        assert acked["incident"]["status"] == "ACKNOWLEDGED"
+        assert acked["sequence"] > change["sequence"]
+
+
+async def test_filters_leave_other_changes_out(live_url: str, admin: Api) -> None:
+    mine = await admin.create("/api/services", {"name": unique("mine")})
+    other = await admin.create("/api/services", {"name": unique("other")})
+    wanted = {"filter": {"serviceIds": [mine["id"]], "urgencies": ["HIGH"]}}
+    async with subscribed(live_url, admin.key, wanted) as subscription:
+        await open_incident(admin, other["id"], urgency="HIGH")
+        await open_incident(admin, mine["id"], urgency="LOW")
+        expected = await open_incident(admin, mine["id"], urgency="HIGH")
+        change = await subscription.change()
+        assert change["incident"]["id"] == expected["id"]
+
+
+async def test_a_bad_key_closes_the_socket_with_4403(live_url: str) -> None:
+    for payload in ({"Authorization": "Bearer sk_live_nope"}, {}):
+        async with websockets.connect(
+            f"ws://{live_url}/graphql", subprotocols=["graphql-transport-ws"]
+        ) as socket:
+            await socket.send(json.dumps({"type": "connection_init", "payload": payload}))
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(socket.recv(), 5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def test_subscribing_needs_incidents_read(
+    live_url: str, unlimited: httpx.AsyncClient
+) -> None:
+    events_only = await make_api(unlimited, scopes=["events:write"])
+    async with subscribed(live_url, events_only.key) as subscription:
+        message = await subscription.next()
+    assert message["type"] == "next"
+    assert message["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_test_key_sees_only_test_incidents(
+    live_url: str, admin: Api, unlimited: httpx.AsyncClient
+) -> None:
+    sandbox = await make_api(unlimited, environment="test")
+    service = await admin.create("/api/services", {"name": unique("svc")})
+    async with subscribed(live_url, sandbox.key) as subscription:
+        await open_incident(admin, service["id"], title="live")
+        test_incident = await open_incident(sandbox, service["id"], title="sandbox")
+        change = await subscription.change()
+        assert change["incident"]["id"] == test_incident["id"]
+
+
+async def test_two_hundred_subscribers_get_the_same_hundred_changes_in_order(
+    live_url: str, admin: Api
+) -> None:
+    service = await admin.create("/api/services", {"name": unique("svc")})
+    incident = await open_incident(admin, service["id"])
+    path = f"/api/incidents/{incident['id']}"
+    query = """subscription($f: IncidentChangeFilter) {
+      incidentChanged(filter: $f) { id sequence incident { id } } }"""
+    sockets = []
+    for _ in range(200):
+        socket = await websockets.connect(
+            f"ws://{live_url}/graphql", subprotocols=["graphql-transport-ws"], max_queue=None
+        )
+        await socket.send(json.dumps(
+            {"type": "connection_init", "payload": {"Authorization": f"Bearer {admin.key}"}}
+        ))  # fmt: skip
+        sockets.append(socket)
+    try:
+        for socket in sockets:
+            assert json.loads(await socket.recv())["type"] == "connection_ack"
+            await socket.send(json.dumps({"id": "s", "type": "subscribe", "payload": {
+                "query": query, "variables": {"f": {"serviceIds": [service["id"]]}}}}))  # fmt: skip
+        await asyncio.sleep(0.5)
+        for i in range(100):
+            body = {"urgency": "HIGH" if i % 2 == 0 else "LOW"}
+            assert (await admin.patch(path, body)).status_code == 200
+
+        async def hundred(socket: Any) -> list[str]:
+            ids = []
+            while len(ids) < 100:
+                message = json.loads(await asyncio.wait_for(socket.recv(), 30))
+                if message["type"] == "next":
+                    ids.append(message["payload"]["data"]["incidentChanged"]["id"])
+            return ids
+
+        received = await asyncio.gather(*(hundred(s) for s in sockets))
+    finally:
+        await asyncio.gather(*(s.close() for s in sockets))
+    timeline = (await admin.get(f"{path}/timeline")).json()["data"]
+    committed = [e["id"] for e in timeline if e["type"] == "urgency_changed"]
+    assert len(committed) == 100
+    assert all(ids == committed for ids in received)
+
+
+async def test_server_sent_events_and_resume(live_url: str, admin: Api) -> None:
+    service = await admin.create("/api/services", {"name": unique("svc")})
+    base = f"http://{live_url}"
+    url = f"/api/incidents/stream?service_id={service['id']}"
+
+    async def read_events(response: httpx.Response, count: int) -> list[dict[str, str]]:
+        events: list[dict[str, str]] = []
+        current: dict[str, str] = {}
+        async for line in response.aiter_lines():
+            if not line:
+                if "data" in current:
+                    events.append(current)
+                current = {}
+                if len(events) == count:
+                    return events
+                continue
+            if line.startswith(":"):
+                continue
+            name, _, value = line.partition(": ")
+            current[name] = value
+        return events
+
+    async with httpx.AsyncClient(base_url=base, headers=admin.headers, timeout=10) as client:
+        async with client.stream("GET", url) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            first = asyncio.create_task(read_events(response, 2))
+            await _settled()
+            incident = await open_incident(admin, service["id"])
+            await admin.patch(f"/api/incidents/{incident['id']}", {"priority": "P2"})
+            seen = await asyncio.wait_for(first, 5)
+        assert [e["event"] for e in seen] == ["incident.triggered", "incident.priority_changed"]
+        assert json.loads(seen[0]["data"])["incident"]["id"] == incident["id"]
+
+        # Disconnected: three more changes happen; resuming from the last id replays them.
+        for body in ({"urgency": "HIGH"}, {"status": "ACKNOWLEDGED"}, {"status": "RESOLVED"}):
+            await admin.patch(f"/api/incidents/{incident['id']}", body)
+        headers = {"Last-Event-ID": seen[-1]["id"]}
+        async with client.stream("GET", url, headers=headers) as response:
+            missed = await asyncio.wait_for(read_events(response, 3), 5)
+        assert [e["event"] for e in missed] == [
+            "incident.urgency_changed", "incident.acknowledged", "incident.resolved",
+        ]  # fmt: skip
+
+        denied = await client.get(url, headers={"Authorization": "Bearer sk_live_nope"})
+        assert denied.status_code == 401
+        bad = await client.get("/api/incidents/stream?status=EXPLODED")
+        assert bad.status_code == 400
+
+
+async def test_a_slow_consumer_is_cut_off(
+    admin: Api, monkeypatch: pytest.MonkeyPatch, client: httpx.AsyncClient
+) -> None:
+    from opsknight.auth.principal import authenticate
+    from opsknight.errors import RateLimited
+
+    monkeypatch.setattr(feed, "BACKLOG", 5)
+    principal = (await authenticate(admin.key)).principal
+    assert principal is not None
+    changes = follow(principal, ChangeFilter(environment="live"))
+    reader = asyncio.ensure_future(changes.__anext__())
+    await asyncio.sleep(0.05)  # subscribed, waiting for its first change
+    for i in range(20):  # never read: the queue fills up
+        feed.hub.dispatch(Change(
+            id=f"evt_slow{i}", event="incident.triggered", occurred_at="2026-01-01T00:00:00Z",
+            incident_id="inc_gone", sequence=i, environment="live", service_id="svc_x",
+            team_id=None, status="OPEN", urgency="LOW",
+        ))  # fmt: skip
+    with pytest.raises(RateLimited):
+        await asyncio.wait_for(reader, 5)
+    assert all(s.filter.environment != "live" or not s.overflowed for s in feed.hub.subscribers)
+
+
+@needs_postgres
+async def test_a_change_through_one_server_reaches_a_subscriber_on_another(
+    database: str, redis_url: str
+) -> None:
+    group = Processes(environment(database, 1, redis_url))
+    try:
+        key = group.admin_key()
+        first, first_client = await group.serve(key)
+        _, second_client = await group.serve(key)
+        first_address = str(first_client.base_url).removeprefix("http://").rstrip("/")
+        async with first_client, second_client:
+            service = await created(second_client, "/api/services", {"name": unique("svc")})
+            async with subscribed(first_address, key) as subscription:
+                await asyncio.sleep(0.3)  # the listener of each server is subscribed to Redis
+                incident = await created(
+                    second_client, "/api/incidents", {"title": "x", "service_id": service["id"]}
+                )
+                change = await subscription.change(timeout=2)
+                assert change["incident"]["id"] == incident["id"]
+        assert first.poll() is None
+    finally:
+        group.stop_all()
