@@ -301,3 +301,17 @@ async def test_a_change_through_one_server_reaches_a_subscriber_on_another(
         assert first.poll() is None
     finally:
         group.stop_all()
+
+
+async def test_subscriptions_per_connection_are_bounded(live_url: str, admin: Api) -> None:
+    from opsknight.app import MAX_SUBSCRIPTIONS_PER_CONNECTION
+
+    async with subscribed(live_url, admin.key) as subscription:
+        socket = subscription.socket
+        for i in range(2, MAX_SUBSCRIPTIONS_PER_CONNECTION + 2):
+            await socket.send(json.dumps(
+                {"id": str(i), "type": "subscribe", "payload": {"query": CHANGES}}
+            ))  # fmt: skip
+        refused = await subscription.next()
+    assert refused["type"] == "error" and refused["id"] == str(MAX_SUBSCRIPTIONS_PER_CONNECTION + 1)
+    assert "limit" in refused["payload"][0]["message"].lower()
