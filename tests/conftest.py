@@ -203,3 +203,12 @@ def redis_url() -> str:
             pytest.fail(f"Redis is required under CI=true and is not reachable at {REDIS_URL}")
         pytest.skip(f"Redis is not reachable at {REDIS_URL}")
     return REDIS_URL
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Any]:
+    """A webhook receiver on a loopback port (tests/receiver.py)."""
+    from tests.receiver import Receiver
+
+    async with Receiver().running() as running:
+        yield running

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,12 +23,6 @@ from tests.receiver import Receiver, eventually
 async def admin(unlimited: httpx.AsyncClient) -> Api:
     """An admin on the server without rate limits: these tests poll while work runs."""
     return await make_api(unlimited)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with Receiver().running() as running:
-        yield running
 
 
 async def person(api: Api, receiver: Receiver | None, name: str = "Responder") -> dict[str, Any]:

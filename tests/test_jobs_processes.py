@@ -41,12 +41,6 @@ async def database(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[st
             await _drop_postgres_database(SERVER_URL, name)
 
 
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with Receiver().running() as running:
-        yield running
-
-
 def environment(database: str, time_scale: int, redis_url: str | None = None) -> dict[str, str]:
     env = {
         **os.environ,

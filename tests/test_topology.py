@@ -7,9 +7,6 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections import Counter
-from collections.abc import AsyncIterator
-
-import pytest
 
 from tests.conftest import unique
 from tests.receiver import Receiver, Reply
@@ -19,12 +16,6 @@ from tests.test_jobs_processes import created, database, environment, needs_post
 __all__ = ["database"]  # the fixture, shared with the jobs tests
 
 READ_BUDGET = 40
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with Receiver().running() as running:
-        yield running
 
 
 @needs_postgres

@@ -7,7 +7,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,12 +27,6 @@ from tests.receiver import Receiver, Reply, eventually
 async def admin(unlimited: httpx.AsyncClient) -> Api:
     """An admin on the server without rate limits: these tests poll while work runs."""
     return await make_api(unlimited)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with Receiver().running() as running:
-        yield running
 
 
 @pytest.fixture

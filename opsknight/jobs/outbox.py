@@ -50,3 +50,24 @@ async def due_rows(model: Any, limit: int) -> list[tuple[str, str]]:
         .values_list("id", "token")
     )
     return [(r[0], r[1]) for r in rows]
+
+
+def settled(
+    ok: bool, status_code: int | None, error: str | None, attempts: int, wait: timedelta | None
+) -> tuple[str, dict[str, Any]]:
+    """The outcome of an attempt (`delivered`, `retry` or `failed`) and the row's new
+    columns; ``wait`` is the retry wait, None when there is no retry left."""
+    now = clock.now()
+    columns: dict[str, Any] = {
+        "attempts": attempts,
+        "last_status_code": status_code,
+        "last_error": error,
+    }
+    if ok:
+        columns.update(status="delivered", delivered_at=now, token=None, next_attempt_at=None)
+        return "delivered", columns
+    if wait is not None:
+        columns.update(token=ids.new_id("tok"), next_attempt_at=now + wait)
+        return "retry", columns
+    columns.update(status="failed", token=None, next_attempt_at=None)
+    return "failed", columns

@@ -103,26 +103,10 @@ async def deliver(notification_id: str, token: str) -> None:
 async def _record(
     notification: Notification, lease: str, result: transport.Attempt, final: bool = False
 ) -> None:
-    now = clock.now()
     attempts = notification.attempts + 1
-    error = result.error or (
-        None if result.ok else f"the receiver answered HTTP {result.status_code}"
-    )
-    done: dict[str, Any] = {
-        "attempts": attempts,
-        "last_status_code": result.status_code,
-        "last_error": error,
-    }
+    error = result.problem
     wait = None if (result.ok or final) else rows.retry_wait(attempts, RETRY_SCHEDULE, None)
-    if result.ok:
-        outcome = "delivered"
-        done.update(status="delivered", delivered_at=now, token=None, next_attempt_at=None)
-    elif wait is not None:
-        outcome = "retry"
-        done.update(token=ids.new_id("tok"), next_attempt_at=now + wait)
-    else:
-        outcome = "failed"
-        done.update(status="failed", token=None, next_attempt_at=None)
+    outcome, done = rows.settled(result.ok, result.status_code, error, attempts, wait)
     async with atomic():
         won = await Notification.filter(id=notification.id, token=lease).update(**done)
         if not won:

@@ -10,7 +10,7 @@ from typing import Any
 
 from tortoise.expressions import F
 
-from opsknight import clock, ids
+from opsknight import clock
 from opsknight.jobs import outbox as rows
 from opsknight.jobs import queue
 from opsknight.observability import WEBHOOK_DELIVERIES
@@ -95,29 +95,15 @@ async def _record(
     result: transport.Attempt,
     final: bool = False,
 ) -> None:
-    now = clock.now()
     attempts = delivery.attempts + 1
-    done: dict[str, Any] = {
-        "attempts": attempts,
-        "last_status_code": result.status_code,
-        "last_error": result.error or _status_error(result),
-    }
     gone = result.status_code == 410
     wait = (
         None
         if (result.ok or gone or final)
         else rows.retry_wait(attempts, RETRY_SCHEDULE, result.retry_after)
     )
+    outcome, done = rows.settled(result.ok, result.status_code, result.problem, attempts, wait)
     async with atomic():
-        if result.ok:
-            outcome = "delivered"
-            done.update(status="delivered", delivered_at=now, token=None, next_attempt_at=None)
-        elif wait is not None:
-            outcome = "retry"
-            done.update(token=ids.new_id("tok"), next_attempt_at=now + wait)
-        else:
-            outcome = "failed"
-            done.update(status="failed", token=None, next_attempt_at=None)
         won = await WebhookDelivery.filter(id=delivery.id, token=lease).update(**done)
         if not won:
             return
@@ -128,12 +114,6 @@ async def _record(
     WEBHOOK_DELIVERIES.labels("webhook", outcome).inc()
     for name, value in done.items():
         setattr(delivery, name, value)
-
-
-def _status_error(result: transport.Attempt) -> str | None:
-    if result.ok or result.status_code is None:
-        return None
-    return f"the receiver answered HTTP {result.status_code}"
 
 
 async def _count(webhook: Webhook, outcome: str, gone: bool) -> None:

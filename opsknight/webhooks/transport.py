@@ -26,6 +26,13 @@ class Attempt:
     def ok(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
 
+    @property
+    def problem(self) -> str | None:
+        """What went wrong, as recorded in `last_error`; None on success."""
+        if self.error or self.ok or self.status_code is None:
+            return self.error
+        return f"the receiver answered HTTP {self.status_code}"
+
 
 def _client_for_loop() -> httpx.AsyncClient:
     global _client
