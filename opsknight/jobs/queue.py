@@ -29,11 +29,14 @@ class JobQueue(Protocol):
 
 
 class LocalQueue:
-    """Runs jobs in this process: one task each, started when due."""
+    """Runs jobs in this process: one task each, started when due. Each kind of job has
+    its own limit of jobs running at once, so deliveries to receivers that hang (up to
+    10 s each) never hold up an escalation step."""
 
     def __init__(self, max_running: int = 100) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
-        self._limit = asyncio.Semaphore(max_running)
+        self._max_running = max_running
+        self._limits: dict[str, asyncio.Semaphore] = {}
         self._closed = False
 
     async def enqueue(
@@ -51,7 +54,8 @@ class LocalQueue:
 
         if delay:
             await asyncio.sleep(delay)
-        async with self._limit:
+        limit = self._limits.setdefault(name, asyncio.Semaphore(self._max_running))
+        async with limit:
             await run_job(name, *args)
 
     async def close(self) -> None:
@@ -64,12 +68,26 @@ class LocalQueue:
                 await task
 
 
+# Webhook deliveries have an arq queue of their own, so receivers that hang (up to 10 s
+# each) never hold up escalation steps, snooze ends and pages waiting in a worker.
+LANES = ("jobs", "webhooks")
+_LANE_OF = {"deliver_webhook": "webhooks"}
+
+
+def lane_of(name: str) -> str:
+    return _LANE_OF.get(name, "jobs")
+
+
+def queue_name(prefix: str, lane: str) -> str:
+    return f"{prefix}:{lane}"
+
+
 class ArqQueue:
     """Hands jobs to arq workers through Redis."""
 
-    def __init__(self, redis_url: str, queue_name: str) -> None:
+    def __init__(self, redis_url: str, prefix: str) -> None:
         self.redis_url = redis_url
-        self.queue_name = queue_name
+        self.prefix = prefix
         self._pool: Any = None
 
     async def _connect(self) -> Any:
@@ -78,14 +96,20 @@ class ArqQueue:
         if self._pool is None:
             settings = RedisSettings.from_dsn(self.redis_url)
             settings.conn_retries = 0
-            self._pool = await create_pool(settings, default_queue_name=self.queue_name)
+            self._pool = await create_pool(settings)
         return self._pool
 
     async def enqueue(
         self, name: str, *args: str, at: datetime | None = None, job_id: str | None = None
     ) -> None:
         pool = await self._connect()
-        await pool.enqueue_job(name, *args, _job_id=job_id, _defer_until=at)
+        await pool.enqueue_job(
+            name,
+            *args,
+            _job_id=job_id,
+            _defer_until=at,
+            _queue_name=queue_name(self.prefix, lane_of(name)),
+        )
 
     async def close(self) -> None:
         if self._pool is not None:

@@ -33,18 +33,25 @@ async def run_job(name: str, *args: str) -> None:
         logger.exception("job %s%s failed", name, args)
 
 
-async def sweep_once() -> None:
-    """One pass over every kind of due work; a failure in one kind does not stop the rest."""
-    for sweep in (commands.expire_snoozes, engine.sweep, delivery.sweep, dispatch.sweep):
+SWEEPS: tuple[Callable[[], Awaitable[int]], ...] = (
+    commands.expire_snoozes,
+    engine.sweep,
+    delivery.sweep,
+    dispatch.sweep,
+)
+
+
+async def _sweep_loop(sweep: Callable[[], Awaitable[int]], interval: float) -> None:
+    while True:
         try:
             await sweep()
         except Exception:
             logger.exception("sweep %s failed; retrying next pass", sweep.__qualname__)
+        await asyncio.sleep(interval)
 
 
 async def sweep_forever(interval: float) -> None:
     """Every ``interval`` seconds, run what is due (ended snoozes, missed steps and
-    deliveries): the safety net under lost jobs, crashes and Redis outages."""
-    while True:
-        await sweep_once()
-        await asyncio.sleep(interval)
+    deliveries): the safety net under lost jobs, crashes and Redis outages. Each kind
+    sweeps on its own, so receivers that hang for 10 s never hold up escalation."""
+    await asyncio.gather(*(_sweep_loop(sweep, interval) for sweep in SWEEPS))

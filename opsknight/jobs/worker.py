@@ -19,10 +19,6 @@ logger = logging.getLogger("opsknight.worker")
 HEALTH_CHECK_SECONDS = 30
 
 
-def queue_name(settings: Settings) -> str:
-    return f"{settings.redis_prefix}:jobs"
-
-
 def configure(settings: Settings) -> None:
     """Process-wide settings every job function depends on."""
     clock.configure(settings.time_scale)
@@ -37,7 +33,7 @@ def _arq_job(name: str) -> Any:
     return job
 
 
-def _arq_worker(settings: Settings) -> Any:
+def _arq_worker(settings: Settings, lane: str) -> Any:
     from arq.connections import RedisSettings
     from arq.worker import Worker, func
 
@@ -45,7 +41,7 @@ def _arq_worker(settings: Settings) -> Any:
     redis.conn_retries = 1
     return Worker(
         functions=[func(_arq_job(name), name=name, max_tries=1) for name in JOBS],
-        queue_name=queue_name(settings),
+        queue_name=queue.queue_name(settings.redis_prefix, lane),
         redis_settings=redis,
         handle_signals=False,
         max_jobs=100,
@@ -59,9 +55,14 @@ def _arq_worker(settings: Settings) -> Any:
 
 
 async def run_arq_forever(settings: Settings) -> None:
-    """The arq worker, restarted after a Redis outage; the sweeper covers the gap."""
+    """One arq worker per queue (see ``queue.LANES``)."""
+    await asyncio.gather(*(_run_lane(settings, lane) for lane in queue.LANES))
+
+
+async def _run_lane(settings: Settings, lane: str) -> None:
+    """An arq worker, restarted after a Redis outage; the sweeper covers the gap."""
     while True:
-        worker = _arq_worker(settings)
+        worker = _arq_worker(settings, lane)
         try:
             await worker.main()
         except asyncio.CancelledError:
@@ -93,7 +94,7 @@ async def running_jobs(settings: Settings, *, serve: bool) -> AsyncIterator[None
 async def _running(settings: Settings, serve: bool) -> AsyncIterator[None]:
     tasks: list[asyncio.Task[None]] = []
     if settings.redis_url:
-        queue.use(queue.ArqQueue(settings.redis_url, queue_name(settings)))
+        queue.use(queue.ArqQueue(settings.redis_url, settings.redis_prefix))
         if not serve or settings.with_worker:
             tasks.append(asyncio.create_task(run_arq_forever(settings)))
             tasks.append(asyncio.create_task(sweep_forever(settings.sweep_seconds)))
@@ -136,7 +137,7 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         async with running_jobs(settings, serve=False):
-            logger.info("worker started on queue %s", queue_name(settings))
+            logger.info("worker started on prefix %s", settings.redis_prefix)
             await stop.wait()
     finally:
         await Tortoise.close_connections()
