@@ -15,7 +15,7 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from opsknight.jobs.outbox import retry_wait
+from opsknight.attempts import retry_wait
 from opsknight.transaction import after_commit, atomic
 from opsknight.webhooks import delivery, guard
 from opsknight.webhooks.models import Webhook, WebhookDelivery

@@ -12,11 +12,11 @@ import asyncio
 import logging
 from typing import Any
 
+from opsknight import attempts as rows
 from opsknight import clock, ids
 from opsknight.directory.models import ContactMethod, User
 from opsknight.incidents import timeline
 from opsknight.incidents.models import Incident
-from opsknight.jobs import outbox as rows
 from opsknight.jobs import queue
 from opsknight.notifications.models import Notification
 from opsknight.notifications.notifier import NOTIFIERS

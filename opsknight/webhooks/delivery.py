@@ -10,8 +10,8 @@ from typing import Any
 
 from tortoise.expressions import F
 
+from opsknight import attempts as rows
 from opsknight import clock
-from opsknight.jobs import outbox as rows
 from opsknight.jobs import queue
 from opsknight.observability import WEBHOOK_DELIVERIES
 from opsknight.transaction import after_commit, atomic

@@ -1,4 +1,4 @@
-"""What webhook deliveries and notifications share: claiming a row, and the retry wait.
+"""Outbox rows (webhook deliveries, notifications): claiming one, the retry wait, settling.
 
 An outbox row is ``pending`` with a token and a ``next_attempt_at``. A runner claims it
 with a conditional update that swaps the token for a lease and pushes
