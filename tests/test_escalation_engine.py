@@ -131,12 +131,12 @@ async def test_acknowledging_before_the_delay_stops_escalation(
     admin: Api, receiver: Receiver
 ) -> None:
     first, second = await person(admin, receiver), await person(admin, receiver)
-    svc = await service_with(admin, step("USER", first["id"], delay=4), step("USER", second["id"]))
+    svc = await service_with(admin, step("USER", first["id"], delay=10), step("USER", second["id"]))
     opened = await open_on(admin, svc)
     await receiver.wait_for(f"/u/{first['id']}", 1)
     acked = await admin.patch(f"/api/incidents/{opened['id']}", {"status": "ACKNOWLEDGED"})
     assert acked.json()["data"]["escalation_status"] == "COMPLETED"
-    await asyncio.sleep(0.8)  # well past the 0.4 s the second step would have waited
+    await asyncio.sleep(1.5)  # well past the 1 s the second step would have waited
     assert receiver.at(f"/u/{second['id']}") == []
     assert await timeline(admin, opened["id"], "escalation") == []
 
