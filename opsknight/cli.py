@@ -75,6 +75,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         log_level=settings.log_level.lower(),
         log_config=None,  # logging is set up above: JSON lines
         access_log=False,  # the metrics middleware writes one JSON line a request
+        # Live-feed messages are a few hundred bytes: per-message compression saves little
+        # and costs ~45 KB of zlib state per WebSocket and a compress call per message.
+        ws_per_message_deflate=False,
     )
 
 
