@@ -38,6 +38,7 @@ from opsknight.graphql.queries.incidents import IncidentQuery
 from opsknight.graphql.queries.schedules import ScheduleQuery
 from opsknight.graphql.queries.webhooks import WebhookQuery
 from opsknight.graphql.scalars import DateTime
+from opsknight.graphql.shared_events import SharedEventExecutor
 from opsknight.graphql.subscriptions import Subscription
 
 Query = merge_types(
@@ -143,6 +144,7 @@ def build_schema() -> OpsKnightSchema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        execution_context_class=SharedEventExecutor,
         config=StrawberryConfig(scalar_map={datetime: DateTime}),
         extensions=extensions,
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
@@ -11,7 +13,7 @@ from opsknight.graphql.context import Info
 from opsknight.graphql.loaders import Loaders
 from opsknight.graphql.types.enums import IncidentStatus, Urgency
 from opsknight.graphql.types.incidents import Incident
-from opsknight.live.feed import ChangeFilter
+from opsknight.live.feed import Change, ChangeFilter
 from opsknight.live.service import follow
 
 
@@ -30,6 +32,31 @@ class IncidentChange:
     occurred_at: datetime
     sequence: int = strawberry.field(description="The incident's version after the change.")
     incident: Incident
+    # Subscribers of this process who would get the same answer share one execution.
+    share_key: strawberry.Private[str]
+
+
+# One payload per change for all subscribers of this process (their results are shared
+# too, see graphql/shared_events.py).
+_payloads: OrderedDict[str, IncidentChange] = OrderedDict()
+_PAYLOADS_KEPT = 256
+
+
+def _payload(change: Change, row: Any) -> IncidentChange:
+    payload = _payloads.get(change.id)
+    if payload is None:
+        payload = IncidentChange(
+            id=change.id,
+            event=change.event,
+            occurred_at=datetime.fromisoformat(change.occurred_at),
+            sequence=change.sequence,
+            incident=Incident.from_row(row),
+            share_key=change.id,
+        )
+        _payloads[change.id] = payload
+        while len(_payloads) > _PAYLOADS_KEPT:
+            _payloads.popitem(last=False)
+    return payload
 
 
 def _filter(environment: str, value: IncidentChangeFilter | None) -> ChangeFilter:
@@ -56,10 +83,4 @@ class Subscription:
         async for change, row in follow(principal, _filter(principal.environment, filter), after):
             # One context serves the whole connection: each event gets fresh loaders.
             info.context.loaders = Loaders()
-            yield IncidentChange(
-                id=change.id,
-                event=change.event,
-                occurred_at=datetime.fromisoformat(change.occurred_at),
-                sequence=change.sequence,
-                incident=Incident.from_row(row),
-            )
+            yield _payload(change, row)

@@ -1,0 +1,58 @@
+"""Subscription events executed once per process for all subscribers who would get the
+same answer.
+
+A change fans out to every subscriber; executing the subscription's selection for each of
+them repeats the same work. Subscribers with the same document, the same variables and
+the same caller permissions get identical results, so the first one to reach a change
+executes it and the others reuse that result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import OrderedDict
+from inspect import isawaitable
+from typing import Any
+
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+_KEPT = 512
+_results: OrderedDict[tuple[Any, ...], tuple[Any, asyncio.Future[Any]]] = OrderedDict()
+
+
+class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's executor, sharing the execution of subscription events whose
+    payload carries a ``share_key`` (queries and mutations run as usual)."""
+
+    _share_key: tuple[Any, ...] | None = None
+
+    def build_per_event_executor(self, payload: Any) -> Any:
+        executor = super().build_per_event_executor(payload)
+        share = getattr(payload, "share_key", None)
+        principal = getattr(getattr(self.context_value, "credential", None), "principal", None)
+        if share is not None and principal is not None:
+            variables = json.dumps(self.variable_values, sort_keys=True, default=str)
+            executor._share_key = (share, id(self.operation), variables, principal)  # type: ignore[attr-defined]
+        return executor
+
+    def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+        if self._share_key is None:
+            return super().execute_operation(*args, **kwargs)
+        return self._shared(args, kwargs)
+
+    async def _shared(self, args: Any, kwargs: Any) -> Any:
+        key = self._share_key
+        assert key is not None
+        entry = _results.get(key)
+        if entry is None:
+            # The operation is kept with the result so its id is not reused meanwhile.
+            entry = (self.operation, asyncio.ensure_future(self._execute(args, kwargs)))
+            _results[key] = entry
+            while len(_results) > _KEPT:
+                _results.popitem(last=False)
+        return await asyncio.shield(entry[1])
+
+    async def _execute(self, args: Any, kwargs: Any) -> Any:
+        result = super().execute_operation(*args, **kwargs)
+        return await result if isawaitable(result) else result
