@@ -315,3 +315,34 @@ async def test_subscriptions_per_connection_are_bounded(live_url: str, admin: Ap
         refused = await subscription.next()
     assert refused["type"] == "error" and refused["id"] == str(MAX_SUBSCRIPTIONS_PER_CONNECTION + 1)
     assert "limit" in refused["payload"][0]["message"].lower()
+
+
+async def test_subscribers_with_other_documents_or_keys_get_their_own_answers(
+    live_url: str, admin: Api, unlimited: httpx.AsyncClient
+) -> None:
+    # Executions are shared only between subscribers with the same document, variables
+    # and permissions: each of these gets exactly what it asked for.
+    other_key = await make_api(unlimited, role="RESPONDER")
+    service = await admin.create("/api/services", {"name": unique("svc")})
+    only_ids = "subscription { incidentChanged { id event } }"
+    async with (
+        subscribed(live_url, admin.key) as full,
+        subscribed(live_url, other_key.key) as responder,
+        websockets.connect(
+            f"ws://{live_url}/graphql", subprotocols=["graphql-transport-ws"]
+        ) as socket,
+    ):
+        await socket.send(json.dumps(
+            {"type": "connection_init", "payload": {"Authorization": f"Bearer {admin.key}"}}
+        ))  # fmt: skip
+        await socket.recv()
+        await socket.send(json.dumps(
+            {"id": "1", "type": "subscribe", "payload": {"query": only_ids}}
+        ))  # fmt: skip
+        await _settled()
+        incident = await open_incident(admin, service["id"], title="shared")
+        first, second = await full.change(), await responder.change()
+        narrow = await Subscription(socket).change()
+    assert first == second and first["incident"]["title"] == "shared"
+    assert narrow == {"id": first["id"], "event": "incident.triggered"}
+    assert first["incident"]["id"] == incident["id"]
