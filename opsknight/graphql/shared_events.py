@@ -21,19 +21,37 @@ _KEPT = 512
 _results: OrderedDict[tuple[Any, ...], tuple[Any, asyncio.Future[Any]]] = OrderedDict()
 
 
+class _Reuse:
+    """Stands in for a per-event executor when the event's result is already there."""
+
+    def __init__(self, result: asyncio.Future[Any]) -> None:
+        self.result = result
+
+    def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+        return asyncio.shield(self.result)
+
+
 class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's executor, sharing the execution of subscription events whose
     payload carries a ``share_key`` (queries and mutations run as usual)."""
 
     _share_key: tuple[Any, ...] | None = None
+    _subscription_key: tuple[Any, ...] | None = None
 
     def build_per_event_executor(self, payload: Any) -> Any:
-        executor = super().build_per_event_executor(payload)
         share = getattr(payload, "share_key", None)
-        principal = getattr(getattr(self.context_value, "credential", None), "principal", None)
-        if share is not None and principal is not None:
+        if share is None:
+            return super().build_per_event_executor(payload)
+        if self._subscription_key is None:  # the same for every event of a subscription
+            principal = getattr(self.context_value.credential, "principal", None)
             variables = json.dumps(self.variable_values, sort_keys=True, default=str)
-            executor._share_key = (share, id(self.operation), variables, principal)  # type: ignore[attr-defined]
+            self._subscription_key = (id(self.operation), variables, principal)
+        key = (share, *self._subscription_key)
+        entry = _results.get(key)
+        if entry is not None:
+            return _Reuse(entry[1])
+        executor = super().build_per_event_executor(payload)
+        executor._share_key = key  # type: ignore[attr-defined]
         return executor
 
     def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
