@@ -149,3 +149,13 @@ async def test_documents_with_too_many_tokens_are_refused(admin: Api) -> None:
     result = await admin.graphql(huge)
     assert result["errors"][0]["extensions"]["code"] == "VALIDATION_ERROR"
     assert "token" in result["errors"][0]["message"].lower()
+
+
+async def test_answers_with_integers_beyond_64_bits_still_encode(
+    admin: Api, service: dict[str, Any]
+) -> None:
+    incident = await open_incident(admin, service["id"], custom_details={"huge": 2**70})
+    result = await admin.graphql(
+        "query($id: ID!) { incident(id: $id) { customDetails } }", {"id": incident["id"]}
+    )
+    assert result["data"]["incident"]["customDetails"] == {"huge": 2**70}
