@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any
 
 from tortoise import Tortoise, fields
@@ -19,6 +21,16 @@ MODEL_MODULES = [
     "opsknight.webhooks.models",
     "opsknight.notifications.models",
 ]
+
+
+# JSON columns use the standard library's encoder whatever else is installed (Tortoise
+# would switch to orjson, which refuses integers beyond 64 bits that JSON allows).
+JSON_ENCODER = functools.partial(json.dumps, separators=(",", ":"))
+
+
+def json_field(**options: Any) -> Any:
+    """A JSON column (stored losslessly for any JSON value an API accepts)."""
+    return fields.JSONField(encoder=JSON_ENCODER, decoder=json.loads, **options)
 
 
 class PrefixedModel(Model):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from tortoise import fields
 
-from opsknight.db import PrefixedModel
+from opsknight.db import PrefixedModel, json_field
 
 
 class EscalationPolicy(PrefixedModel):
@@ -29,7 +29,7 @@ class EscalationStep(PrefixedModel):
     target_id = fields.CharField(max_length=40)
     delay_minutes = fields.IntField(default=0)
     notify_team_lead_only = fields.BooleanField(default=False)
-    channels: list[str] | None = fields.JSONField(null=True)
+    channels: list[str] | None = json_field(null=True)
 
     class Meta:
         table = "escalation_steps"

@@ -4,7 +4,7 @@ from typing import Any
 
 from tortoise import fields
 
-from opsknight.db import PrefixedModel
+from opsknight.db import PrefixedModel, json_field
 
 
 class ChangeEvent(PrefixedModel):
@@ -15,8 +15,8 @@ class ChangeEvent(PrefixedModel):
     summary = fields.CharField(max_length=1024)
     source = fields.CharField(max_length=255, null=True)
     timestamp = fields.DatetimeField()
-    custom_details: dict[str, Any] = fields.JSONField(default=dict)
-    links: list[dict[str, Any]] = fields.JSONField(default=list)
+    custom_details: dict[str, Any] = json_field(default=dict)
+    links: list[dict[str, Any]] = json_field(default=list)
     created_at = fields.DatetimeField()
 
     class Meta:

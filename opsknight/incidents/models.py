@@ -5,7 +5,7 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
-from opsknight.db import PrefixedModel
+from opsknight.db import PrefixedModel, json_field
 
 
 class Incident(PrefixedModel):
@@ -39,7 +39,7 @@ class Incident(PrefixedModel):
     escalation_policy = fields.ForeignKeyField(
         "models.EscalationPolicy", related_name="incidents", null=True, on_delete=fields.SET_NULL
     )
-    policy_snapshot: dict[str, Any] | None = fields.JSONField(null=True)
+    policy_snapshot: dict[str, Any] | None = json_field(null=True)
     current_escalation_step = fields.IntField(null=True)
     escalation_status = fields.CharField(max_length=16, default="NONE")
     escalation_round = fields.IntField(default=0)
@@ -50,9 +50,9 @@ class Incident(PrefixedModel):
     # Steps run in the incident's whole life: every run after the first is an `escalation`.
     escalation_runs = fields.IntField(null=True, default=0)  # NULL on rows older than it
     alert_count = fields.IntField(default=0)
-    custom_details: dict[str, Any] = fields.JSONField(default=dict)
-    links: list[dict[str, Any]] = fields.JSONField(default=list)
-    images: list[dict[str, Any]] = fields.JSONField(default=list)
+    custom_details: dict[str, Any] = json_field(default=dict)
+    links: list[dict[str, Any]] = json_field(default=list)
+    images: list[dict[str, Any]] = json_field(default=list)
     component = fields.CharField(max_length=255, null=True)
     alert_group = fields.CharField(max_length=255, null=True)
     alert_class = fields.CharField(max_length=255, null=True)
@@ -63,7 +63,7 @@ class Incident(PrefixedModel):
         "models.Incident", related_name="merged_incidents", null=True, on_delete=fields.SET_NULL
     )
     merged_at = fields.DatetimeField(null=True)
-    related_incidents: list[str] = fields.JSONField(default=list)
+    related_incidents: list[str] = json_field(default=list)
     version = fields.IntField(default=1)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
@@ -108,7 +108,7 @@ class Alert(PrefixedModel):
     integration = fields.ForeignKeyField(
         "models.Integration", related_name="alerts", null=True, on_delete=fields.SET_NULL
     )
-    payload: dict[str, Any] = fields.JSONField(default=dict)
+    payload: dict[str, Any] = json_field(default=dict)
     received_at = fields.DatetimeField()
 
     class Meta:
@@ -141,7 +141,7 @@ class TimelineEvent(PrefixedModel):
     actor_type = fields.CharField(max_length=16)
     actor_id = fields.CharField(max_length=40, null=True)
     actor_name = fields.CharField(max_length=255, null=True)
-    details: dict[str, Any] = fields.JSONField(default=dict)
+    details: dict[str, Any] = json_field(default=dict)
 
     class Meta:
         table = "timeline_events"

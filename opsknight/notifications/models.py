@@ -4,7 +4,7 @@ from typing import Any
 
 from tortoise import fields
 
-from opsknight.db import PrefixedModel
+from opsknight.db import PrefixedModel, json_field
 
 
 # One message to one person through one contact method: an outbox row written by the
@@ -22,7 +22,7 @@ class Notification(PrefixedModel):
     )
     channel = fields.CharField(max_length=16)
     step = fields.IntField()
-    payload: dict[str, Any] = fields.JSONField()
+    payload: dict[str, Any] = json_field()
     status = fields.CharField(max_length=16, default="pending")
     attempts = fields.IntField(default=0)
     last_status_code = fields.IntField(null=True)

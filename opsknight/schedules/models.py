@@ -5,7 +5,7 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
-from opsknight.db import PrefixedModel
+from opsknight.db import PrefixedModel, json_field
 
 
 class Schedule(PrefixedModel):
@@ -36,7 +36,7 @@ class ScheduleLayer(PrefixedModel):
     # Local wall-clock date-times in the schedule's zone, ISO 8601 without an offset.
     handoff_start = fields.CharField(max_length=19)
     end = fields.CharField(max_length=19, null=True)
-    restrictions: list[dict[str, Any]] = fields.JSONField(default=list)
+    restrictions: list[dict[str, Any]] = json_field(default=list)
 
     class Meta:
         table = "schedule_layers"

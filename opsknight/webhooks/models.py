@@ -4,17 +4,17 @@ from typing import Any
 
 from tortoise import fields
 
-from opsknight.db import PrefixedModel
+from opsknight.db import PrefixedModel, json_field
 
 
 class Webhook(PrefixedModel):
     id_prefix = "whk"
     name = fields.CharField(max_length=100, null=True)
     url = fields.CharField(max_length=2048)
-    events: list[str] = fields.JSONField(default=list)
+    events: list[str] = json_field(default=list)
     enabled = fields.BooleanField(default=True)
     include_test = fields.BooleanField(default=False)
-    service_ids: list[str] | None = fields.JSONField(null=True)
+    service_ids: list[str] | None = json_field(null=True)
     secret = fields.CharField(max_length=128)
     previous_secret = fields.CharField(max_length=128, null=True)
     previous_secret_expires_at = fields.DatetimeField(null=True)
@@ -36,7 +36,7 @@ class WebhookDelivery(PrefixedModel):
     event = fields.CharField(max_length=64)
     event_id = fields.CharField(max_length=40)
     incident_id = fields.CharField(max_length=40, null=True)
-    payload: dict[str, Any] = fields.JSONField()
+    payload: dict[str, Any] = json_field()
     status = fields.CharField(max_length=16, default="pending")
     attempts = fields.IntField(default=0)
     last_status_code = fields.IntField(null=True)
