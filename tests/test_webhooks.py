@@ -419,3 +419,28 @@ async def test_changes_to_one_incident_arrive_in_order(
         "incident.triggered", "incident.acknowledged", "incident.urgency_changed",
         "incident.priority_changed", "incident.resolved",
     ]  # fmt: skip
+
+
+async def test_contact_methods_are_managed_by_their_owner_or_an_admin(
+    admin: Api, client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    responder = await make_api(client, role="RESPONDER")
+    own = f"/api/users/{responder.user_id}/contact-methods"
+    created = await responder.post(own, {"type": "webhook", "address": receiver.url("/me")})
+    assert created.status_code == 201, created.text
+    method = created.json()["data"]
+    assert method["secret"].startswith("whsec_") and method["type"] == "webhook"
+    listed = (await responder.get(own)).json()["data"]
+    assert [m["id"] for m in listed] == [method["id"]] and "secret" not in listed[0]
+
+    # Someone else's contact methods: readable, not writable, without users:write.
+    others = f"/api/users/{admin.user_id}/contact-methods"
+    refused = await responder.post(others, {"type": "webhook", "address": receiver.url("/x")})
+    assert refused.status_code == 403
+    bad = await responder.post(own, {"type": "carrier-pigeon", "address": receiver.url("/y")})
+    assert bad.status_code == 400 and bad.json()["error"]["details"]["field"] == "type"
+    assert len((await responder.get(own)).json()["data"]) == 1
+
+    assert (await admin.delete(f"{own}/{method['id']}")).status_code == 200
+    assert (await responder.get(own)).json()["data"] == []
+    assert (await admin.delete(f"{own}/{method['id']}")).status_code == 404
