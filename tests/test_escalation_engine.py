@@ -16,7 +16,7 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 from opsknight.escalation import engine
 from opsknight.incidents.models import Incident
 from tests.conftest import Api, make_api, unique
-from tests.receiver import Receiver, eventually
+from tests.receiver import Receiver, Reply, eventually
 
 
 @pytest.fixture
@@ -312,3 +312,19 @@ async def test_each_step_runs_once_when_runners_race(admin: Api, receiver: Recei
     await asyncio.sleep(0.2)
     assert len(await timeline(admin, opened["id"], "escalation")) == 1
     assert len(receiver.at(f"/u/{user['id']}")) == 2
+
+
+async def test_a_page_that_cannot_be_delivered_is_a_failed_notification(
+    admin: Api, receiver: Receiver
+) -> None:
+    user = await person(admin, receiver)
+    # The first attempt and its three retries (10 s, 30 s, 2 min at 600x) all fail.
+    receiver.script(f"/u/{user['id']}", *[Reply(500)] * 4)
+    svc = await service_with(admin, step("USER", user["id"]))
+    opened = await open_on(admin, svc)
+    failed = await eventually(lambda: timeline(admin, opened["id"], "notification_failed"))
+    assert len(receiver.at(f"/u/{user['id']}")) == 4
+    details = failed[0]["details"]
+    assert details["reason"] == "the receiver answered HTTP 500"
+    assert details["channel"] == "WEBHOOK" and details["user"]["id"] == user["id"]
+    assert await timeline(admin, opened["id"], "notification_sent") == []
