@@ -23,7 +23,7 @@ from opsknight.jobs import queue
 from opsknight.notifications import dispatch
 from opsknight.observability import ESCALATION_LAG
 from opsknight.schedules.service import on_call_user_ids
-from opsknight.transaction import after_commit, atomic
+from opsknight.transaction import atomic
 
 logger = logging.getLogger("opsknight.escalation")
 
@@ -85,7 +85,7 @@ async def arm_new(incidents: list[Incident]) -> None:
         incident.escalation_runs = 0
         for name, value in _armed().items():
             setattr(incident, name, value)
-        await after_commit(_enqueuer(incident.id, incident.escalation_token, clock.now()))
+        await schedule_armed(incident)
 
 
 def _armed() -> dict[str, Any]:
@@ -118,16 +118,11 @@ def on_status_change(incident: Incident, target: str) -> dict[str, Any]:
 async def schedule_armed(incident: Incident) -> None:
     """After a change that armed the incident commits, start its due step."""
     if incident.escalation_status == "ACTIVE" and incident.escalation_token:
-        due = incident.escalation_due_at or clock.now()
-        await after_commit(_enqueuer(incident.id, incident.escalation_token, due))
+        await _schedule(incident.id, incident.escalation_token, incident.escalation_due_at)
 
 
-def _enqueuer(incident_id: str, token: str | None, due: Any) -> Any:
-    async def enqueue() -> None:
-        if token is not None:
-            await queue.enqueue(JOB, incident_id, token, at=due, job_id=f"esc:{token}")
-
-    return enqueue
+async def _schedule(incident_id: str, token: str, due: Any) -> None:
+    await queue.enqueue_after_commit(JOB, incident_id, token, at=due, job_id=f"esc:{token}")
 
 
 async def run_due(incident_id: str, token: str) -> bool:
@@ -209,7 +204,7 @@ async def _advance(incident: Incident, token: str) -> None:
             },
         )
     await _notify(incident, number, step)
-    await after_commit(_enqueuer(incident.id, token, due))
+    await _schedule(incident.id, token, due)
 
 
 async def _finish(incident: Incident, status: str) -> None:

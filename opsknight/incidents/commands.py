@@ -21,7 +21,7 @@ from opsknight.incidents.models import IdempotencyRecord, Incident, IncidentCoun
 from opsknight.incidents.queries import etag_of, find_incident
 from opsknight.incidents.states import PRIORITIES, STATUSES, URGENCIES, can_move, timeline_type
 from opsknight.jobs import queue
-from opsknight.transaction import after_commit, atomic
+from opsknight.transaction import atomic
 
 MAX_SNOOZE_MINUTES = 10080
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -325,14 +325,10 @@ async def _save(change: _Change, actor: dict[str, str]) -> None:
     if "escalation_token" in change.columns:
         await engine.schedule_armed(incident)
     if "snoozed_until" in change.columns and incident.snoozed_until is not None:
-        await _schedule_snooze_end(incident.id, incident.snoozed_until)
-
-
-async def _schedule_snooze_end(incident_id: str, until: datetime) -> None:
-    async def enqueue() -> None:
-        await queue.enqueue(SNOOZE_JOB, incident_id, clock.isoformat_z(until), at=until)
-
-    await after_commit(enqueue)
+        until = incident.snoozed_until
+        await queue.enqueue_after_commit(
+            SNOOZE_JOB, incident.id, clock.isoformat_z(until), at=until
+        )
 
 
 async def move_status(

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from opsknight import clock
+from opsknight.transaction import after_commit
 
 logger = logging.getLogger("opsknight.jobs")
 
@@ -141,3 +142,15 @@ async def enqueue(
         logger.warning(
             "could not enqueue %s %s; the sweeper will run it", name, args, exc_info=True
         )
+
+
+async def enqueue_after_commit(
+    name: str, *args: str, at: datetime | None = None, job_id: str | None = None
+) -> None:
+    """``enqueue`` once the current transaction commits (at once outside one): a job
+    never starts for a row its transaction did not write."""
+
+    async def send() -> None:
+        await enqueue(name, *args, at=at, job_id=job_id)
+
+    await after_commit(send)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+import functools
 
 from opsknight import clock
 from opsknight.directory.models import Service
@@ -32,11 +32,4 @@ async def record(changes: list[tuple[Incident, TimelineEvent, str]]) -> None:
         )
         for incident, entry, event in changes
     ]
-    await after_commit(_publisher(feed))
-
-
-def _publisher(feed: list[Change]) -> Any:
-    async def send() -> None:
-        await publish(feed)
-
-    return send
+    await after_commit(functools.partial(publish, feed))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any
 
 from opsknight import attempts as rows
@@ -21,7 +22,7 @@ from opsknight.jobs import queue
 from opsknight.notifications.models import Notification
 from opsknight.notifications.notifier import NOTIFIERS
 from opsknight.observability import WEBHOOK_DELIVERIES
-from opsknight.transaction import after_commit, atomic
+from opsknight.transaction import atomic
 from opsknight.webhooks import transport
 from opsknight.webhooks.payloads import incident_payload
 
@@ -73,16 +74,13 @@ async def queue_notifications(
         }
         created.append(notification)
     await Notification.bulk_create(created)
-    await after_commit(_enqueue_all([(n.id, n.token or "", None) for n in created]))
+    for notification in created:
+        await _schedule(notification.id, notification.token or "")
     return len(created)
 
 
-def _enqueue_all(items: list[tuple[str, str, Any]]) -> Any:
-    async def enqueue() -> None:
-        for notification_id, token, at in items:
-            await queue.enqueue(JOB, notification_id, token, at=at, job_id=f"ntf:{token}")
-
-    return enqueue
+async def _schedule(notification_id: str, token: str, at: datetime | None = None) -> None:
+    await queue.enqueue_after_commit(JOB, notification_id, token, at=at, job_id=f"ntf:{token}")
 
 
 async def deliver(notification_id: str, token: str) -> None:
@@ -114,9 +112,7 @@ async def _record(
         if outcome != "retry":
             await _write_entry(notification, outcome, error)
         else:
-            await after_commit(
-                _enqueue_all([(notification.id, done["token"], done["next_attempt_at"])])
-            )
+            await _schedule(notification.id, done["token"], done["next_attempt_at"])
     WEBHOOK_DELIVERIES.labels("notification", outcome).inc()
 
 

@@ -14,8 +14,8 @@ from opsknight import attempts as rows
 from opsknight import clock
 from opsknight.jobs import queue
 from opsknight.observability import WEBHOOK_DELIVERIES
-from opsknight.transaction import after_commit, atomic
-from opsknight.webhooks import guard, transport
+from opsknight.transaction import atomic
+from opsknight.webhooks import guard, outbox, transport
 from opsknight.webhooks.models import Webhook, WebhookDelivery
 from opsknight.webhooks.outbox import JOB
 from opsknight.webhooks.signing import signed_headers
@@ -49,7 +49,7 @@ async def attempt(delivery_id: str, token: str, final: bool = False) -> None:
     With ``final`` a failure is not retried."""
     if await _behind_an_earlier_one(delivery_id):
         # Keep order per incident: the earlier delivery goes first (a retry waiting in
-        # backoff does not hold later ones up).
+        # backoff does not hold later ones up). No job id: this job still holds its own.
         await queue.enqueue(JOB, delivery_id, token, at=clock.now() + ORDER_WAIT)
         return
     lease = await rows.claim(WebhookDelivery, delivery_id, token)
@@ -110,7 +110,7 @@ async def _record(
         if delivery.event != "ping":
             await _count(webhook, outcome, gone)
         if outcome == "retry":
-            await after_commit(_later(delivery.id, done["token"], done["next_attempt_at"]))
+            await outbox.schedule(delivery.id, done["token"], done["next_attempt_at"])
     WEBHOOK_DELIVERIES.labels("webhook", outcome).inc()
     for name, value in done.items():
         setattr(delivery, name, value)
@@ -132,13 +132,6 @@ async def _count(webhook: Webhook, outcome: str, gone: bool) -> None:
             disabled_reason=f"{MAX_CONSECUTIVE_FAILURES} deliveries in a row failed",
             updated_at=clock.now(),
         )
-
-
-def _later(delivery_id: str, token: str, at: Any) -> Any:
-    async def enqueue() -> None:
-        await queue.enqueue(JOB, delivery_id, token, at=at, job_id=f"dlv:{token}")
-
-    return enqueue
 
 
 async def sweep(limit: int = 50) -> int:

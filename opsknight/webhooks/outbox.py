@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from opsknight import clock, ids
 from opsknight.incidents.models import Incident, TimelineEvent
 from opsknight.jobs import queue
-from opsknight.transaction import after_commit
 from opsknight.webhooks.models import Webhook, WebhookDelivery
 from opsknight.webhooks.payloads import incident_payload
 
@@ -86,12 +86,10 @@ async def record(named: list[tuple[Incident, TimelineEvent, str]]) -> None:
             )
     if deliveries:
         await WebhookDelivery.bulk_create(deliveries)
-        await after_commit(_enqueue_all([(d.id, d.token or "") for d in deliveries]))
+        for delivery in deliveries:
+            await schedule(delivery.id, delivery.token or "")
 
 
-def _enqueue_all(rows: list[tuple[str, str]]) -> Any:
-    async def enqueue() -> None:
-        for delivery_id, token in rows:
-            await queue.enqueue(JOB, delivery_id, token, job_id=f"dlv:{token}")
-
-    return enqueue
+async def schedule(delivery_id: str, token: str, at: datetime | None = None) -> None:
+    """Start the delivery's attempt ``token`` at ``at`` once the transaction commits."""
+    await queue.enqueue_after_commit(JOB, delivery_id, token, at=at, job_id=f"dlv:{token}")

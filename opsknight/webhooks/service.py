@@ -10,13 +10,12 @@ from opsknight import clock, ids, validation
 from opsknight.auth.principal import Principal
 from opsknight.directory.models import Service
 from opsknight.errors import NotFound, ValidationFailed
-from opsknight.jobs import queue
 from opsknight.paging import Page, page_of
 from opsknight.records import get_or_404
-from opsknight.transaction import after_commit, atomic
-from opsknight.webhooks import delivery, guard
+from opsknight.transaction import atomic
+from opsknight.webhooks import delivery, guard, outbox
 from opsknight.webhooks.models import Webhook, WebhookDelivery
-from opsknight.webhooks.outbox import EVENTS, JOB
+from opsknight.webhooks.outbox import EVENTS
 from opsknight.webhooks.signing import new_secret
 
 ROTATION_OVERLAP = timedelta(hours=24)
@@ -161,15 +160,8 @@ async def redeliver(principal: Principal, webhook_id: str, delivery_id: str) -> 
     )
     async with atomic():
         await copy.save()
-        await after_commit(_enqueue(copy))
+        await outbox.schedule(copy.id, copy.token or "")
     return copy
-
-
-def _enqueue(row: WebhookDelivery) -> Any:
-    async def enqueue() -> None:
-        await queue.enqueue(JOB, row.id, row.token or "", job_id=f"dlv:{row.token}")
-
-    return enqueue
 
 
 async def ping(principal: Principal, webhook_id: str) -> WebhookDelivery:
