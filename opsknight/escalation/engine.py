@@ -104,12 +104,7 @@ def on_status_change(incident: Incident, target: str) -> dict[str, Any]:
     """Columns to change with a status move: stop on ACK/RESOLVE/SNOOZE/SUPPRESS, start
     again from step 1 on a move back to OPEN (reopen, unacknowledge, snooze end)."""
     if target in STOPPING and incident.escalation_status == "ACTIVE":
-        return {
-            "escalation_status": "COMPLETED",
-            "escalation_token": None,
-            "escalation_due_at": None,
-            "escalation_next_step": None,
-        }
+        return _ended("COMPLETED")
     if target == "OPEN" and incident.policy_snapshot and incident.environment == "live":
         return _armed()
     return {}
@@ -172,25 +167,14 @@ async def _advance(incident: Incident, token: str) -> None:
         else:
             following = 0
     due = now + clock.scaled(timedelta(minutes=int(step["delay_minutes"])))
-    incident.current_escalation_step = number
-    incident.escalation_next_step = following
-    incident.escalation_round = round_
-    incident.escalation_runs = runs + 1
-    incident.escalation_due_at = due
-    incident.escalation_token = token
-    incident.updated_at = now
-    incident.version += 1
-    await incident.save(
-        update_fields=[
-            "current_escalation_step",
-            "escalation_next_step",
-            "escalation_round",
-            "escalation_runs",
-            "escalation_due_at",
-            "escalation_token",
-            "updated_at",
-            "version",
-        ]
+    await _save(
+        incident,
+        current_escalation_step=number,
+        escalation_next_step=following,
+        escalation_round=round_,
+        escalation_runs=runs + 1,
+        escalation_due_at=due,
+        escalation_token=token,
     )
     if runs > 0:
         await timeline.record(
@@ -207,23 +191,26 @@ async def _advance(incident: Incident, token: str) -> None:
     await _schedule(incident.id, token, due)
 
 
+def _ended(status: str) -> dict[str, Any]:
+    """Columns that end an escalation (COMPLETED or EXHAUSTED): no step is due any more."""
+    return {
+        "escalation_status": status,
+        "escalation_token": None,
+        "escalation_due_at": None,
+        "escalation_next_step": None,
+    }
+
+
 async def _finish(incident: Incident, status: str) -> None:
-    incident.escalation_status = status
-    incident.escalation_token = None
-    incident.escalation_due_at = None
-    incident.escalation_next_step = None
-    incident.updated_at = clock.now()
-    incident.version += 1
-    await incident.save(
-        update_fields=[
-            "escalation_status",
-            "escalation_token",
-            "escalation_due_at",
-            "escalation_next_step",
-            "updated_at",
-            "version",
-        ]
-    )
+    await _save(incident, **_ended(status))
+
+
+async def _save(incident: Incident, **columns: Any) -> None:
+    """Write escalation columns, as a change of the incident (a new version)."""
+    columns.update(updated_at=clock.now(), version=incident.version + 1)
+    for name, value in columns.items():
+        setattr(incident, name, value)
+    await incident.save(update_fields=list(columns))
 
 
 async def _recipients(step: dict[str, Any]) -> tuple[list[User], str | None]:
