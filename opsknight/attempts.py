@@ -8,10 +8,15 @@ the sweeper retries it if this runner dies mid-attempt.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from opsknight import clock, ids
+
+logger = logging.getLogger("opsknight.outbox")
 
 # Longer than the 10 s request cut, in real time: an in-flight attempt is never retaken.
 LEASE = timedelta(seconds=60)
@@ -41,15 +46,21 @@ def retry_wait(
     return clock.scaled(timedelta(seconds=seconds))
 
 
-async def due_rows(model: Any, limit: int) -> list[tuple[str, str]]:
-    """(id, token) of pending rows whose next attempt is due."""
-    rows = (
+async def sweep(model: Any, attempt: Callable[[str, str], Awaitable[None]], limit: int) -> int:
+    """Attempt up to ``limit`` pending rows whose next attempt is due and that no job
+    took (lost, or Redis was down). Attempts run side by side, so one hanging receiver
+    holds up none of the others. Returns how many were due."""
+    due = (
         await model.filter(status="pending", next_attempt_at__lte=clock.now())
         .order_by("next_attempt_at")
         .limit(limit)
         .values_list("id", "token")
     )
-    return [(r[0], r[1]) for r in rows]
+    results = await asyncio.gather(*(attempt(i, t) for i, t in due), return_exceptions=True)
+    for result in results:
+        if isinstance(result, Exception):
+            logger.error("%s attempt failed unexpectedly", model.__name__, exc_info=result)
+    return len(due)
 
 
 def settled(

@@ -8,8 +8,6 @@ later than that helps less than the escalation's next step.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +26,6 @@ from opsknight.webhooks.payloads import incident_payload
 
 RETRY_SCHEDULE = (10, 30, 120)
 JOB = "deliver_notification"
-logger = logging.getLogger("opsknight.notifications")
 
 
 def _usable(methods: list[ContactMethod], channels: list[str] | None) -> list[ContactMethod]:
@@ -135,10 +132,5 @@ async def _write_entry(notification: Notification, outcome: str, error: str | No
 
 
 async def sweep(limit: int = 50) -> int:
-    """Attempt due notifications that no job took, side by side."""
-    due = await rows.due_rows(Notification, limit)
-    results = await asyncio.gather(*(deliver(i, t) for i, t in due), return_exceptions=True)
-    for result in results:
-        if isinstance(result, Exception):
-            logger.error("notification delivery failed unexpectedly", exc_info=result)
-    return len(due)
+    """The sweeper's pass: attempt what is due and no job took."""
+    return await rows.sweep(Notification, deliver, limit)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 from datetime import timedelta
 from typing import Any
 
@@ -19,8 +17,6 @@ from opsknight.webhooks import guard, outbox, transport
 from opsknight.webhooks.models import Webhook, WebhookDelivery
 from opsknight.webhooks.outbox import JOB
 from opsknight.webhooks.signing import signed_headers
-
-logger = logging.getLogger("opsknight.webhooks")
 
 # Waits after the 1st, 2nd, … failed attempt (seconds): about 10 s, 30 s, 2 min, 10 min,
 # 30 min, 1 h, 3 h, 6 h; after the ninth attempt fails the delivery is `failed`.
@@ -135,11 +131,5 @@ async def _count(webhook: Webhook, outcome: str, gone: bool) -> None:
 
 
 async def sweep(limit: int = 50) -> int:
-    """Attempt every delivery that is due and that no job took (lost, or Redis was down).
-    Attempts run side by side, so one hanging receiver holds up none of the others."""
-    due = await rows.due_rows(WebhookDelivery, limit)
-    results = await asyncio.gather(*(attempt(i, t) for i, t in due), return_exceptions=True)
-    for result in results:
-        if isinstance(result, Exception):
-            logger.error("webhook delivery failed unexpectedly", exc_info=result)
-    return len(due)
+    """The sweeper's pass: attempt what is due and no job took."""
+    return await rows.sweep(WebhookDelivery, attempt, limit)
