@@ -40,6 +40,19 @@ def refused(address: str) -> bool:
     )
 
 
+_allow_private = False
+
+
+def configure(allow_private: bool) -> None:
+    """OPSKNIGHT_WEBHOOK_ALLOW_PRIVATE: let deliveries reach loopback and private hosts."""
+    global _allow_private
+    _allow_private = allow_private
+
+
+def private_allowed() -> bool:
+    return _allow_private
+
+
 async def check_host(url: str) -> None:
     """Raise PrivateAddress when the URL's host is or resolves to a refused address."""
     host = urlparse(url).hostname
@@ -53,41 +66,19 @@ async def check_host(url: str) -> None:
     for info in infos:
         address = str(info[4][0])
         if refused(address):
-            raise PrivateAddress(f"{host} resolves to {address}, a private or reserved address")
+            where = "is" if address == host else f"resolves to {address},"
+            raise PrivateAddress(f"{host} {where} a private or reserved address")
 
 
-async def checked_url(url: str, field: str, allow_private: bool) -> str:
-    """For saving a URL: a 400 naming ``field`` when the guard refuses it."""
-    if allow_private:
+async def checked_url(url: str, field: str) -> str:
+    """For saving a URL: a 400 naming ``field`` when the guard refuses it (unless the
+    operator allows private targets)."""
+    if _allow_private:
         return url
-    host = urlparse(url).hostname or ""
     try:
-        literal = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        literal = None
-    if literal is not None and refused(str(literal)):
-        raise ValidationFailed(
-            f"{field} points to a private or reserved address",
-            field=field,
-            reason="private_address",
-        )
-    try:
-        await check_host(url)
+        await check_host(url)  # a literal address "resolves" to itself
     except Unresolvable:
         pass  # DNS may not be set up yet; every delivery checks again
     except PrivateAddress as exc:
         raise ValidationFailed(f"{field}: {exc}", field=field, reason="private_address") from exc
     return url
-
-
-_allow_private = False
-
-
-def configure(allow_private: bool) -> None:
-    """OPSKNIGHT_WEBHOOK_ALLOW_PRIVATE: let deliveries reach loopback and private hosts."""
-    global _allow_private
-    _allow_private = allow_private
-
-
-def private_allowed() -> bool:
-    return _allow_private

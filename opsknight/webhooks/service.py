@@ -61,7 +61,7 @@ async def _service_ids(raw: Any) -> list[str] | None:
 async def _apply(webhook: Webhook, fields: dict[str, Any]) -> None:
     if "url" in fields:
         url = validation.http_url(fields["url"], "url")
-        webhook.url = await guard.checked_url(url, "url", guard.private_allowed())
+        webhook.url = await guard.checked_url(url, "url")
     if "name" in fields:
         webhook.name = validation.optional_text(fields["name"], "name", max_length=100)
     if "events" in fields:
