@@ -320,8 +320,9 @@ async def _save(change: _Change, actor: dict[str, str]) -> None:
             "another active incident with this dedup_key exists on the service",
             {"field": "status", "reason": "duplicate_active"},
         ) from exc
-    for kind, details in change.entries:
-        await timeline.record(incident, kind, actor, _jsonable(details))
+    await timeline.record_all(
+        incident, actor, [(kind, _jsonable(details)) for kind, details in change.entries]
+    )
     if "escalation_token" in change.columns:
         await engine.schedule_armed(incident)
     if "snoozed_until" in change.columns and incident.snoozed_until is not None:

@@ -29,6 +29,16 @@ async def record(
     return event
 
 
+async def record_all(
+    incident: Incident, actor: dict[str, str], changes: list[tuple[str, dict[str, Any]]]
+) -> None:
+    """``record`` for the several changes of one update: one insert, one announcement."""
+    events = [entry(incident.id, kind, actor, details) for kind, details in changes]
+    if events:
+        await TimelineEvent.bulk_create(events)
+        await announce([(incident, event) for event in events])
+
+
 def entry(
     incident_id: str, kind: str, actor: dict[str, str], details: dict[str, Any] | None = None
 ) -> TimelineEvent:
