@@ -444,3 +444,43 @@ async def test_contact_methods_are_managed_by_their_owner_or_an_admin(
     assert (await admin.delete(f"{own}/{method['id']}")).status_code == 200
     assert (await responder.get(own)).json()["data"] == []
     assert (await admin.delete(f"{own}/{method['id']}")).status_code == 404
+
+
+async def test_webhooks_and_contact_methods_over_graphql(
+    admin: Api, receiver: Receiver, service: dict[str, Any]
+) -> None:
+    created = await admin.graphql(
+        """mutation($url: String!, $s: [ID!]) {
+          createWebhook(input: {url: $url, events: ["incident.triggered"], serviceIds: $s}) {
+            id secret events serviceIds enabled } }""",
+        {"url": receiver.url("/gql"), "s": [service["id"]]},
+    )
+    hook = created["data"]["createWebhook"]
+    assert hook["secret"].startswith("whsec_") and hook["serviceIds"] == [service["id"]]
+    await open_incident(admin, service["id"])
+    await receiver.wait_for("/gql", 1)
+
+    async def delivered() -> list[dict[str, Any]] | None:
+        result = await admin.graphql(
+            "query($id: ID!) { webhookDeliveries(webhookId: $id) { nodes { event status } } }",
+            {"id": hook["id"]},
+        )
+        nodes: list[dict[str, Any]] = result["data"]["webhookDeliveries"]["nodes"]
+        return nodes if nodes and nodes[0]["status"] == "delivered" else None
+
+    assert await eventually(delivered) == [{"event": "incident.triggered", "status": "delivered"}]
+    refused = await admin.graphql(
+        'mutation { createWebhook(input: {url: "https://example.com", events: ["nope"]}) { id } }'
+    )
+    assert refused["errors"][0]["extensions"]["code"] == "VALIDATION_ERROR"
+    contact = await admin.graphql(
+        """mutation($u: ID!, $a: String!) {
+          createContactMethod(userId: $u, input: {type: "webhook", address: $a}) {
+            id secret type } }""",
+        {"u": admin.user_id, "a": receiver.url("/me")},
+    )
+    assert contact["data"]["createContactMethod"]["type"] == "webhook"
+    listed = await admin.graphql(
+        "query($u: ID!) { contactMethods(userId: $u) { id address } }", {"u": admin.user_id}
+    )
+    assert listed["data"]["contactMethods"][0]["address"] == receiver.url("/me")
