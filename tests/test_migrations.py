@@ -51,3 +51,42 @@ async def test_one_active_incident_per_dedup_key_is_a_database_constraint(
     assert 'UNIQUE ("service_id", "dedup_key", "environment", "active")'.replace(
         '"', ""
     ) in ddl.replace('"', "")
+
+
+UPGRADE = """
+import asyncio, sqlite3, sys
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate
+from opsknight.db import tortoise_config
+
+path = sys.argv[1]
+config = tortoise_config(f"sqlite://{path}")
+
+async def upgrade(target=None):
+    try:
+        await migrate(config=config, target=target)
+    finally:
+        await Tortoise.close_connections()
+
+asyncio.run(upgrade("models.0003_escalation_engine_and_notifications"))
+with sqlite3.connect(path) as db:
+    db.execute(
+        "INSERT INTO schedules (id, name, name_key, time_zone, created_at, updated_at) "
+        "VALUES ('sch_old', 'Old', 'old', 'UTC', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+    )
+asyncio.run(upgrade())
+with sqlite3.connect(path) as db:
+    print(db.execute("SELECT revision FROM schedules WHERE id = 'sch_old'").fetchone()[0])
+"""
+
+
+def test_upgrading_a_database_that_has_rows(tmp_path: object) -> None:
+    """Columns added later get a value on the rows that already exist."""
+    result = subprocess.run(
+        [sys.executable, "-c", UPGRADE, f"{tmp_path}/upgrade.db"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0"

@@ -297,6 +297,46 @@ async def test_overrides_with_and_without_replaces(admin: Api) -> None:
     assert after[0]["user"]["id"] == ann["id"]
 
 
+async def test_every_change_is_seen_by_the_next_lookup(admin: Api) -> None:
+    """Lookups on one day reuse a render; each kind of change must still show at once."""
+    ann, bob, zed = await make_users(admin, 3)
+    schedule = await make_schedule(admin, [ann], time_zone="UTC", layers=[
+        {"rotation_type": "weekly", "handoff_start": "2024-01-01T00:00:00", "users": [ann["id"]]},
+    ])  # fmt: skip
+    lookup = f"/api/schedules/{schedule['id']}/on-call?at=2024-01-03T10:00:00Z"
+
+    async def on_call_now() -> tuple[str, str | None]:
+        (entry,) = (await admin.get(lookup)).json()["data"]["on_call"]
+        return entry["user"]["id"], entry["override"]
+
+    assert await on_call_now() == (ann["id"], None)
+    assert await on_call_now() == (ann["id"], None)  # the day's render is reused
+    override = await admin.create(f"/api/schedules/{schedule['id']}/overrides", {
+        "start": "2024-01-03T09:00:00Z", "end": "2024-01-03T11:00:00Z", "user_id": zed["id"],
+    })  # fmt: skip
+    assert await on_call_now() == (zed["id"], override["id"])
+    assert (
+        await admin.delete(f"/api/schedules/{schedule['id']}/overrides/{override['id']}")
+    ).status_code == 200
+    assert await on_call_now() == (ann["id"], None)
+    patched = await admin.patch(f"/api/schedules/{schedule['id']}", {"layers": [
+        {"rotation_type": "weekly", "handoff_start": "2024-01-01T00:00:00", "users": [bob["id"]]},
+    ]})  # fmt: skip
+    assert patched.status_code == 200
+    assert await on_call_now() == (bob["id"], None)
+    again = await admin.create(f"/api/schedules/{schedule['id']}/overrides", {
+        "start": "2024-01-03T09:00:00Z", "end": "2024-01-03T11:00:00Z", "user_id": zed["id"],
+    })  # fmt: skip
+    assert await on_call_now() == (zed["id"], again["id"])
+    # Deleting a user takes their overrides with them.
+    assert (await admin.delete(f"/api/users/{zed['id']}")).status_code == 200
+    assert await on_call_now() == (bob["id"], None)
+    moved = await admin.patch(f"/api/schedules/{schedule['id']}", {"time_zone": "Asia/Kolkata"})
+    assert moved.status_code == 200
+    shift = (await admin.get(lookup)).json()["data"]["on_call"][0]
+    assert shift["start"] == "2023-12-31T18:30:00Z"  # Monday 00:00 in Kolkata
+
+
 async def test_empty_schedule_and_gaps_are_not_errors(admin: Api) -> None:
     schedule = await admin.create(
         "/api/schedules", {"name": unique("Empty"), "time_zone": "Europe/Berlin"}

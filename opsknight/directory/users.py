@@ -6,6 +6,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
 from opsknight import clock, validation
 from opsknight.auth.principal import Principal
@@ -123,6 +124,7 @@ async def update_user(principal: Principal, user_id: str, fields: dict[str, Any]
 async def delete_user(principal: Principal, user_id: str) -> str:
     """Delete a user; one who is in a rotation or an escalation step is CONFLICT naming where."""
     from opsknight.escalation.models import EscalationStep
+    from opsknight.schedules import service as schedules
     from opsknight.schedules.models import ScheduleLayerMember
 
     principal.require("users:write")
@@ -149,7 +151,10 @@ async def delete_user(principal: Principal, user_id: str) -> str:
         ]
         names = sorted({p.get("schedule") or p["escalation_policy"] for p in places})
         raise Conflict(f"user {user.id} is still used by {', '.join(names)}", {"used_by": places})
-    await user.delete()
+    async with in_transaction():
+        # Their overrides go with them (cascade): the schedules' kept renders are stale.
+        await schedules.revised(await schedules.schedules_with_overrides_of(user.id))
+        await user.delete()
     return user_id
 
 

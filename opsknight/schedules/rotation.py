@@ -274,30 +274,75 @@ def longest_period(layers: Sequence[Layer]) -> timedelta:
     return max(periods)
 
 
-def search_spans(layers: Sequence[Layer], horizon: timedelta) -> Iterator[timedelta]:
-    """Half-widths of the windows to search for the shift around an instant: one
-    rotation period first, then four times wider each time, up to ``horizon``."""
-    span = min(longest_period(layers) + timedelta(days=1), horizon)
-    yield span
-    while span < horizon:
-        span = min(span * 4, horizon)
-        yield span
+@dataclass(frozen=True)
+class Window:
+    """A render of [since, until), searchable by instant. ``widest`` marks the last
+    window a lookup searches: a shift reaching its edge is reported up to there."""
+
+    since: datetime
+    until: datetime
+    rendered: Rendered
+    widest: bool = False
+
+    def covers(self, since: datetime, until: datetime) -> bool:
+        return self.since <= since and until <= self.until
+
+    def shift_at(self, at: datetime) -> tuple[Shift | None, bool]:
+        """The shift containing ``at`` (None in a gap) and whether it is settled: its
+        bounds are its own, or this is the widest window searched."""
+        shifts = self.rendered.shifts
+        position = bisect.bisect_right(shifts, at, key=_start_of) - 1
+        if position < 0 or not at < shifts[position].end:
+            return None, True
+        shift = shifts[position]
+        own_bounds = shift.start != self.since and shift.end != self.until
+        return shift, own_bounds or self.widest
 
 
-def shift_at(
+def _start_of(shift: Shift) -> datetime:
+    return shift.start
+
+
+def render_window(
     zone: ZoneInfo,
     layers: Sequence[Layer],
     overrides: Sequence[Override],
-    at: datetime,
-    span: timedelta,
-) -> tuple[Shift | None, bool]:
-    """The shift containing ``at`` within [at - span, at + span), and whether its bounds
-    are its own (False when it reaches the window's edge and may run on past it)."""
-    rendered = render(zone, layers, overrides, at - span, at + span)
-    current = next((s for s in rendered.shifts if s.start <= at < s.end), None)
-    if current is None:
-        return None, True
-    return current, current.start != at - span and current.end != at + span
+    since: datetime,
+    until: datetime,
+    *,
+    widest: bool = False,
+) -> Window:
+    return Window(since, until, render(zone, layers, overrides, since, until), widest)
+
+
+def utc_day(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def lookup_windows(
+    layers: Sequence[Layer], at: datetime, horizon: timedelta
+) -> Iterator[tuple[datetime, datetime, bool]]:
+    """The windows to search for the shift containing ``at``: its UTC day widened by
+    one rotation period (and a day) either side first, then four times wider each time,
+    up to ``horizon``; the last is flagged. Lookups on the same UTC day share windows."""
+    day = utc_day(at)
+    span = min(longest_period(layers) + timedelta(days=1), horizon)
+    while True:
+        widest = span >= horizon
+        yield day - span, day + timedelta(days=1) + span, widest
+        if widest:
+            return
+        span = min(span * 4, horizon)
+
+
+def clipped(shift: Shift | None, at: datetime, horizon: timedelta) -> Shift | None:
+    """The shift with its bounds limited to ``horizon`` either side of ``at``."""
+    if shift is None:
+        return None
+    earliest, latest = at - horizon, at + horizon
+    if shift.start >= earliest and shift.end <= latest:
+        return shift
+    return replace(shift, start=max(shift.start, earliest), end=min(shift.end, latest))
 
 
 def on_call_at(
@@ -311,8 +356,9 @@ def on_call_at(
     """The shift that contains ``at``, with its full bounds (searched up to ``horizon``
     either side; a shift that reaches beyond is reported up to there)."""
     current = None
-    for span in search_spans(layers, horizon):
-        current, complete = shift_at(zone, layers, overrides, at, span)
-        if complete:
-            return current
-    return current
+    for since, until, widest in lookup_windows(layers, at, horizon):
+        window = render_window(zone, layers, overrides, since, until, widest=widest)
+        current, settled = window.shift_at(at)
+        if settled:
+            break
+    return clipped(current, at, horizon)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from opsknight import clock, validation
@@ -18,7 +19,7 @@ from opsknight.errors import Conflict, NotFound, ValidationFailed
 from opsknight.escalation.models import EscalationStep
 from opsknight.paging import Page, page_of
 from opsknight.records import get_or_404, matching_name
-from opsknight.schedules import rotation
+from opsknight.schedules import cache, rotation
 from opsknight.schedules.models import (
     Schedule,
     ScheduleLayer,
@@ -225,6 +226,7 @@ async def update_schedule(
         await schedule.save(update_fields=[*changed, "updated_at"])
         if drafts is not None:
             await _write_layers(schedule, drafts)
+        await revised([schedule.id])
     return schedule
 
 
@@ -300,22 +302,41 @@ async def create_override(
         validation.referenced(
             await User.get_or_none(id=replaces), replaces, "replaces_user_id", "user"
         )
-    return await ScheduleOverride.create(
-        schedule=schedule,
-        user=user,
-        replaces_user_id=replaces,
-        start=start,
-        end=end,
-        created_at=clock.now(),
-    )
+    async with in_transaction():
+        override = await ScheduleOverride.create(
+            schedule=schedule,
+            user=user,
+            replaces_user_id=replaces,
+            start=start,
+            end=end,
+            created_at=clock.now(),
+        )
+        await revised([schedule.id])
+    return override
 
 
 async def delete_override(principal: Principal, schedule_id: str, override_id: str) -> str:
     principal.require("schedules:write")
-    deleted = await ScheduleOverride.filter(id=override_id, schedule_id=schedule_id).delete()
-    if not deleted:
-        raise NotFound.of("override", override_id)
+    async with in_transaction():
+        deleted = await ScheduleOverride.filter(id=override_id, schedule_id=schedule_id).delete()
+        if not deleted:
+            raise NotFound.of("override", override_id)
+        await revised([schedule_id])
     return override_id
+
+
+async def revised(schedule_ids: list[str]) -> None:
+    """Bump the schedules' revision (inside the transaction of the change), so that no
+    process uses a window it rendered before the change."""
+    if schedule_ids:
+        await Schedule.filter(id__in=schedule_ids).update(revision=F("revision") + 1)
+
+
+async def schedules_with_overrides_of(user_id: str) -> list[str]:
+    rows = await ScheduleOverride.filter(
+        Q(user_id=user_id) | Q(replaces_user_id=user_id)
+    ).values_list("schedule_id", flat=True)
+    return sorted(set(rows))  # type: ignore[arg-type]
 
 
 # --- on call -------------------------------------------------------------------------------
@@ -385,15 +406,25 @@ async def render_schedule(
 
 
 async def _current(schedule: Schedule, at: datetime) -> rotation.Shift | None:
-    """The shift containing ``at``, loading only the overrides of each window searched."""
-    zone, layers = ZoneInfo(schedule.time_zone), await _layers_of(schedule)
-    current = None
-    for span in rotation.search_spans(layers, MAX_RANGE):
-        overrides = await _overrides_of(schedule, at - span, at + span)
-        current, complete = rotation.shift_at(zone, layers, overrides, at, span)
-        if complete:
-            return current
-    return current
+    """The shift containing ``at``: from the window kept for its day when that settles
+    it, else rendering wider windows (loading only their overrides) until one does."""
+    at = at.astimezone(UTC)
+    key = (schedule.id, schedule.revision, rotation.utc_day(at))
+    window = cache.window(key)
+    current, settled = (None, False) if window is None else window.shift_at(at)
+    if not settled:
+        zone, layers = ZoneInfo(schedule.time_zone), await _layers_of(schedule)
+        for since, until, widest in rotation.lookup_windows(layers, at, MAX_RANGE):
+            if window is not None and window.covers(since, until):
+                continue
+            overrides = await _overrides_of(schedule, since, until)
+            window = rotation.render_window(zone, layers, overrides, since, until, widest=widest)
+            current, settled = window.shift_at(at)
+            if settled:
+                break
+        assert window is not None
+        cache.keep(key, window)
+    return rotation.clipped(current, at, MAX_RANGE)
 
 
 async def schedule_on_call(
