@@ -54,6 +54,20 @@ async def test_revoked_key_stops_working(client: httpx.AsyncClient, admin: Api) 
     assert "revoked" in response.json()["error"]["message"]
 
 
+async def test_a_key_records_when_it_was_last_used(client: httpx.AsyncClient, admin: Api) -> None:
+    other = await make_api(client)
+
+    async def last_used() -> str | None:
+        keys = (await admin.get("/api/api-keys?limit=100")).json()["data"]
+        (row,) = [k for k in keys if k["id"] == other.key_id]
+        return row["last_used_at"]
+
+    assert await last_used() is None
+    assert (await other.get("/api/users/me")).status_code == 200
+    used = await last_used()
+    assert used is not None and used.endswith("Z")
+
+
 async def test_disabled_owner_key_is_401(client: httpx.AsyncClient, admin: Api) -> None:
     responder = await make_api(client, role="RESPONDER")
     response = await admin.patch(f"/api/users/{responder.user_id}", {"status": "DISABLED"})

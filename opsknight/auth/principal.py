@@ -11,7 +11,15 @@ from opsknight import clock
 from opsknight.auth import keys
 from opsknight.auth.models import ApiKey
 from opsknight.auth.scopes import role_allows
+from opsknight.db import Statement, python_value
 from opsknight.errors import Forbidden, Unauthorized
+
+# Every authenticated request runs this: a fixed statement rather than an ORM query.
+_KEY_WITH_OWNER = Statement(
+    "SELECT k.id, k.digest, k.scopes, k.environment, k.revoked_at, k.last_used_at,"
+    " u.id AS user_id, u.name AS user_name, u.role AS user_role, u.status AS user_status"
+    " FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.digest = $1"
+)
 
 # last_used_at is refreshed at most this often, so reads do not each cost a write.
 _LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -100,22 +108,24 @@ async def authenticate(raw_key: str | None) -> Credential:
     if environment is None:
         return Credential(problem="malformed API key", presented=True)
     wanted = keys.digest(raw_key)
-    row = await ApiKey.get_or_none(digest=wanted).select_related("user")
-    if row is None or not hmac.compare_digest(row.digest, wanted):
+    rows = await _KEY_WITH_OWNER.rows(wanted)
+    row = rows[0] if rows else None
+    if row is None or not hmac.compare_digest(row["digest"], wanted):
         return Credential(problem="unknown API key", presented=True)
-    if row.revoked_at is not None:
+    if row["revoked_at"] is not None:
         return Credential(problem="this API key has been revoked", presented=True)
-    if row.user.status != "ACTIVE":
+    if row["user_status"] != "ACTIVE":
         return Credential(problem="the owner of this API key is disabled", presented=True)
     now = clock.now()
-    if row.last_used_at is None or now - row.last_used_at > _LAST_USED_RESOLUTION:
-        await ApiKey.filter(id=row.id).update(last_used_at=now)
+    last_used_at = python_value(ApiKey, "last_used_at", row["last_used_at"])
+    if last_used_at is None or now - last_used_at > _LAST_USED_RESOLUTION:
+        await ApiKey.filter(id=row["id"]).update(last_used_at=now)
     principal = Principal(
-        user_id=row.user.id,
-        user_name=row.user.name,
-        role=row.user.role,
-        scopes=frozenset(row.scopes),
-        environment=row.environment,
-        api_key_id=row.id,
+        user_id=row["user_id"],
+        user_name=row["user_name"],
+        role=row["user_role"],
+        scopes=frozenset(python_value(ApiKey, "scopes", row["scopes"])),
+        environment=row["environment"],
+        api_key_id=row["id"],
     )
     return Credential(principal=principal, presented=True)
