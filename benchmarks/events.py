@@ -97,11 +97,13 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _wrk(url: str, lua: str, seconds: int, workdir: Path) -> dict[str, Any]:
+def _wrk(
+    url: str, lua: str, seconds: int, workdir: Path, connections: int = CONNECTIONS
+) -> dict[str, Any]:
     script = workdir / f"bench-{secrets.token_hex(4)}.lua"
     script.write_text(lua)
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
         check=True, capture_output=True, text=True, timeout=seconds + 120,
     ).stdout  # fmt: skip
     try:
@@ -121,8 +123,8 @@ def _ms(text: str) -> float:
 
 def _parse_wrk(out: str) -> dict[str, Any]:
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     total = re.search(r"(\d+) requests in ([\d.]+)(ms|s)", out)
     elapsed = float(total.group(2)) / (1000 if total.group(3) == "ms" else 1)  # type: ignore[union-attr]

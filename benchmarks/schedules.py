@@ -3,13 +3,15 @@
 The schedule: America/New_York, 3 layers (weekly base; daily business hours restricted
 to weekdays 08-18; 12-hour custom nights restricted to 20-06), 20 users, 200 overrides
 spread over the 93 days. Measured through the pure module and through the HTTP routes of
-one `opsknight serve` process on SQLite (loopback, sequential requests).
+one `opsknight serve` process on SQLite (loopback): renders and first-of-day lookups with
+sequential httpx requests, repeated lookups with wrk.
 
-    python -m benchmarks.schedules
+    python -m benchmarks.schedules [--seconds 10]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -26,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from benchmarks.events import _free_port, _opsknight, _wait_up
+from benchmarks.events import _free_port, _opsknight, _wait_up, _wrk
 from opsknight.schedules.rotation import Layer, Override, Restriction, on_call_at, render
 
 ZONE = "America/New_York"
@@ -126,7 +128,19 @@ def bench_pure() -> dict[str, dict[str, float]]:
     return {"lookup": lookup, "render": full}
 
 
-def bench_http(workdir: Path) -> dict[str, dict[str, float]]:
+def _lookups_lua(key: str, path: str, instants: list[datetime]) -> str:
+    listed = ", ".join(f'"{at.isoformat().replace("+00:00", "Z")}"' for at in instants)
+    return f"""
+wrk.headers["Authorization"] = "Bearer {key}"
+local instants = {{{listed}}}
+request = function()
+  if #instants == 0 then return wrk.format("GET", "{path}") end
+  return wrk.format("GET", "{path}?at=" .. instants[math.random(#instants)])
+end
+"""
+
+
+def bench_http(workdir: Path, seconds: int) -> dict[str, dict[str, float]]:
     env = {**os.environ, "OPSKNIGHT_DATABASE_URL": f"sqlite://{workdir / 'schedules.db'}",
            "OPSKNIGHT_LOG_LEVEL": "warning",
            "OPSKNIGHT_RATE_LIMITS": "off"}  # fmt: skip
@@ -161,13 +175,13 @@ def bench_http(workdir: Path) -> dict[str, dict[str, float]]:
                 client.post(
                     f"/api/schedules/{schedule['id']}/overrides", json=spec
                 ).raise_for_status()
-            instants = iter(random_instants(1001))
+            path = f"/api/schedules/{schedule['id']}/on-call"
+            # The first lookup on each UTC day renders that day's window; later ones reuse it.
+            first_of_day = iter(START + timedelta(days=day, hours=12) for day in range(DAYS))
 
-            def lookup() -> None:
-                at = next(instants).isoformat().replace("+00:00", "Z")
-                client.get(
-                    f"/api/schedules/{schedule['id']}/on-call", params={"at": at}
-                ).raise_for_status()
+            def first_lookup() -> None:
+                at = next(first_of_day).isoformat().replace("+00:00", "Z")
+                client.get(path, params={"at": at}).raise_for_status()
 
             def full() -> None:
                 window = {"since": "2024-03-01T00:00:00Z", "until": "2024-06-02T00:00:00Z"}
@@ -175,26 +189,55 @@ def bench_http(workdir: Path) -> dict[str, dict[str, float]]:
                     f"/api/schedules/{schedule['id']}/shifts", params=window
                 ).raise_for_status()
 
-            lookup()  # warm up
-            return {"lookup": timed(lookup, 1000), "render": timed(full, 30)}
+            results: dict[str, dict[str, float]] = {
+                "first of day": timed(first_lookup, DAYS),
+                "render": timed(full, 30),
+            }
+            now_lua = _lookups_lua(key, path, [])
+            spread_lua = _lookups_lua(key, path, random_instants(500))
+            url = f"{base}{path}"
+            for label, lua, connections in (
+                ("now, 1 connection", now_lua, 1),
+                ("now, 8 connections", now_lua, 8),
+                ("93 days, 1 connection", spread_lua, 1),
+            ):
+                measured = _wrk(url, lua, seconds, workdir, connections)
+                if measured["non2xx"]:
+                    raise RuntimeError(f"{measured['non2xx']} lookups failed ({label})")
+                results[label] = measured
+            return results
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
+    args = parser.parse_args()
     pure = bench_pure()
     with tempfile.TemporaryDirectory(prefix="opsknight-bench-") as tmp:
-        http = bench_http(Path(tmp))
-    print("| path | lookups/s | on-call lookup mean / p50 / p99 ms ", end="")
-    print("| 93-day render mean / p50 / p99 ms |")
-    print("|---|---:|---:|---:|")
-    for label, result in (("pure module", pure), ("HTTP route", http)):
-        lookup, full = result["lookup"], result["render"]
+        http = bench_http(Path(tmp), args.seconds)
+    print("Pure module (in process, one call at a time):\n")
+    print("| measure | mean / p50 / p99 ms |")
+    print("|---|---:|")
+    for label, result in (("on-call lookup", pure["lookup"]), ("93-day render", pure["render"])):
+        print(f"| {label} | {result['mean']:.2f} / {result['p50']:.2f} / {result['p99']:.2f} |")
+    print("\nHTTP, one `opsknight serve` process on SQLite:\n")
+    print("| measure | lookups/s | mean / p50 / p99 ms |")
+    print("|---|---:|---:|")
+    for label in ("first of day", "render"):
+        result = http[label]
+        name = "first lookup of a day (renders)" if label == "first of day" else "93-day render"
         print(
-            f"| {label} | {1000 / lookup['mean']:,.0f} "
-            f"| {lookup['mean']:.2f} / {lookup['p50']:.2f} / {lookup['p99']:.2f} "
-            f"| {full['mean']:.1f} / {full['p50']:.1f} / {full['p99']:.1f} |"
+            f"| {name} (httpx, sequential) | {1000 / result['mean']:,.0f} "
+            f"| {result['mean']:.2f} / {result['p50']:.2f} / {result['p99']:.2f} |"
+        )
+    for label in ("now, 1 connection", "now, 8 connections", "93 days, 1 connection"):
+        result = http[label]
+        print(
+            f"| on-call lookup, {label} (wrk) | {result['rps']:,.0f} "
+            f"| n/a / {result['p50']:.2f} / {result['p99']:.2f} |"
         )
 
 
