@@ -206,6 +206,7 @@ class _BatchWriter:
                 active=True,
             )
             .select_for_update()
+            .order_by("id")  # one lock order for every batch: concurrent batches never deadlock
             .only(*_FOLD_COLUMNS)
         )
         self.active = dict.fromkeys(keys)
