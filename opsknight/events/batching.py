@@ -5,11 +5,6 @@ to the process's ``EventBatcher`` and waits; one consumer task takes everything 
 waiting (up to ``max_batch``) and applies it in a single transaction with bulk writes, so
 the per-transaction cost is paid once per batch instead of once per event. A lone event
 is applied at once, so latency without load is unchanged.
-
-On PostgreSQL two consumers run, so the next batch is built while the current one waits
-on its round trips and commit; they lock the incidents they fold into in id order, and
-where both open the same incident the unique index decides as it does between processes.
-SQLite has one writer: one consumer.
 """
 
 from __future__ import annotations
@@ -19,7 +14,6 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from tortoise import connections
 from tortoise.exceptions import IntegrityError
 
 from opsknight.events.ingest import Outcome, ingest, ingest_batch
@@ -40,30 +34,24 @@ class EventBatcher:
     def __init__(self, max_batch: int = 200) -> None:
         self.max_batch = max_batch
         self._queue: asyncio.Queue[_Waiting] | None = None
-        self._consumers: list[asyncio.Task[None]] = []
+        self._consumer: asyncio.Task[None] | None = None
 
     async def submit(self, target: Target, event: Event) -> Outcome:
         """Apply one event, batched with whatever else is waiting; its own result."""
         loop = asyncio.get_running_loop()
-        if self._queue is None or not self._consumers or any(c.done() for c in self._consumers):
-            for consumer in self._consumers:  # a consumer only ends when its loop closed
-                consumer.cancel()
-            queue: asyncio.Queue[_Waiting] = asyncio.Queue()
-            self._queue = queue
-            self._consumers = [
-                loop.create_task(self._consume(queue)) for _ in range(_consumer_count())
-            ]
+        if self._queue is None or self._consumer is None or self._consumer.done():
+            self._queue = asyncio.Queue()
+            self._consumer = loop.create_task(self._consume(self._queue))
         waiting = _Waiting(target, event, loop.create_future())
         self._queue.put_nowait(waiting)
         return await waiting.future
 
     async def close(self) -> None:
-        consumers, self._consumers = self._consumers, []
-        for consumer in consumers:
-            consumer.cancel()
-        for consumer in consumers:
+        if self._consumer is not None:
+            self._consumer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await consumer
+                await self._consumer
+            self._consumer = None
 
     async def _consume(self, queue: asyncio.Queue[_Waiting]) -> None:
         while True:
@@ -92,10 +80,6 @@ class EventBatcher:
             except Exception as exc:
                 if not waiting.future.done():
                     waiting.future.set_exception(exc)
-
-
-def _consumer_count() -> int:
-    return 1 if connections.get("default").capabilities.dialect == "sqlite" else 2
 
 
 def _settle(waiting: _Waiting, outcome: Outcome) -> None:
