@@ -2,7 +2,7 @@
 
 A lookup renders a window around its instant's UTC day; lookups on the same day (every
 "who is on call now?" of that day) reuse it. Entries are keyed by the schedule's
-revision, which every change to its layers or overrides bumps in the same transaction
+revision, which every change to it, its layers or overrides bumps in the same transaction
 and which each lookup reads with the schedule row, so a change committed through any
 process is seen by the next lookup in every process. Bounded: least recently used
 entries go first.

@@ -19,8 +19,8 @@ class Schedule(PrefixedModel):
     )
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
-    # Bumped in the transaction of every change to the layers or overrides, so a process
-    # can tell whether what it keeps of the schedule is still current (schedules/plans.py).
+    # Bumped in the transaction of every change to the schedule, its layers or overrides,
+    # so a process can tell whether the renders it keeps are current (schedules/cache.py).
     revision = fields.IntField(default=0, db_default=0)
 
     class Meta:
