@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Route
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET
@@ -98,6 +98,25 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+class OpsKnightApp(Starlette):
+    """Starlette with one shortcut: a `/graphql` WebSocket goes straight to the GraphQL
+    app. The middleware stack only passes WebSockets through (they authenticate in
+    `connection_init`), but each layer would keep a suspended frame for as long as the
+    connection lives: thousands of idle subscribers pay for that in memory and in every
+    full garbage collection."""
+
+    def __init__(self, *, graphql_websocket: Any, **options: Any) -> None:
+        super().__init__(**options)
+        self.graphql_websocket = graphql_websocket
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket" and scope["path"] == "/graphql":
+            scope["app"] = self
+            await self.graphql_websocket(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI application. Migrations are applied separately (``opsknight migrate``)."""
     settings = settings or get_settings()
@@ -115,7 +134,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     routes += [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", graphql_app),
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/readyz", readyz_endpoint(settings), methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
@@ -133,7 +151,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             finally:
                 await batcher.close()
 
-    app = Starlette(
+    app = OpsKnightApp(
+        graphql_websocket=graphql_app,
         routes=routes,
         middleware=[
             Middleware(RequestId),
