@@ -100,6 +100,18 @@ def api_key_from_headers(headers: Mapping[str, str]) -> str | None:
     return None
 
 
+# Keys share a handful of scope sets; each WebSocket connection keeps its principal for
+# as long as it lives, so equal sets are one object rather than ~700 B per connection.
+_scope_sets: dict[frozenset[str], frozenset[str]] = {}
+
+
+def _shared_scopes(scopes: list[str]) -> frozenset[str]:
+    wanted = frozenset(scopes)
+    if len(_scope_sets) >= 1024:
+        _scope_sets.clear()
+    return _scope_sets.setdefault(wanted, wanted)
+
+
 async def authenticate(raw_key: str | None) -> Credential:
     """Resolve a presented API key to a principal, or say why it is refused."""
     if raw_key is None:
@@ -124,7 +136,7 @@ async def authenticate(raw_key: str | None) -> Credential:
         user_id=row["user_id"],
         user_name=row["user_name"],
         role=row["user_role"],
-        scopes=frozenset(python_value(ApiKey, "scopes", row["scopes"])),
+        scopes=_shared_scopes(python_value(ApiKey, "scopes", row["scopes"])),
         environment=row["environment"],
         api_key_id=row["id"],
     )

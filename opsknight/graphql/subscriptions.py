@@ -59,14 +59,25 @@ def _payload(change: Change, row: Any) -> IncidentChange:
     return payload
 
 
+_ANY: frozenset[str] = frozenset()
+
+
+def _set(values: list[Any] | None) -> frozenset[str]:
+    # Most filters leave most fields out: those share one empty set (each would be 216 B
+    # for as long as the subscription lives).
+    if not values:
+        return _ANY
+    return frozenset(getattr(v, "value", v) for v in values)
+
+
 def _filter(environment: str, value: IncidentChangeFilter | None) -> ChangeFilter:
     value = value or IncidentChangeFilter()
     return ChangeFilter(
         environment=environment,
-        service_ids=frozenset(value.service_ids or ()),
-        team_ids=frozenset(value.team_ids or ()),
-        statuses=frozenset(s.value for s in value.statuses or ()),
-        urgencies=frozenset(u.value for u in value.urgencies or ()),
+        service_ids=_set(value.service_ids),
+        team_ids=_set(value.team_ids),
+        statuses=_set(value.statuses),
+        urgencies=_set(value.urgencies),
     )
 
 

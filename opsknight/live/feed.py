@@ -3,7 +3,7 @@
 After a change commits, ``publish`` sends one ``Change`` per webhook-named event. Without
 Redis the process's ``Hub`` gets it directly; with Redis it goes through a pub/sub
 channel that every process listens to, so a subscriber on any process sees changes
-made through all of them. Each subscriber has a bounded queue: one that falls more
+made through all of them. Each subscriber has a bounded backlog: one that falls more
 than ``BACKLOG`` changes behind is cut off instead of growing memory without limit.
 The hub keeps the last ``REPLAY`` changes so a client can resume after a reconnect.
 """
@@ -70,27 +70,36 @@ class SlowConsumer(Exception):
 
 @dataclass(eq=False)
 class Subscriber:
+    """One subscription's bounded backlog. A list and a future made only while the
+    reader waits: a thousand idle subscribers each keep a few hundred bytes, not an
+    ``asyncio.Queue`` with its three deques."""
+
     filter: ChangeFilter
-    queue: asyncio.Queue[Change] = field(default_factory=lambda: asyncio.Queue(BACKLOG))
+    pending: list[Change] = field(default_factory=list)
+    waiter: asyncio.Future[None] | None = None
     overflowed: bool = False
 
     def offer(self, change: Change) -> None:
         if self.overflowed or not self.filter.matches(change):
             return
-        try:
-            self.queue.put_nowait(change)
-        except asyncio.QueueFull:
+        if len(self.pending) >= BACKLOG:
+            # Cut off: what it had waiting is dropped, and the reader wakes to notice.
             self.overflowed = True
-            # Wake the reader so it notices at once; what it had queued is dropped.
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait(change)
+            self.pending.clear()
+        self.pending.append(change)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
 
     async def next(self) -> Change:
-        change = await self.queue.get()
+        while not self.pending:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
         if self.overflowed:
             raise SlowConsumer(f"more than {BACKLOG} changes were waiting for this subscriber")
-        return change
+        return self.pending.pop(0)
 
 
 class Hub:

@@ -21,9 +21,10 @@ async def follow(
     key sees only test incidents. An incident deleted since its change is skipped.
     """
     principal.require("incidents:read")
-    replayed: set[str] = set()
+    replayed: set[str] | frozenset[str] = frozenset()
     async with hub.subscribe(wanted) as subscriber:
         if after:
+            replayed = set()
             for change in hub.after(after, wanted):
                 replayed.add(change.id)
                 incident = await _fresh(change)
