@@ -68,7 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     # stays small (the default 700), since each collection is a pause in some request's
     # latency (at 50,000 it was 15-35 ms). The middle generation is collected less often
     # than by default, so fewer in-flight objects reach the old generation, whose full
-    # collections cost ~0.5 ms per open WebSocket subscription (docs/benchmarks.md).
+    # collections take ~0.1 ms per open WebSocket subscription (docs/benchmarks.md).
     gc.freeze()
     gc.set_threshold(700, 50, 10)
     uvicorn.run(
