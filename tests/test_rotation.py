@@ -252,6 +252,14 @@ def test_on_call_at_reports_the_whole_current_shift() -> None:
     assert on_call_at(UTC_ZONE, [], [], utc(2024, 1, 10)) is None
 
 
+def test_a_shift_longer_than_the_horizon_is_reported_up_to_it() -> None:
+    only = Layer("lay_1", "Solo", "weekly", datetime(2024, 1, 1, 0, 0), ("ann",))
+    at = utc(2024, 6, 1, 15)
+    shift = on_call_at(UTC_ZONE, [only], [], at, horizon=timedelta(days=93))
+    assert shift is not None and shift.user_id == "ann"
+    assert (shift.start, shift.end) == (at - timedelta(days=93), at + timedelta(days=93))
+
+
 # --- properties ------------------------------------------------------------------------
 
 ZONES = [UTC_ZONE, NY, BERLIN, KOLKATA, LORD_HOWE]

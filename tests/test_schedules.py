@@ -337,6 +337,24 @@ async def test_every_change_is_seen_by_the_next_lookup(admin: Api) -> None:
     assert shift["start"] == "2023-12-31T18:30:00Z"  # Monday 00:00 in Kolkata
 
 
+async def test_one_long_shift_is_bounded_by_each_lookup_s_own_horizon(admin: Api) -> None:
+    """Two lookups on one day share the widest render; each reports ±93 days of its own."""
+    (ann,) = await make_users(admin, 1)
+    schedule = await make_schedule(admin, [ann], time_zone="UTC", layers=[
+        {"rotation_type": "weekly", "handoff_start": "2024-01-01T00:00:00", "users": [ann["id"]]},
+    ])  # fmt: skip
+    bounds = []
+    for at in ("2024-06-01T01:00:00Z", "2024-06-01T23:00:00Z"):
+        (entry,) = (await admin.get(f"/api/schedules/{schedule['id']}/on-call?at={at}")).json()[
+            "data"
+        ]["on_call"]
+        bounds.append((entry["start"], entry["end"]))
+    assert bounds == [
+        ("2024-02-29T01:00:00Z", "2024-09-02T01:00:00Z"),
+        ("2024-02-29T23:00:00Z", "2024-09-02T23:00:00Z"),
+    ]
+
+
 async def test_empty_schedule_and_gaps_are_not_errors(admin: Api) -> None:
     schedule = await admin.create(
         "/api/schedules", {"name": unique("Empty"), "time_zone": "Europe/Berlin"}
