@@ -38,7 +38,7 @@ from opsknight.graphql.queries.incidents import IncidentQuery
 from opsknight.graphql.queries.schedules import ScheduleQuery
 from opsknight.graphql.queries.webhooks import WebhookQuery
 from opsknight.graphql.scalars import DateTime
-from opsknight.graphql.shared_events import SharedEventExecutor
+from opsknight.graphql.shared_events import SharedEventExecutor, release_executor
 from opsknight.graphql.subscriptions import Subscription
 
 Query = merge_types(
@@ -95,6 +95,7 @@ class OpsKnightSchema(strawberry.Schema):
         if isawaitable(result):
             result = await result
         assert isinstance(result, GraphQLExecutionResult)
+        release_executor()
         if result.errors:
             result.errors = [classify(error) for error in result.errors]
         return result
@@ -102,6 +103,7 @@ class OpsKnightSchema(strawberry.Schema):
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         """Execute, then give every error its §1 code (parse and validation errors too)."""
         result = await super().execute(*args, **kwargs)
+        release_executor()
         if result.errors:
             result.errors = [classify(error) for error in result.errors]
         return result

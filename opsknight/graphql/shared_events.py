@@ -1,10 +1,16 @@
-"""Subscription events executed once per process for all subscribers who would get the
-same answer.
+"""The schema's executor: subscription events executed once per process for all
+subscribers who would get the same answer, and finished executors broken up.
 
 A change fans out to every subscriber; executing the subscription's selection for each of
 them repeats the same work. Subscribers with the same document, the same variables and
 the same caller permissions get identical results, so the first one to reach a change
 executes it and the others reuse that result.
+
+graphql-core's executor refers to itself through its helpers and closures, so every query
+or mutation left ~100 objects in reference cycles. Under load they outlive the young
+collections (their request is still in flight), reach the old generation and make its
+full collections long pauses. ``release_executor`` empties the executor of a finished
+query or mutation, so they are freed at once by reference counting.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
+from contextvars import ContextVar
 from inspect import isawaitable
 from typing import Any
 
@@ -37,6 +44,10 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
 
     _share_key: tuple[Any, ...] | None = None
     _subscription_key: tuple[Any, ...] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _built.set(self)
 
     def build_per_event_executor(self, payload: Any) -> Any:
         share = getattr(payload, "share_key", None)
@@ -74,3 +85,17 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
     async def _execute(self, args: Any, kwargs: Any) -> Any:
         result = super().execute_operation(*args, **kwargs)
         return await result if isawaitable(result) else result
+
+
+# The executor built last in this task: a query's or mutation's, until it is released.
+_built: ContextVar[SharedEventExecutor | None] = ContextVar("opsknight_executor", default=None)
+
+
+def release_executor() -> None:
+    """Empty the executor of the query or mutation that has just completed in this task
+    (its result holds plain data). Call only after a normal completion: on failure or
+    cancellation work it started may still be unwinding, and the collector frees it."""
+    executor = _built.get()
+    if executor is not None:
+        _built.set(None)
+        executor.__dict__.clear()
