@@ -63,12 +63,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = _settings(args)
     logs.configure(settings.log_level)
     app = create_app(settings)
-    # Start-up objects never become garbage: keep them out of collections. Each request
-    # leaves ~150 objects in reference cycles (mostly graphql-core's): the first generation
-    # stays small (the default 700), since each collection is a pause in some request's
-    # latency (at 50,000 it was 15-35 ms). The middle generation is collected less often
-    # than by default, so fewer in-flight objects reach the old generation, whose full
-    # collections take ~0.1 ms per open WebSocket subscription (docs/benchmarks.md).
+    # Start-up objects never become garbage: keep them out of collections. The first
+    # generation stays small (the default 700): each of its collections is a pause in
+    # some request's latency (at 50,000 it was 15-35 ms). The middle generation is
+    # collected less often than by default, so fewer in-flight objects reach the old
+    # generation, whose full collections take ~0.1 ms per open WebSocket subscription
+    # (docs/benchmarks.md).
     gc.freeze()
     gc.set_threshold(700, 50, 10)
     uvicorn.run(
