@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET
@@ -110,11 +110,18 @@ class OpsKnightApp(Starlette):
         self.graphql_websocket = graphql_websocket
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "websocket" and scope["path"] == "/graphql":
+        if scope["type"] == "websocket" and _route_path(scope) == "/graphql":
             scope["app"] = self
             await self.graphql_websocket(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+def _route_path(scope: Any) -> str:
+    # As Starlette's router matches it: the path below the root path the app is served at.
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -134,6 +141,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     routes += [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_app),  # OpsKnightApp takes these before routing
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/readyz", readyz_endpoint(settings), methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
