@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import OrderedDict
 from contextvars import ContextVar
 from inspect import isawaitable
 from typing import Any
 
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-_KEPT = 512
-_results: OrderedDict[tuple[Any, ...], tuple[Any, asyncio.Future[Any]]] = OrderedDict()
+from opsknight.memo import BoundedMemo
+
+_results: BoundedMemo[tuple[Any, ...], tuple[Any, asyncio.Future[Any]]] = BoundedMemo(512)
 
 
 class _Reuse:
@@ -76,10 +76,9 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         entry = _results.get(key)
         if entry is None:
             # The operation is kept with the result so its id is not reused meanwhile.
-            entry = (self.operation, asyncio.ensure_future(self._execute(args, kwargs)))
-            _results[key] = entry
-            while len(_results) > _KEPT:
-                _results.popitem(last=False)
+            entry = _results.put(
+                key, (self.operation, asyncio.ensure_future(self._execute(args, kwargs)))
+            )
         return await asyncio.shield(entry[1])
 
     async def _execute(self, args: Any, kwargs: Any) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Any
@@ -15,6 +14,7 @@ from opsknight.graphql.types.enums import IncidentStatus, Urgency
 from opsknight.graphql.types.incidents import Incident
 from opsknight.live.feed import Change, ChangeFilter
 from opsknight.live.service import follow
+from opsknight.memo import BoundedMemo
 
 
 @strawberry.input
@@ -38,24 +38,23 @@ class IncidentChange:
 
 # One payload per change for all subscribers of this process (their results are shared
 # too, see graphql/shared_events.py).
-_payloads: OrderedDict[str, IncidentChange] = OrderedDict()
-_PAYLOADS_KEPT = 256
+_payloads: BoundedMemo[str, IncidentChange] = BoundedMemo(256)
 
 
 def _payload(change: Change, row: Any) -> IncidentChange:
     payload = _payloads.get(change.id)
     if payload is None:
-        payload = IncidentChange(
-            id=change.id,
-            event=change.event,
-            occurred_at=datetime.fromisoformat(change.occurred_at),
-            sequence=change.sequence,
-            incident=Incident.from_row(row),
-            share_key=change.id,
+        payload = _payloads.put(
+            change.id,
+            IncidentChange(
+                id=change.id,
+                event=change.event,
+                occurred_at=datetime.fromisoformat(change.occurred_at),
+                sequence=change.sequence,
+                incident=Incident.from_row(row),
+                share_key=change.id,
+            ),
         )
-        _payloads[change.id] = payload
-        while len(_payloads) > _PAYLOADS_KEPT:
-            _payloads.popitem(last=False)
     return payload
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 
 from opsknight.auth.principal import Principal
 from opsknight.errors import RateLimited
 from opsknight.incidents.models import Incident
 from opsknight.live.feed import Change, ChangeFilter, SlowConsumer, hub
+from opsknight.memo import BoundedMemo
 
 
 async def follow(
@@ -46,18 +46,17 @@ async def follow(
 
 # The row read for each change, shared by every subscriber of this process: with a
 # thousand subscribers a change costs one read, not a thousand.
-_rows: OrderedDict[str, asyncio.Future[Incident | None]] = OrderedDict()
-_ROWS_KEPT = 256
+_rows: BoundedMemo[str, asyncio.Future[Incident | None]] = BoundedMemo(256)
 
 
 async def _fresh(change: Change) -> Incident | None:
     """The incident as it is once the change has committed (read once per change)."""
     pending = _rows.get(change.id)
     if pending is None:
-        pending = asyncio.ensure_future(
-            Incident.get_or_none(id=change.incident_id, environment=change.environment)
+        pending = _rows.put(
+            change.id,
+            asyncio.ensure_future(
+                Incident.get_or_none(id=change.incident_id, environment=change.environment)
+            ),
         )
-        _rows[change.id] = pending
-        while len(_rows) > _ROWS_KEPT:
-            _rows.popitem(last=False)
     return await asyncio.shield(pending)

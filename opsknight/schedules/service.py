@@ -410,7 +410,7 @@ async def _current(schedule: Schedule, at: datetime) -> rotation.Shift | None:
     it, else rendering wider windows (loading only their overrides) until one does."""
     at = at.astimezone(UTC)
     key = (schedule.id, schedule.revision, rotation.utc_day(at))
-    window = cache.window(key)
+    window = cache.windows.get(key)
     current, settled = (None, False) if window is None else window.shift_at(at)
     if not settled:
         zone, layers = ZoneInfo(schedule.time_zone), await _layers_of(schedule)
@@ -423,7 +423,7 @@ async def _current(schedule: Schedule, at: datetime) -> rotation.Shift | None:
             if settled:
                 break
         assert window is not None
-        cache.keep(key, window)
+        cache.windows.put(key, window)
     return rotation.clipped(current, at, MAX_RANGE)
 
 
