@@ -26,6 +26,7 @@ from opsknight.db import tortoise_config
 from opsknight.events.batching import batcher
 from opsknight.graphql.context import Context
 from opsknight.graphql.schema import schema
+from opsknight.graphql.websocket import PushTransportWSHandler
 from opsknight.jobs.worker import configure as configure_jobs
 from opsknight.jobs.worker import running_jobs
 from opsknight.middleware import BodyLimit, Credentials, RequestId
@@ -44,6 +45,8 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app with our context: the credential the middleware resolved,
     or for a WebSocket the key sent in `connection_init`."""
+
+    graphql_transport_ws_handler_class = PushTransportWSHandler
 
     async def get_context(self, request: Any, response: Any) -> Context:
         credential = getattr(request.state, "credential", ANONYMOUS)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket as socket_module
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,6 +15,10 @@ import httpx
 import pytest
 import uvicorn
 import websockets
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.typing import Subprotocol
+from websockets.uri import parse_uri
 
 from opsknight.live import feed
 from opsknight.live.feed import Change, ChangeFilter
@@ -254,6 +259,151 @@ async def test_server_sent_events_and_resume(live_url: str, admin: Api) -> None:
         assert denied.status_code == 401
         bad = await client.get("/api/incidents/stream?status=EXPLODED")
         assert bad.status_code == 400
+
+
+async def test_a_subscription_resumes_after_an_event_id(live_url: str, admin: Api) -> None:
+    service = await admin.create("/api/services", {"name": unique("svc")})
+    incident = await open_incident(admin, service["id"])
+    path = f"/api/incidents/{incident['id']}"
+    for body in ({"urgency": "HIGH"}, {"priority": "P3"}, {"status": "ACKNOWLEDGED"}):
+        await admin.patch(path, body)
+    timeline = (await admin.get(f"{path}/timeline")).json()["data"]
+    wanted = {"filter": {"serviceIds": [service["id"]]}, "after": timeline[0]["id"]}
+    async with subscribed(live_url, admin.key, wanted) as subscription:
+        replayed = [await subscription.change(timeout=2) for _ in range(3)]
+        await admin.patch(path, {"status": "RESOLVED"})
+        live = await subscription.change(timeout=2)
+    assert [c["event"] for c in replayed] == [
+        "incident.urgency_changed", "incident.priority_changed", "incident.acknowledged",
+    ]  # fmt: skip
+    assert live["event"] == "incident.resolved"
+    assert live["incident"]["status"] == "RESOLVED"
+
+
+async def _hub_size(expected: int) -> int:
+    # Subscribers leave the hub as their stream closes: give it a moment.
+    for _ in range(100):
+        if len(feed.hub.subscribers) == expected:
+            break
+        await asyncio.sleep(0.02)
+    return len(feed.hub.subscribers)
+
+
+async def test_completing_a_subscription_frees_its_place(live_url: str, admin: Api) -> None:
+    before = len(feed.hub.subscribers)
+    async with subscribed(live_url, admin.key) as subscription:
+        assert await _hub_size(before + 1) == before + 1
+        await subscription.socket.send(json.dumps({"id": "1", "type": "complete"}))
+        assert await _hub_size(before) == before
+        # The id can be used again on the same connection, and the new one delivers.
+        await subscription.socket.send(json.dumps(
+            {"id": "1", "type": "subscribe", "payload": {"query": CHANGES}}
+        ))  # fmt: skip
+        assert await _hub_size(before + 1) == before + 1
+        service = await admin.create("/api/services", {"name": unique("svc")})
+        incident = await open_incident(admin, service["id"])
+        change = await subscription.change()
+        assert change["incident"]["id"] == incident["id"]
+    assert await _hub_size(before) == before
+
+
+class SansIOClient:
+    """A graphql-transport-ws client that reads only when told to: websockets' sans-I/O
+    protocol over a socket with a small receive buffer (no autotuning)."""
+
+    def __init__(self, address: str) -> None:
+        host, port = address.split(":")
+        raw = socket_module.socket()
+        raw.setsockopt(socket_module.SOL_SOCKET, socket_module.SO_RCVBUF, 16_384)
+        raw.connect((host, int(port)))
+        raw.setblocking(False)
+        self.raw = raw
+        self.protocol = ClientProtocol(
+            parse_uri(f"ws://{address}/graphql"), subprotocols=[Subprotocol("graphql-transport-ws")],
+            max_size=None,
+        )  # fmt: skip
+
+    async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        for data in self.protocol.data_to_send():
+            if data:
+                await loop.sock_sendall(self.raw, data)
+
+    async def open(self, key: str) -> None:
+        self.protocol.send_request(self.protocol.connect())
+        await self.send({"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}})
+        ack = await self.messages(1)
+        assert ack[0]["type"] == "connection_ack", ack
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if self.protocol.state.name == "OPEN":
+            self.protocol.send_text(json.dumps(message).encode())
+        else:  # the handshake is on its way: the first messages follow it
+            self.pending = [*getattr(self, "pending", []), message]
+        await self._flush()
+
+    async def messages(self, count: int | None = None) -> list[dict[str, Any]]:
+        """Read until ``count`` text messages arrived (or, without it, the socket closed)."""
+        loop = asyncio.get_running_loop()
+        received: list[dict[str, Any]] = []
+        while count is None or len(received) < count:
+            data = await asyncio.wait_for(loop.sock_recv(self.raw, 65_536), 10)
+            if data:
+                self.protocol.receive_data(data)
+            else:
+                self.protocol.receive_eof()
+            for event in self.protocol.events_received():
+                if isinstance(event, Frame) and event.opcode == Opcode.TEXT:
+                    received.append(json.loads(event.data))
+            if self.protocol.state.name == "OPEN" and getattr(self, "pending", None):
+                for message in self.pending:
+                    self.protocol.send_text(json.dumps(message).encode())
+                self.pending = []
+            await self._flush()
+            if not data or self.protocol.close_rcvd is not None:
+                break
+        return received
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+async def test_a_client_that_stops_reading_is_disconnected(
+    live_url: str, admin: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opsknight.graphql import websocket
+
+    monkeypatch.setattr(websocket, "BACKLOG", 5)
+    service = await admin.create("/api/services", {"name": unique("svc")})
+    # Big messages fill the socket buffers after a few dozen changes.
+    incident = await open_incident(admin, service["id"], description="x" * 60_000)
+    query = "subscription { incidentChanged { id incident { description } } }"
+    before = len(feed.hub.subscribers)
+    client = SansIOClient(live_url)
+    try:
+        await client.open(admin.key)
+        await client.send({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        assert await _hub_size(before + 1) == before + 1
+        sent = 0
+        while sent < 500 and len(feed.hub.subscribers) > before:  # the client reads none
+            feed.hub.dispatch(Change(
+                id=f"evt_unread{sent}", event="incident.triggered",
+                occurred_at=incident["created_at"], incident_id=incident["id"], sequence=sent,
+                environment="live", service_id=service["id"], team_id=None, status="OPEN",
+                urgency="HIGH",
+            ))  # fmt: skip
+            sent += 1
+            await asyncio.sleep(0.002)
+        # Cut off before the client read anything: its subscription left the hub.
+        assert len(feed.hub.subscribers) == before
+        # Reading now: what had been written, then the close.
+        received = await client.messages()
+        assert 0 < len(received) < sent
+        assert all(m["type"] == "next" for m in received)
+        assert client.protocol.close_rcvd is not None
+        assert client.protocol.close_rcvd.code == websocket.SLOW_CONSUMER_CLOSE
+    finally:
+        client.close()
 
 
 async def test_a_slow_consumer_is_cut_off(

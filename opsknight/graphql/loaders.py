@@ -20,6 +20,11 @@ class Loaders:
     def __init__(self) -> None:
         self._loaders: dict[str, DataLoader[Any, Any]] = {}
 
+    @property
+    def used(self) -> bool:
+        """Whether any loader was created (and may hold cached rows)."""
+        return bool(self._loaders)
+
     def _get(
         self, name: str, load: Callable[[list[Any]], Awaitable[list[Any]]]
     ) -> DataLoader[Any, Any]:

@@ -91,6 +91,8 @@ class Subscription:
     ) -> AsyncGenerator[IncidentChange, None]:
         principal = info.context.principal("incidents:read")
         async for change, row in follow(principal, _filter(principal.environment, filter), after):
-            # One context serves the whole connection: each event gets fresh loaders.
-            info.context.loaders = Loaders()
+            # One context serves the whole connection: each event gets fresh loaders
+            # (new ones only when the last event used them).
+            if info.context.loaders.used:
+                info.context.loaders = Loaders()
             yield _payload(change, row)

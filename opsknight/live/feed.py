@@ -15,7 +15,8 @@ import contextlib
 import json
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -72,12 +73,17 @@ class SlowConsumer(Exception):
 class Subscriber:
     """One subscription's bounded backlog. A list and a future made only while the
     reader waits: a thousand idle subscribers each keep a few hundred bytes, not an
-    ``asyncio.Queue`` with its three deques."""
+    ``asyncio.Queue`` with its three deques. A subscriber delivered by push has
+    ``notify`` instead: it is called whenever a change is waiting (or the subscriber
+    leaves the hub), and nothing waits in between."""
 
     filter: ChangeFilter
+    replaying: list[Change] = field(default_factory=list)  # buffered changes, first
     pending: list[Change] = field(default_factory=list)
     waiter: asyncio.Future[None] | None = None
+    notify: Callable[[], None] | None = None
     overflowed: bool = False
+    closed: bool = False
 
     def offer(self, change: Change) -> None:
         if self.overflowed or not self.filter.matches(change):
@@ -87,10 +93,22 @@ class Subscriber:
             self.overflowed = True
             self.pending.clear()
         self.pending.append(change)
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self.waiter is not None:
+            if not self.waiter.done():
+                self.waiter.set_result(None)
+        elif self.notify is not None:
+            self.notify()
+
+    def has_waiting(self) -> bool:
+        """A change to read, or the end of the subscription."""
+        return bool(self.replaying or self.pending) or self.closed
 
     async def next(self) -> Change:
+        if self.replaying:
+            return self.replaying.pop(0)
         while not self.pending:
             self.waiter = asyncio.get_running_loop().create_future()
             try:
@@ -100,6 +118,13 @@ class Subscriber:
         if self.overflowed:
             raise SlowConsumer(f"more than {BACKLOG} changes were waiting for this subscriber")
         return self.pending.pop(0)
+
+
+# Set by a transport that delivers by push (graphql/websocket.py) while a subscription
+# starts: the hub hands it the new subscriber, which then calls its ``notify``.
+push_delivery: ContextVar[Callable[[Subscriber], None] | None] = ContextVar(
+    "opsknight_push_delivery", default=None
+)
 
 
 class Hub:
@@ -123,13 +148,24 @@ class Hub:
         return []
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, wanted: ChangeFilter) -> AsyncIterator[Subscriber]:
+    async def subscribe(
+        self, wanted: ChangeFilter, after: str | None = None
+    ) -> AsyncIterator[Subscriber]:
+        """A subscriber for ``wanted``; with ``after`` (an event id) it first reads the
+        buffered changes that followed it."""
         subscriber = Subscriber(wanted)
+        if after:
+            subscriber.replaying = self.after(after, wanted)
+        attach = push_delivery.get()
+        if attach is not None:
+            attach(subscriber)
         self.subscribers.add(subscriber)
         try:
             yield subscriber
         finally:
             self.subscribers.discard(subscriber)
+            subscriber.closed = True
+            subscriber._wake()
 
 
 hub = Hub()

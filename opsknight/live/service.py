@@ -21,15 +21,7 @@ async def follow(
     key sees only test incidents. An incident deleted since its change is skipped.
     """
     principal.require("incidents:read")
-    replayed: set[str] | frozenset[str] = frozenset()
-    async with hub.subscribe(wanted) as subscriber:
-        if after:
-            replayed = set()
-            for change in hub.after(after, wanted):
-                replayed.add(change.id)
-                incident = await _fresh(change)
-                if incident is not None:
-                    yield change, incident
+    async with hub.subscribe(wanted, after) as subscriber:
         while True:
             try:
                 change = await subscriber.next()
@@ -37,8 +29,6 @@ async def follow(
                 raise RateLimited(
                     f"{exc}; resubscribe (with `after`) to catch up", {"reason": "slow_consumer"}
                 ) from exc
-            if change.id in replayed:
-                continue
             incident = await _fresh(change)
             if incident is not None:
                 yield change, incident

@@ -1,0 +1,244 @@
+"""graphql-transport-ws with the live feed delivered by push.
+
+Strawberry's handler runs every subscription as a chain of async generators (the feed,
+the resolver, graphql-core's event map, Strawberry's stream) that waits for the next
+change. Waiting re-creates that chain's objects after every change, and with a thousand
+idle subscribers the collector promotes tens of thousands of them into the old
+generation per change: its full collections (about 0.1 ms per open subscription) landed
+on one change in twenty.
+
+Here a live-feed subscription pulls its first result as usual; after that nothing of it
+waits. When a change reaches its subscriber, the subscription is put on this process's
+ready list, and one fan-out task pulls the result of each ready subscription in turn
+(each pull finds its change already there, and its execution already shared) and hands
+the message to the connection's outbox. An outbox writes at once when the socket takes
+it, which is the usual case; behind a write that waits (a client that is not reading)
+messages queue up to a bound, past which the connection is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, Coroutine
+from typing import Any, cast
+
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+
+from opsknight.live.feed import BACKLOG, Subscriber, push_delivery
+
+logger = logging.getLogger("opsknight.live")
+
+SLOW_CONSUMER_CLOSE = 1013  # "try again later": reconnect and resubscribe with `after`
+
+
+def start_now(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
+    """Run ``coroutine`` here until it first has to wait; only then give the rest of it
+    to a task. Returns that task, or None when it finished without waiting."""
+    try:
+        waiting_on = coroutine.send(None)
+    except StopIteration:
+        return None
+    return asyncio.ensure_future(_resume(coroutine, waiting_on))
+
+
+async def _resume(coroutine: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+    # What a task does for a coroutine: wait for what it yielded, then resume it.
+    try:
+        while True:
+            if waiting_on is None:  # a bare yield (asyncio.sleep(0))
+                await asyncio.sleep(0)
+            else:
+                waiting_on._asyncio_future_blocking = False
+                await asyncio.wait((waiting_on,))
+            try:
+                waiting_on = coroutine.send(None)
+            except StopIteration:
+                return
+    finally:
+        coroutine.close()  # cancelled while waiting: its finally blocks still run
+
+
+class Outbox:
+    """One connection's messages, in the order they were put."""
+
+    def __init__(self, websocket: Any, overflowed: Any) -> None:
+        self.websocket = websocket  # Starlette's WebSocket
+        self.on_overflow = overflowed
+        self.queued: list[str] = []
+        self.writer: asyncio.Task[None] | None = None
+        self.closing = False
+
+    def put(self, text: str) -> None:
+        if self.closing:
+            return
+        if self.writer is None:
+            self.writer = start_now(self._write(text))
+        elif len(self.queued) < BACKLOG:
+            self.queued.append(text)
+        else:
+            # The client stopped reading: drop what waits, close once the socket drains.
+            self.closing = True
+            self.queued.clear()
+            self.on_overflow()
+
+    async def _write(self, text: str) -> None:
+        try:
+            await self.websocket.send_text(text)
+            while self.queued:
+                await self.websocket.send_text(self.queued.pop(0))
+            if self.closing:
+                reason = f"slow consumer: more than {BACKLOG} messages were waiting"
+                await self.websocket.close(code=SLOW_CONSUMER_CLOSE, reason=reason)
+        except Exception as exc:  # the socket is gone; the handler's reader notices
+            logger.debug("dropping messages for a closed WebSocket: %s", exc)
+            self.closing = True
+            self.queued.clear()
+        finally:
+            self.writer = None
+
+    def discard(self) -> None:
+        self.closing = True
+        self.queued.clear()
+        if self.writer is not None:
+            self.writer.cancel()
+
+
+class _FanOut:
+    """The subscriptions of this process with a change waiting, served by one task."""
+
+    def __init__(self) -> None:
+        self.ready: list[Delivery] = []
+        self.task: asyncio.Task[None] | None = None
+
+    def add(self, delivery: Delivery) -> None:
+        self.ready.append(delivery)
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._serve())
+
+    async def _serve(self) -> None:
+        try:
+            while self.ready:
+                batch, self.ready = self.ready, []
+                for delivery in batch:
+                    delivery.queued = False
+                    await delivery.pull_waiting()
+        finally:
+            self.task = None
+            for delivery in self.ready:  # cancelled (shutdown): nothing stays marked
+                delivery.queued = False
+            self.ready = []
+
+
+fan_out = _FanOut()
+
+
+class Delivery:
+    """One live-feed subscription after its first result: pulled by the fan-out."""
+
+    def __init__(self, operation: Operation[Any, Any], stream: AsyncGenerator[Any, None]) -> None:
+        self.operation = operation
+        self.stream = stream
+        self.subscriber: Subscriber | None = None
+        self.pulling = True  # the operation's own task pulls the first result
+        self.queued = False
+        self.stopped = False
+        self.ended: asyncio.Future[None] | None = None
+        self.idle: asyncio.Future[None] | None = None
+
+    def attach(self, subscriber: Subscriber) -> None:
+        """Called by the hub when the subscription registers its subscriber."""
+        self.subscriber = subscriber
+        subscriber.notify = self.notify
+
+    def notify(self) -> None:
+        if not (self.pulling or self.queued or self.stopped):
+            self.queued = True
+            fan_out.add(self)
+
+    async def run(self) -> None:
+        """Deliver until the stream ends; on cancellation, after any pull in progress."""
+        self.ended = asyncio.get_running_loop().create_future()
+        self.pulling = False
+        self.notify()  # changes that came while the first result was on its way
+        try:
+            await self.ended
+        finally:
+            self.stopped = True
+            while self.pulling:  # the stream is closed next: never during a pull
+                self.idle = asyncio.get_running_loop().create_future()
+                await self.idle
+
+    async def pull_waiting(self) -> None:
+        """Pull and send a result for each change waiting (in the fan-out task)."""
+        if self.stopped or self.subscriber is None:
+            return
+        self.pulling = True
+        finished = False
+        try:
+            while not self.stopped and self.subscriber.has_waiting():
+                result = await anext(self.stream)
+                if isinstance(result, ExecutionResult):
+                    await self.operation.send_next(result)
+        except StopAsyncIteration:
+            finished = True
+        except Exception:
+            logger.exception("live subscription %s failed", self.operation.id)
+            finished = True
+        finally:
+            self.pulling = False
+            if self.idle is not None and not self.idle.done():
+                self.idle.set_result(None)
+            if finished and self.ended is not None and not self.ended.done():
+                self.ended.set_result(None)
+
+
+class PushTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
+    """Strawberry's graphql-transport-ws handler, with pushed live-feed deliveries and
+    every message written through the connection's outbox."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.outbox = Outbox(cast(ASGIWebSocketAdapter, self.websocket).ws, self._cut_off)
+
+    async def send_message(self, message: Any) -> None:
+        encoded = self.view.encode_json(message)
+        self.outbox.put(encoded if isinstance(encoded, str) else encoded.decode())
+
+    def _cut_off(self) -> None:
+        # Every subscription of a connection that stopped reading ends (leaving the hub).
+        for operation_id in list(self.operations):
+            operation = self.operations.pop(operation_id)
+            if operation.task is not None:
+                operation.task.cancel()
+
+    async def shutdown(self) -> None:
+        await super().shutdown()
+        self.outbox.discard()
+
+    async def _send_result_stream(self, operation: Operation[Any, Any], result_source: Any) -> None:
+        delivery = Delivery(operation, result_source)
+        token = push_delivery.set(delivery.attach)
+        try:
+            first = await anext(result_source, None)
+        finally:
+            push_delivery.reset(token)
+        if first is None:
+            return
+        if isinstance(first, PreExecutionError):
+            await self._handle_pre_execution_error(operation, first)
+            return
+        if not isinstance(first, ExecutionResult):
+            await self._reject_incremental_delivery(operation)
+            return
+        await operation.send_next(first)
+        if delivery.subscriber is None:  # not the live feed (a query over WebSocket)
+            async for result in result_source:
+                await operation.send_next(result)
+            return
+        await delivery.run()
