@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from inspect import isawaitable
@@ -19,8 +20,10 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
+    SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
@@ -66,7 +69,28 @@ _LIMIT_RULES = [
 ]
 
 
+class _ExtensionsRunner(SchemaExtensionsRunner):
+    """Strawberry's runner, minus a context manager around every streamed result when no
+    extension watches them: a live-feed subscription keeps the last one until its next
+    change, so with a thousand subscribers each change left a thousand of them (and their
+    exit stacks) for the collector to promote."""
+
+    def on_stream_result(self, result: Any) -> Any:
+        if any(type(e).on_stream_result is not _NO_HOOK for e in self.extensions):
+            return super().on_stream_result(result)
+        return _NOTHING
+
+
+_NO_HOOK = SchemaExtension.on_stream_result
+_NOTHING = contextlib.nullcontext()
+
+
 class OpsKnightSchema(strawberry.Schema):
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        return _ExtensionsRunner(execution_context=execution_context, extensions=extensions)
+
     def prepare(self, document: str) -> DocumentNode:
         """Parse and validate a fixed document once; the REST routes run only these."""
         parsed = parse(document)
