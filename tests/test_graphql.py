@@ -144,6 +144,31 @@ async def test_nested_fields_cost_a_constant_number_of_queries(
     assert large <= 10
 
 
+async def test_the_total_is_counted_only_when_asked_for(
+    unlimited: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = await make_api(unlimited)
+    service = await api.create("/api/services", {"name": unique("counted")})
+    for _ in range(5):
+        await open_incident(api, service["id"])
+    query = """query($s: [ID!], $n: Int) { incidents(filter: {serviceIds: $s}, limit: $n) {
+      nodes { id } %s } }"""
+
+    async def run(selection: str, limit: int) -> tuple[dict[str, Any], int]:
+        counter = QueryCounter(monkeypatch)
+        result = await api.graphql(query % selection, {"s": [service["id"]], "n": limit})
+        return result["data"]["incidents"], counter.count
+
+    await run("", 1)  # the key's first use records last_used_at
+    _, nodes_only = await run("", 2)
+    page, with_total = await run("pagination { total limit offset hasMore }", 2)
+    assert page["pagination"] == {"total": 5, "limit": 2, "offset": 0, "hasMore": True}
+    assert with_total == nodes_only + 1  # one count, shared by total and hasMore
+    last, short_page = await run("pagination { hasMore }", 10)
+    assert last["pagination"] == {"hasMore": False} and len(last["nodes"]) == 5
+    assert short_page == nodes_only  # a short page is the last one: nothing to count
+
+
 async def test_documents_with_too_many_tokens_are_refused(admin: Api) -> None:
     huge = "{ " + " ".join(f"a{i}: viewer {{ id }}" for i in range(1500)) + " }"
     result = await admin.graphql(huge)

@@ -15,14 +15,27 @@ T = TypeVar("T")
 
 @strawberry.type
 class Pagination:
-    total: int
-    limit: int
-    offset: int
-    has_more: bool
+    page: strawberry.Private[Page[Any]]
+
+    @strawberry.field
+    async def total(self) -> int:
+        return await self.page.total()
+
+    @strawberry.field
+    def limit(self) -> int:
+        return self.page.limit
+
+    @strawberry.field
+    def offset(self) -> int:
+        return self.page.offset
+
+    @strawberry.field
+    async def has_more(self) -> bool:
+        return await self.page.has_more()
 
     @classmethod
     def of(cls, page: Page[Any]) -> Pagination:
-        return cls(total=page.total, limit=page.limit, offset=page.offset, has_more=page.has_more)
+        return cls(page=page)
 
 
 @strawberry.type
