@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine
 from typing import Any, cast
 
 from strawberry.asgi import ASGIWebSocketAdapter
@@ -67,7 +67,7 @@ async def _resume(coroutine: Coroutine[Any, Any, None], waiting_on: Any) -> None
 class Outbox:
     """One connection's messages, in the order they were put."""
 
-    def __init__(self, websocket: Any, overflowed: Any) -> None:
+    def __init__(self, websocket: Any, overflowed: Callable[[], None]) -> None:
         self.websocket = websocket  # Starlette's WebSocket
         self.on_overflow = overflowed
         self.queued: list[str] = []
@@ -118,8 +118,9 @@ class _FanOut:
 
     def add(self, delivery: Delivery) -> None:
         self.ready.append(delivery)
-        if self.task is None:
-            self.task = asyncio.get_running_loop().create_task(self._serve())
+        loop = asyncio.get_running_loop()
+        if self.task is None or self.task.get_loop() is not loop:  # none yet, or a stopped loop's
+            self.task = loop.create_task(self._serve())
 
     async def _serve(self) -> None:
         try:

@@ -93,9 +93,10 @@ class Subscriber:
             self.overflowed = True
             self.pending.clear()
         self.pending.append(change)
-        self._wake()
+        self.wake()
 
-    def _wake(self) -> None:
+    def wake(self) -> None:
+        """Tell the reader (or the push transport) that there is something to read."""
         if self.waiter is not None:
             if not self.waiter.done():
                 self.waiter.set_result(None)
@@ -165,7 +166,7 @@ class Hub:
         finally:
             self.subscribers.discard(subscriber)
             subscriber.closed = True
-            subscriber._wake()
+            subscriber.wake()
 
 
 hub = Hub()
