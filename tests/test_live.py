@@ -307,6 +307,45 @@ async def test_completing_a_subscription_frees_its_place(live_url: str, admin: A
     assert await _hub_size(before) == before
 
 
+async def test_a_change_to_a_deleted_incident_holds_up_no_one(live_url: str, admin: Api) -> None:
+    # The first subscriber's change names an incident that no longer exists: it is
+    # skipped, and that subscriber then waits for its next change without holding up
+    # the delivery to the second one.
+    mine = await admin.create("/api/services", {"name": unique("svc")})
+    theirs = await admin.create("/api/services", {"name": unique("svc")})
+    before = len(feed.hub.subscribers)
+    async with (
+        subscribed(live_url, admin.key, {"filter": {"serviceIds": [theirs["id"]]}}) as first,
+        subscribed(live_url, admin.key, {"filter": {"serviceIds": [mine["id"]]}}) as second,
+    ):
+        # Each has had a change already (later ones are pushed).
+        await open_incident(admin, theirs["id"])
+        await open_incident(admin, mine["id"])
+        await first.change(timeout=2)
+        await second.change(timeout=2)
+        feed.hub.dispatch(Change(
+            id="evt_deleted0", event="incident.triggered", occurred_at="2026-01-01T00:00:00Z",
+            incident_id="inc_deleted", sequence=1, environment="live",
+            service_id=theirs["id"], team_id=None, status="OPEN", urgency="HIGH",
+        ))  # fmt: skip
+        incident = await open_incident(admin, mine["id"])
+        change = await second.change(timeout=2)
+        assert change["incident"]["id"] == incident["id"]
+        with pytest.raises(asyncio.TimeoutError):
+            await first.next(timeout=0.2)  # skipped, not delivered
+        # The first one still gets its next change.
+        later = await open_incident(admin, theirs["id"])
+        assert (await first.change(timeout=2))["incident"]["id"] == later["id"]
+        # Skipped again, and waiting when the client leaves: it still leaves the hub.
+        feed.hub.dispatch(Change(
+            id="evt_deleted1", event="incident.triggered", occurred_at="2026-01-01T00:00:00Z",
+            incident_id="inc_deleted", sequence=2, environment="live",
+            service_id=theirs["id"], team_id=None, status="OPEN", urgency="HIGH",
+        ))  # fmt: skip
+        await asyncio.sleep(0.1)
+    assert await _hub_size(before) == before
+
+
 class SansIOClient:
     """A graphql-transport-ws client that reads only when told to: websockets' sans-I/O
     protocol over a socket with a small receive buffer (no autotuning)."""

@@ -48,20 +48,25 @@ def start_now(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None
 
 
 async def _resume(coroutine: Coroutine[Any, Any, None], waiting_on: Any) -> None:
-    # What a task does for a coroutine: wait for what it yielded, then resume it.
-    try:
-        while True:
+    # What a task does for a coroutine: wait for what it yielded, then resume it; if
+    # cancelled meanwhile, the coroutine gets the cancellation where it waits.
+    while True:
+        try:
             if waiting_on is None:  # a bare yield (asyncio.sleep(0))
                 await asyncio.sleep(0)
             else:
                 waiting_on._asyncio_future_blocking = False
                 await asyncio.wait((waiting_on,))
+        except asyncio.CancelledError as cancelled:
             try:
-                waiting_on = coroutine.send(None)
+                waiting_on = coroutine.throw(cancelled)
             except StopIteration:
                 return
-    finally:
-        coroutine.close()  # cancelled while waiting: its finally blocks still run
+            continue
+        try:
+            waiting_on = coroutine.send(None)
+        except StopIteration:
+            return
 
 
 class Outbox:
@@ -149,21 +154,29 @@ class Delivery:
         self.pulling = True  # the operation's own task pulls the first result
         self.queued = False
         self.stopped = False
+        self.pull: asyncio.Task[None] | None = None  # a pull that had to wait
+        self.waiting_for_pull: asyncio.Future[None] | None = None
         self.ended: asyncio.Future[None] | None = None
-        self.idle: asyncio.Future[None] | None = None
 
     def attach(self, subscriber: Subscriber) -> None:
         """Called by the hub when the subscription registers its subscriber."""
         self.subscriber = subscriber
-        subscriber.notify = self.notify
+        subscriber.push = self
 
     def notify(self) -> None:
         if not (self.pulling or self.queued or self.stopped):
             self.queued = True
             fan_out.add(self)
 
+    def parked(self) -> None:
+        # The pull skipped its change (the incident is gone) and waits for the next one:
+        # the fan-out goes on without it.
+        if self.waiting_for_pull is not None and not self.waiting_for_pull.done():
+            self.waiting_for_pull.set_result(None)
+
     async def run(self) -> None:
-        """Deliver until the stream ends; on cancellation, after any pull in progress."""
+        """Deliver until the stream ends. On cancellation, a pull still in progress is
+        cancelled first (the stream is closed next, never during a pull)."""
         self.ended = asyncio.get_running_loop().create_future()
         self.pulling = False
         self.notify()  # changes that came while the first result was on its way
@@ -171,18 +184,32 @@ class Delivery:
             await self.ended
         finally:
             self.stopped = True
-            while self.pulling:  # the stream is closed next: never during a pull
-                self.idle = asyncio.get_running_loop().create_future()
-                await self.idle
+            pull = self.pull
+            if pull is not None:
+                pull.cancel()
+                await asyncio.wait((pull,))
 
     async def pull_waiting(self) -> None:
-        """Pull and send a result for each change waiting (in the fan-out task)."""
-        if self.stopped or self.subscriber is None:
+        """In the fan-out task: pull and send a result for each change waiting. A pull
+        that waits on work shared with other subscribers (the change's row, the shared
+        execution) is waited for; one that waits for this subscriber's next change is
+        left to finish on its own."""
+        if self.stopped or self.pulling or self.subscriber is None:
             return
         self.pulling = True
+        pull = start_now(self._pull(self.subscriber))
+        if pull is None:
+            return
+        self.pull = pull
+        if self.subscriber.waiter is None:
+            self.waiting_for_pull = asyncio.get_running_loop().create_future()
+            await asyncio.wait((pull, self.waiting_for_pull), return_when=asyncio.FIRST_COMPLETED)
+            self.waiting_for_pull = None
+
+    async def _pull(self, subscriber: Subscriber) -> None:
         finished = False
         try:
-            while not self.stopped and self.subscriber.has_waiting():
+            while not self.stopped and subscriber.has_waiting():
                 result = await anext(self.stream)
                 if isinstance(result, ExecutionResult):
                     await self.operation.send_next(result)
@@ -193,8 +220,7 @@ class Delivery:
             finished = True
         finally:
             self.pulling = False
-            if self.idle is not None and not self.idle.done():
-                self.idle.set_result(None)
+            self.pull = None
             if finished and self.ended is not None and not self.ended.done():
                 self.ended.set_result(None)
 

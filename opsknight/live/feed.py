@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 logger = logging.getLogger("opsknight.live")
 
@@ -69,19 +69,27 @@ class SlowConsumer(Exception):
     """The subscriber fell more than BACKLOG changes behind and was cut off."""
 
 
+class PushTarget(Protocol):
+    def notify(self) -> None:
+        """A change is waiting for the subscriber (or it left the hub)."""
+
+    def parked(self) -> None:
+        """A read found nothing left (its change was skipped) and now waits."""
+
+
 @dataclass(eq=False)
 class Subscriber:
     """One subscription's bounded backlog. A list and a future made only while the
     reader waits: a thousand idle subscribers each keep a few hundred bytes, not an
-    ``asyncio.Queue`` with its three deques. A subscriber delivered by push has
-    ``notify`` instead: it is called whenever a change is waiting (or the subscriber
-    leaves the hub), and nothing waits in between."""
+    ``asyncio.Queue`` with its three deques. A subscriber delivered by push has a
+    ``push`` target instead, told whenever a change is waiting (or the subscriber leaves
+    the hub), so that nothing waits in between."""
 
     filter: ChangeFilter
     replaying: list[Change] = field(default_factory=list)  # buffered changes, first
     pending: list[Change] = field(default_factory=list)
     waiter: asyncio.Future[None] | None = None
-    notify: Callable[[], None] | None = None
+    push: PushTarget | None = None
     overflowed: bool = False
     closed: bool = False
 
@@ -100,8 +108,8 @@ class Subscriber:
         if self.waiter is not None:
             if not self.waiter.done():
                 self.waiter.set_result(None)
-        elif self.notify is not None:
-            self.notify()
+        elif self.push is not None:
+            self.push.notify()
 
     def has_waiting(self) -> bool:
         """A change to read, or the end of the subscription."""
@@ -112,6 +120,8 @@ class Subscriber:
             return self.replaying.pop(0)
         while not self.pending:
             self.waiter = asyncio.get_running_loop().create_future()
+            if self.push is not None:
+                self.push.parked()
             try:
                 await self.waiter
             finally:
@@ -122,7 +132,7 @@ class Subscriber:
 
 
 # Set by a transport that delivers by push (graphql/websocket.py) while a subscription
-# starts: the hub hands it the new subscriber, which then calls its ``notify``.
+# starts: the hub hands it the new subscriber, to become its ``push`` target.
 push_delivery: ContextVar[Callable[[Subscriber], None] | None] = ContextVar(
     "opsknight_push_delivery", default=None
 )
