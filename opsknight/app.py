@@ -8,21 +8,23 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-import orjson
+from cross_web import HTTPException as GraphQLHTTPException
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET
 from tortoise.contrib.starlette import RegisterTortoise
 
+from opsknight import jsoncodec
 from opsknight.auth.principal import ANONYMOUS, api_key_from_headers, authenticate
 from opsknight.config import Settings, get_settings
 from opsknight.db import tortoise_config
+from opsknight.errors import HTTP_STATUS, OpsKnightError, ValidationFailed
 from opsknight.events.batching import batcher
 from opsknight.graphql.context import Context
 from opsknight.graphql.schema import schema
@@ -34,12 +36,40 @@ from opsknight.observability import Metrics, metrics, readyz_endpoint
 from opsknight.ratelimit import Limiter, RateLimit, parse_limits
 from opsknight.rest.adapter import RouteHandler
 from opsknight.rest.openapi import openapi_document
-from opsknight.rest.responses import error_response
+from opsknight.rest.responses import JsonResponse, error_response
 from opsknight.rest.routes import ROUTES
 
 logger = logging.getLogger("opsknight")
 KEEP_ALIVE_SECONDS = 15
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
+
+
+class RefusedJson(json.JSONDecodeError):
+    """A WebSocket message the JSON decoder refused (Strawberry closes with 4400)."""
+
+    def __init__(self, error: ValidationFailed) -> None:
+        super().__init__(error.message, "", 0)
+
+
+class GraphQLRequestRefused(Exception):
+    def __init__(self, error: OpsKnightError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def graphql_error_response(error: OpsKnightError, status: int | None = None) -> Response:
+    """A request refused before execution: the §1 error envelope, and the same error as
+    a GraphQL `errors` entry for GraphQL clients."""
+    body = {
+        "error": {"code": error.code, "message": error.message, "details": error.details},
+        "errors": [
+            {
+                "message": error.message,
+                "extensions": {"code": error.code, "details": error.details},
+            }
+        ],
+    }
+    return JsonResponse(body, status_code=status or HTTP_STATUS[error.code])
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -53,13 +83,44 @@ class GraphQLApp(GraphQL[Context, None]):
         return Context(credential=credential, request=request)
 
     def encode_json(self, data: object) -> str:
-        # Every subscriber of a change gets its own message: encoding is on the fan-out's
-        # hot path. orjson refuses what JSON allows and it does not (integers beyond 64
-        # bits in custom details): those fall back to the standard encoder.
+        # Text, not bytes: a WebSocket message in bytes would go out as a binary frame.
+        return jsoncodec.encode(data).decode()
+
+    def decode_json(self, data: str | bytes) -> object:
+        # WebSocket messages come here directly: a refused one closes the socket with
+        # 4400, as graphql-transport-ws does for any message that is not JSON.
         try:
-            return orjson.dumps(data).decode()
-        except TypeError:
-            return json.dumps(data, separators=(",", ":"))
+            return jsoncodec.decode(data, expect=None)
+        except ValidationFailed as exc:
+            raise RefusedJson(exc) from None
+
+    def parse_json(self, data: str | bytes, root: str = "") -> Any:
+        # HTTP bodies, GET's `variables` and `extensions`: refused with 400 VALIDATION_ERROR.
+        try:
+            return jsoncodec.decode(data, root=root)
+        except ValidationFailed as exc:
+            raise GraphQLRequestRefused(exc) from None
+
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        parsed = dict(params)
+        for name in ("variables", "extensions"):
+            if parsed.get(name):
+                parsed[name] = self.parse_json(parsed[name], root=name)
+        return parsed
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except GraphQLRequestRefused as exc:
+            response = graphql_error_response(exc.error)
+        except GraphQLHTTPException as exc:
+            response = graphql_error_response(
+                ValidationFailed(exc.reason, reason="invalid_request"), status=exc.status_code
+            )
+        await response(scope, receive, send)
 
     async def on_ws_connect(self, context: Context) -> Any:
         params = context.connection_params or {}
@@ -86,7 +147,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         )
     if exc.status_code == 404:
         return await _not_found(request, exc)
-    return JSONResponse(
+    return JsonResponse(
         {"error": {"code": "INTERNAL_ERROR", "message": exc.detail, "details": {}}},
         status_code=exc.status_code,
     )
@@ -191,8 +252,8 @@ def _limiter(settings: Settings) -> Limiter | None:
 
 
 async def _openapi(request: Request) -> Response:
-    return JSONResponse(openapi_document())
+    return JsonResponse(openapi_document())
 
 
 async def _healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    return JsonResponse({"status": "ok"})

@@ -171,3 +171,69 @@ async def test_password_is_hashed_with_argon2_and_never_returned(admin: Api) -> 
     assert "password" not in created and "password_hash" not in created
     row = await User.get(id=created["id"])
     assert row.password_hash is not None and row.password_hash.startswith("$argon2")
+
+
+async def test_a_key_grants_only_scopes_it_holds_in_its_own_environment(
+    client: httpx.AsyncClient,
+) -> None:
+    minter = await make_api(client, scopes=["api_keys:write"])
+    for path, body in [
+        ("/api/api-keys", {"name": "wide", "scopes": ["users:write", "incidents:delete"]}),
+        ("/graphql", None),
+    ]:
+        if body is None:
+            answer = await minter.graphql(
+                'mutation { createApiKey(input: {name: "w", scopes: ["users:write"]}) { id } }'
+            )
+            assert answer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+            continue
+        refused = await minter.post(path, body)
+        assert refused.status_code == 403, refused.text
+        assert set(refused.json()["error"]["details"]["scopes"]) == {
+            "users:write",
+            "incidents:delete",
+        }
+    narrow = await minter.create("/api/api-keys", {"name": "narrow", "scopes": ["api_keys:write"]})
+    assert narrow["scopes"] == ["api_keys:write"]
+
+    sandbox = await make_api(client, environment="test")
+    live = await sandbox.post(
+        "/api/api-keys", {"name": "up", "scopes": ["incidents:read"], "environment": "live"}
+    )
+    assert live.status_code == 403, live.text
+    made = await sandbox.create("/api/api-keys", {"name": "same", "scopes": ["incidents:read"]})
+    assert made["key"].startswith("sk_test_") and made["environment"] == "test"
+
+
+async def test_integration_keys_are_shown_only_to_those_who_manage_services(
+    client: httpx.AsyncClient, admin: Api, service: dict[str, Any]
+) -> None:
+    path = f"/api/services/{service['id']}/integrations"
+    created = await admin.create(path, {"name": "am", "type": "events_api"})
+    assert len(created["key"]) == 32
+    assert (await admin.get(path)).json()["data"][0]["key"] == created["key"]
+    for reader in [
+        await make_api(client, role="USER"),
+        await make_api(client, role="ADMIN", scopes=["services:read"]),
+    ]:
+        listed = await reader.get(path)
+        assert listed.status_code == 200
+        assert [item["key"] for item in listed.json()["data"]] == [None]
+
+
+async def test_a_test_key_with_a_routing_key_opens_only_test_incidents(
+    client: httpx.AsyncClient, admin: Api, service: dict[str, Any]
+) -> None:
+    integration = await admin.create(
+        f"/api/services/{service['id']}/integrations", {"name": "am", "type": "events_api"}
+    )
+    sandbox = await make_api(client, environment="test")
+    event = {"routing_key": integration["key"], "event_action": "trigger", "dedup_key": unique("d"),
+             "payload": {"summary": "s", "source": "h", "severity": "critical"}}  # fmt: skip
+    live = await client.post("/v2/enqueue", json=event)
+    assert live.status_code == 202, live.text
+    resolve = {**event, "event_action": "resolve"}
+    through_sandbox = await sandbox.post("/v2/enqueue", resolve)
+    assert through_sandbox.status_code == 202
+    opened = live.json()["data"]["incident"]["id"]
+    assert (await admin.get(f"/api/incidents/{opened}")).json()["data"]["status"] == "OPEN"

@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from opsknight.escalation import engine
@@ -328,3 +330,25 @@ async def test_a_page_that_cannot_be_delivered_is_a_failed_notification(
     assert details["reason"] == "the receiver answered HTTP 500"
     assert details["channel"] == "WEBHOOK" and details["user"]["id"] == user["id"]
     assert await timeline(admin, opened["id"], "notification_sent") == []
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    step_count=st.integers(min_value=1, max_value=3),
+    repeat=st.booleans(),
+    repeat_limit=st.integers(min_value=0, max_value=3),
+)
+async def test_the_timeline_names_each_step_and_its_round_over_whole_policies(
+    admin: Api, step_count: int, repeat: bool, repeat_limit: int
+) -> None:
+    people = [await person(admin, None) for _ in range(step_count)]
+    svc = await service_with(
+        admin, *(step("USER", p["id"]) for p in people), repeat=repeat, repeat_limit=repeat_limit
+    )
+    opened = await open_on(admin, svc)
+    await wait_status(admin, opened["id"], "EXHAUSTED" if repeat else "COMPLETED")
+    rounds = repeat_limit + 1 if repeat else 1
+    expected = [(s, r) for r in range(1, rounds + 1) for s in range(1, step_count + 1)]
+    entries = await timeline(admin, opened["id"], "escalation")
+    # The first step of a new incident writes no `escalation` entry.
+    assert [(e["details"]["step"], e["details"]["round"]) for e in entries] == expected[1:]

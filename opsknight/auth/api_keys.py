@@ -11,7 +11,7 @@ from opsknight.auth.models import ApiKey
 from opsknight.auth.principal import Principal
 from opsknight.auth.scopes import ALL_SCOPES
 from opsknight.directory.models import User
-from opsknight.errors import NotFound, ValidationFailed
+from opsknight.errors import Forbidden, NotFound, ValidationFailed
 from opsknight.paging import Page, page_of
 
 
@@ -63,10 +63,27 @@ async def create_api_key(
     *,
     name: str,
     scopes: Sequence[str],
-    environment: str = "live",
+    environment: str | None = None,
     user_id: str | None = None,
 ) -> IssuedKey:
+    """A new key; by default in the caller's environment."""
     principal.require("api_keys:write")
+    environment = validation.choice(
+        environment or principal.environment, "environment", ("live", "test")
+    )
+    # A key can hand out only what it holds itself, and a sandbox key only sandbox keys:
+    # otherwise a key limited to api_keys:write, or a test key, would open everything.
+    checked = check_scopes(scopes)
+    beyond = [scope for scope in checked if scope not in principal.scopes]
+    if beyond:
+        raise Forbidden(
+            f"this API key cannot grant scopes it does not hold: {', '.join(beyond)}",
+            {"field": "scopes", "scopes": beyond},
+        )
+    if principal.environment == "test" and environment != "test":
+        raise Forbidden(
+            "a test key can only create test keys", {"field": "environment", "environment": "test"}
+        )
     owner_id = user_id or principal.user_id
     owner = await User.get_or_none(id=owner_id)
     owner = validation.referenced(owner, owner_id, "user_id", "user")

@@ -46,6 +46,10 @@ class Principal:
             )
         return self
 
+    def may(self, scope: str) -> bool:
+        """Whether ``require(scope)`` would pass."""
+        return scope in self.scopes and role_allows(self.role, scope)
+
     @property
     def actor(self) -> dict[str, str]:
         """How this principal appears on timeline entries."""

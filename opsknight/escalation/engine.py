@@ -160,7 +160,9 @@ async def _advance(incident: Incident, token: str) -> None:
         return
     step = steps[number - 1]
     runs = incident.escalation_runs or 0
-    following, round_ = number + 1, incident.escalation_round
+    # The round this step runs in; the saved round is the one the following step runs in.
+    this_round = incident.escalation_round or 0
+    following, round_ = number + 1, this_round
     if number == len(steps):
         if copy.get("repeat") and round_ < int(copy.get("repeat_limit") or 0):
             following, round_ = 1, round_ + 1
@@ -183,7 +185,7 @@ async def _advance(incident: Incident, token: str) -> None:
             timeline.SYSTEM,
             {
                 "step": number,
-                "round": incident.escalation_round + 1,
+                "round": this_round + 1,
                 "target": {"type": step["target_type"], "id": step["target_id"]},
             },
         )

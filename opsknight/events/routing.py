@@ -30,9 +30,13 @@ class Target:
     actor: dict[str, str]
 
 
-def _via_integration(integration: Integration) -> Target:
+def _via_integration(integration: Integration, credential: Credential) -> Target:
+    """An integration's events are live, unless a test API key came with the request:
+    a sandbox key must never reach live incidents, even through a routing key."""
     actor = {"type": "integration", "id": integration.id, "name": integration.name}
-    return Target(integration.service, integration, "live", actor)
+    principal = credential.principal
+    environment = principal.environment if principal is not None else "live"
+    return Target(integration.service, integration, environment, actor)
 
 
 # Integration keys are looked up on every event; a short-lived cache spares the database
@@ -68,11 +72,11 @@ async def resolve_target(
         integration = await integration_by_key(credential.integration_key)
         if integration is None:
             raise Forbidden("unknown integration key")
-        return _via_integration(integration)
+        return _via_integration(integration, credential)
     if routing_key:
         integration = await integration_by_key(routing_key)
         if integration is not None:
-            return _via_integration(integration)
+            return _via_integration(integration, credential)
     if credential.principal is not None:
         principal = credential.principal.require("events:write")
         if service_id:
@@ -108,4 +112,4 @@ async def resolve_integration(credential: Credential, query_key: str | None) -> 
     integration = await integration_by_key(key)
     if integration is None:
         raise Forbidden("unknown integration key")
-    return _via_integration(integration)
+    return _via_integration(integration, credential)

@@ -8,7 +8,6 @@ bad value is a 400 naming the field.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -27,13 +26,14 @@ from graphql import (
 )
 from graphql.utilities import type_from_ast, validate_input_value
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
+from opsknight import jsoncodec
 from opsknight.auth.principal import Credential, require
 from opsknight.errors import OpsKnightError, ValidationFailed
 from opsknight.graphql.context import Context
 from opsknight.graphql.schema import OpsKnightSchema
-from opsknight.rest.responses import error_response
+from opsknight.rest.responses import JsonResponse, error_response
 from opsknight.rest.routes import Param, Route
 from opsknight.rest.stream import event_stream
 
@@ -246,7 +246,7 @@ class RouteHandler:
                 "message": "Event object is invalid",
                 "errors": problems,
             }
-            response = JSONResponse(body, status_code=response.status_code)
+            response = JsonResponse(body, status_code=response.status_code)
         return response
 
     def _success(self, request: Request, value: Any) -> Response:
@@ -274,24 +274,12 @@ class RouteHandler:
             body = {"status": "success", "message": message, "data": value}
         else:
             body = {"data": value}
-        return JSONResponse(body, status_code=self.route.status, headers=headers)
+        return JsonResponse(body, status_code=self.route.status, headers=headers)
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if not raw.strip():
         return {}
-    if b"\\u0000" in raw or b"\x00" in raw:
-        # PostgreSQL text and JSON cannot hold NUL; refuse it up front on every database.
-        raise ValidationFailed("the request body may not contain NUL characters", reason="invalid")
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ValidationFailed(
-            "the request body is not valid JSON", reason="invalid_json"
-        ) from None
-    if not isinstance(body, dict):
-        raise ValidationFailed(
-            "the request body must be a JSON object", field="body", reason="invalid_type"
-        )
+    body: dict[str, Any] = jsoncodec.decode(raw)
     return body

@@ -6,7 +6,15 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
+from opsknight import jsoncodec
 from opsknight.errors import HTTP_STATUS
+
+
+class JsonResponse(JSONResponse):
+    """A JSON response that any stored value can be written into (see ``jsoncodec``)."""
+
+    def render(self, content: Any) -> bytes:
+        return jsoncodec.encode(content)
 
 
 def error_response(
@@ -14,6 +22,6 @@ def error_response(
     message: str,
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
-) -> JSONResponse:
+) -> JsonResponse:
     body = {"error": {"code": code, "message": message, "details": details or {}}}
-    return JSONResponse(body, status_code=HTTP_STATUS.get(code, 500), headers=headers)
+    return JsonResponse(body, status_code=HTTP_STATUS.get(code, 500), headers=headers)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.responses import StreamingResponse
+
+from opsknight import jsoncodec
 
 KEEP_ALIVE_SECONDS = 15.0
 
@@ -25,9 +26,10 @@ def _frame(result: Any) -> str:
         code = extensions.get("code", "INTERNAL_ERROR")
         details = extensions.get("details") or {}
         body = {"error": {"code": code, "message": error.message, "details": details}}
-        return f"event: error\ndata: {json.dumps(body)}\n\n"
+        return f"event: error\ndata: {jsoncodec.encode(body).decode()}\n\n"
     change = result.data["result"]
-    return f"id: {change['id']}\nevent: {change['event']}\ndata: {json.dumps(change)}\n\n"
+    data = jsoncodec.encode(change).decode()
+    return f"id: {change['id']}\nevent: {change['event']}\ndata: {data}\n\n"
 
 
 async def _events(results: Any) -> AsyncIterator[str]:

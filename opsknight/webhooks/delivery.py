@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
 from tortoise.expressions import F
 
 from opsknight import attempts as rows
-from opsknight import clock
+from opsknight import clock, jsoncodec
 from opsknight.jobs import queue
 from opsknight.observability import WEBHOOK_DELIVERIES
 from opsknight.transaction import atomic
@@ -28,7 +27,7 @@ ORDER_WAIT = timedelta(milliseconds=100)
 
 
 def body_of(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return jsoncodec.encode(payload)
 
 
 def signing_secrets(webhook: Webhook) -> list[str]:

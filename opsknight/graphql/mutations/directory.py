@@ -104,7 +104,7 @@ class DirectoryMutation:
             info.context.principal(),
             name=fields["name"],
             scopes=fields["scopes"],
-            environment=fields.get("environment") or "live",
+            environment=fields.get("environment"),
             user_id=fields.get("user_id"),
         )
         summary = ApiKey.from_row(issued.row)

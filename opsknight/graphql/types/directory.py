@@ -186,9 +186,19 @@ class Integration:
     id: strawberry.ID
     name: str
     type: IntegrationType
-    key: str
+    secret_key: strawberry.Private[str]
     created_at: datetime
     service_id: strawberry.ID
+
+    @strawberry.field(
+        description="The integration key; null unless the caller may manage services "
+        "(services:write): anyone holding it can open and resolve incidents."
+    )
+    def key(self, info: Info) -> str | None:
+        principal = info.context.credential.principal
+        if principal is None or not principal.may("services:write"):
+            return None
+        return self.secret_key
 
     @classmethod
     def from_row(cls, row: Any) -> Integration:
@@ -196,7 +206,7 @@ class Integration:
             id=strawberry.ID(row.id),
             name=row.name,
             type=IntegrationType(row.type),
-            key=row.key,
+            secret_key=row.key,
             created_at=row.created_at,
             service_id=strawberry.ID(row.service_id),
         )
