@@ -153,6 +153,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def _method_not_allowed(allowed: list[str]) -> Any:
+    async def endpoint(request: Request) -> Response:
+        raise HTTPException(405, headers={"Allow": ", ".join(allowed)})
+
+    return endpoint
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     response = error_response("INTERNAL_ERROR", "Internal server error")
@@ -199,10 +206,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         keep_alive_interval=KEEP_ALIVE_SECONDS,
         max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
     )
-    routes: list[Any] = [
-        Route(route.path, RouteHandler(schema, route).handle, methods=[route.method])
-        for route in ROUTES
-    ]
+    routes: list[Any] = []
+    guarded: set[str] = set()
+    for route in ROUTES:
+        routes.append(Route(route.path, RouteHandler(schema, route).handle, methods=[route.method]))
+        if "{" not in route.path and route.path not in guarded:
+            guarded.add(route.path)
+            # A fixed path answers 405 for its other methods, not a parametrised route's
+            # 404 (`GET /api/incidents/bulk` is not the incident "bulk").
+            allowed = sorted({r.method for r in ROUTES if r.path == route.path})
+            others = sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - set(allowed))
+            routes.append(Route(route.path, _method_not_allowed(allowed), methods=others))
     routes += [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),  # OpsKnightApp takes these before routing

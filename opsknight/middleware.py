@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from opsknight.auth.principal import (
     api_key_from_headers,
     authenticate,
+    authorization_problem,
     integration_key_from_headers,
 )
 
@@ -134,6 +135,9 @@ class Credentials:
             if path.startswith(("/api", "/graphql", "/v2")):
                 headers = Headers(scope=scope)
                 credential = await authenticate(api_key_from_headers(headers))
+                problem = authorization_problem(headers)
+                if problem is not None:
+                    credential = replace(credential, problem=problem, presented=True)
                 integration_key = integration_key_from_headers(headers)
                 if integration_key is not None:
                     credential = replace(credential, integration_key=integration_key)

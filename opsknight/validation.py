@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable
 from datetime import datetime
@@ -134,3 +135,39 @@ def referenced(found: T | None, value: str, field: str, kind: str) -> T:
     if found is None:
         raise ValidationFailed(f"{kind} {value} does not exist", field=field, reason="not_found")
     return found
+
+
+# Names people bring from other tools, for fields this API calls something else.
+_SYNONYMS = {
+    "severity": "urgency",
+    "state": "status",
+    "service": "service_id",
+    "assignee": "assignee_id",
+    "team": "team_id",
+    "summary": "title",
+    "body": "description",
+    "details": "custom_details",
+    "incident_key": "dedup_key",
+    "search": "q",
+    "query": "q",
+    "page_size": "limit",
+    "per_page": "limit",
+    "sort_by": "sort",
+}
+
+
+def unknown_name(name: str, known: Iterable[str], *, field: str, what: str) -> ValidationFailed:
+    """The error for a field or parameter the request may not carry, with the closest
+    known name as a suggestion (by spelling, or by what other tools call it)."""
+    options = sorted(set(known))
+    close = difflib.get_close_matches(name.lower(), options, n=1, cutoff=0.6)
+    suggestion = close[0] if close else _SYNONYMS.get(name.lower())
+    if suggestion not in options:
+        suggestion = None
+    shown = field if len(field) <= 80 else field[:79] + "…"
+    message = f"unknown {what} {shown!r}"
+    message += f"; did you mean {suggestion}?" if suggestion else f" (known: {', '.join(options)})"
+    extra: dict[str, Any] = {"allowed": options}
+    if suggestion:
+        extra["suggestion"] = suggestion
+    return ValidationFailed(message, field=field, reason="unknown_field", **extra)

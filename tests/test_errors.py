@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from opsknight.config import Settings
 from tests.conftest import Api, make_api, open_incident, unique
@@ -162,12 +163,111 @@ async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient, admi
     assert (await client.get("/api/nope")).headers["x-request-id"]
 
 
-async def test_unknown_fields_are_ignored(admin: Api) -> None:
-    name = unique("svc")
-    created = await admin.create(
-        "/api/services", {"name": name, "color": "blue", "owner": {"x": 1}}
+@pytest.mark.parametrize(
+    ("method", "body", "field", "suggestion"),
+    [
+        ("POST", {"title": "t", "severity": "HIGH"}, "severity", "urgency"),
+        ("POST", {"title": "t", "urgncy": "HIGH"}, "urgency_typo", "urgency"),
+        ("PATCH", {"state": "ACKNOWLEDGED"}, "state", "status"),
+    ],
+)
+async def test_unknown_body_fields_are_refused_with_the_closest_known_name(
+    admin: Api,
+    service: dict[str, Any],
+    method: str,
+    body: dict[str, Any],
+    field: str,
+    suggestion: str,
+) -> None:
+    incident = await open_incident(admin, service["id"])
+    before = (await admin.get(f"/api/incidents/{incident['id']}")).json()["data"]
+    if field == "urgency_typo":
+        field = "urgncy"
+    if method == "POST":
+        response = await admin.post("/api/incidents", {**body, "service_id": service["id"]})
+    else:
+        response = await admin.patch(f"/api/incidents/{incident['id']}", body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert error["details"]["field"] == field
+    assert error["details"]["reason"] == "unknown_field"
+    assert error["details"]["suggestion"] == suggestion
+    assert f"did you mean {suggestion}?" in error["message"]
+    after = (await admin.get(f"/api/incidents/{incident['id']}")).json()["data"]
+    assert after["status"] == before["status"] and after["updated_at"] == before["updated_at"]
+
+
+async def test_unknown_nested_fields_are_named_with_their_path(admin: Api) -> None:
+    user = await admin.create("/api/users", {"name": "n", "email": f"{unique('u')}@x.io"})
+    step = {"target_type": "USER", "target_id": user["id"], "delay_minute": 5}
+    response = await admin.post("/api/escalation-policies", {"name": unique("p"), "steps": [step]})
+    assert response.status_code == 400, response.text
+    details = response.json()["error"]["details"]
+    assert (details["field"], details["suggestion"]) == ("steps[0].delay_minute", "delay_minutes")
+
+
+async def test_unknown_top_level_fields_of_spread_bodies_are_refused(
+    admin: Api, service: dict[str, Any]
+) -> None:
+    incident = await open_incident(admin, service["id"])
+    bulk = await admin.post(
+        "/api/incidents/bulk",
+        {"incident_ids": [incident["id"]], "update": {"status": "ACKNOWLEDGED"}},
     )
-    assert created["name"] == name
+    assert bulk.status_code == 400, bulk.text
+    assert bulk.json()["error"]["details"]["suggestion"] == "updates"
+    # A body field may not stand in for the path's id either.
+    merge = await admin.post(f"/api/incidents/{incident['id']}/merge", {"id": "inc_x"})
+    assert merge.status_code == 400, merge.text
+
+
+async def test_events_and_inbound_formats_keep_accepting_extra_fields(
+    admin: Api, service: dict[str, Any]
+) -> None:
+    integration = await admin.create(
+        f"/api/services/{service['id']}/integrations", {"name": "i", "type": "events_api"}
+    )
+    event = {"routing_key": integration["key"], "event_action": "trigger", "sender_extra": 1,
+             "payload": {"summary": "s", "source": "h", "severity": "info", "mine": True}}  # fmt: skip
+    response = await admin.client.post("/v2/enqueue?sender=x", json=event)
+    assert response.status_code == 202, response.text
+
+
+@pytest.mark.parametrize(
+    ("query", "given", "suggestion"),
+    [
+        ("servce_id=svc_x", "servce_id", "service_id"),
+        ("stauts=OPEN", "stauts", "status"),
+        ("severity=HIGH", "severity", "urgency"),
+    ],
+)
+async def test_unknown_query_parameters_are_refused_with_the_closest_known_name(
+    admin: Api, query: str, given: str, suggestion: str
+) -> None:
+    for path in ("/api/incidents", "/api/incidents/stream"):
+        response = await admin.get(f"{path}?{query}")
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["details"]["field"] == given
+        assert error["details"]["suggestion"] == suggestion
+        assert f"did you mean {suggestion}?" in error["message"]
+    listed = await admin.get("/api/services?tema_id=x")
+    assert listed.json()["error"]["details"]["suggestion"] == "team_id"
+
+
+async def test_query_parameters_take_their_camel_case_aliases(
+    admin: Api, service: dict[str, Any]
+) -> None:
+    other = await admin.create("/api/services", {"name": unique("svc")})
+    mine = await open_incident(admin, service["id"])
+    await open_incident(admin, other["id"])
+    for name in ("service_id", "serviceId"):
+        listed = await admin.get(
+            f"/api/incidents?{name}={service['id']}&createdAfter=2000-01-01T00:00:00Z"
+        )
+        assert listed.status_code == 200, listed.text
+        assert [i["id"] for i in listed.json()["data"]] == [mine["id"]]
 
 
 async def test_hostile_input_is_400_never_500(admin: Api, service: dict[str, Any]) -> None:
@@ -202,3 +302,52 @@ async def test_overlong_ids_are_malformed_input_not_server_errors(admin: Api) ->
         response = await admin.request(method, path)
         assert response.status_code in (400, 404), (path, response.text)
         assert response.json()["error"]["code"] in ("VALIDATION_ERROR", "NOT_FOUND")
+
+
+async def test_get_on_bulk_is_405_like_get_on_merge(admin: Api) -> None:
+    for path in ("/api/incidents/bulk", "/api/incidents/inc_x/merge"):
+        response = await admin.get(path)
+        assert response.status_code == 405, (path, response.text)
+        assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+        assert response.headers["allow"] == "POST"
+
+
+async def test_a_key_without_its_scheme_gets_a_hint_to_use_bearer(admin: Api) -> None:
+    response = await admin.client.get("/api/incidents", headers={"Authorization": admin.key})
+    assert response.status_code == 401
+    assert "Bearer" in response.json()["error"]["message"]
+    basic = await admin.client.get("/api/incidents", headers={"Authorization": "Basic eDp5"})
+    assert basic.status_code == 401 and "Bearer" in basic.json()["error"]["message"]
+
+
+async def test_the_stream_answers_bad_parameters_in_the_common_error_shape(admin: Api) -> None:
+    response = await admin.get("/api/incidents/stream?status=NOPE")
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body) == {"error"}
+    assert body["error"]["details"]["allowed"] == [
+        "OPEN", "ACKNOWLEDGED", "RESOLVED", "SNOOZED", "SUPPRESSED",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("GET", "/api/incidents?urgency=URGENT", None, "urgency"),
+        ("POST", "/api/incidents", {"title": "t", "urgency": "URGENT"}, "urgency"),
+        ("GET", "/api/users?role=BOSS", None, "role"),
+    ],
+)
+async def test_enum_errors_list_the_allowed_values(
+    admin: Api, service: dict[str, Any], method: str, path: str, body: Any, field: str
+) -> None:
+    if body is not None:
+        body["service_id"] = service["id"]
+    response = await admin.request(method, path, json=body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["details"]["field"] == field
+    assert error["details"]["reason"] == "invalid_enum"
+    assert error["details"]["allowed"]
+    for value in error["details"]["allowed"]:
+        assert value in error["message"]

@@ -104,6 +104,22 @@ def api_key_from_headers(headers: Mapping[str, str]) -> str | None:
     return None
 
 
+def authorization_problem(headers: Mapping[str, str]) -> str | None:
+    """Why an Authorization header that carries no usable credential is wrong, or None."""
+    authorization = headers.get("authorization", "").strip()
+    if not authorization or headers.get("x-api-key"):
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() in ("bearer", "api-key", "token") and value.strip():
+        return None
+    if not value.strip() and scheme.startswith(("sk_live_", "sk_test_")):
+        return "the Authorization header needs a scheme: 'Authorization: Bearer <key>'"
+    return (
+        "unsupported Authorization header: use 'Authorization: Bearer <key>', "
+        "'Authorization: Api-Key <key>' or 'X-API-Key: <key>'"
+    )
+
+
 # Keys share a handful of scope sets; each WebSocket connection keeps its principal for
 # as long as it lives, so equal sets are one object rather than ~700 B per connection.
 _scope_sets: dict[frozenset[str], frozenset[str]] = {}

@@ -16,6 +16,7 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLInputObjectType,
     GraphQLInputType,
@@ -28,11 +29,12 @@ from graphql.utilities import type_from_ast, validate_input_value
 from starlette.requests import Request
 from starlette.responses import Response
 
-from opsknight import jsoncodec
+from opsknight import jsoncodec, validation
 from opsknight.auth.principal import Credential, require
 from opsknight.errors import OpsKnightError, ValidationFailed
 from opsknight.graphql.context import Context
 from opsknight.graphql.schema import OpsKnightSchema
+from opsknight.jsoncodec import printable
 from opsknight.rest.responses import JsonResponse, error_response
 from opsknight.rest.routes import Param, Route
 from opsknight.rest.stream import event_stream
@@ -40,6 +42,8 @@ from opsknight.rest.stream import event_stream
 logger = logging.getLogger("opsknight.rest")
 _MISSING_FIELD = re.compile(r"to include required field '(\w+)'")
 _TRUE = {"true", "1", "yes"}
+# The Events API's envelopes: its errors come in PagerDuty's shape as well as §1's.
+_EVENT_ENVELOPES = ("event", "events", "change")
 _FALSE = {"false", "0", "no"}
 
 
@@ -56,17 +60,26 @@ def _unwrap(type_: Any) -> Any:
     return type_.of_type if isinstance(type_, GraphQLNonNull) else type_
 
 
-def normalise(value: Any, type_: Any) -> Any:
-    """Rename snake_case keys to the input type's camelCase fields and drop unknown ones."""
+class _UnknownKey(Exception):
+    def __init__(self, path: list[str | int], key: str, known: list[str]) -> None:
+        super().__init__(key)
+        self.path, self.key, self.known = path, key, known
+
+
+def normalise(value: Any, type_: Any, path: list[str | int] | None = None) -> Any:
+    """Rename snake_case keys to the input type's camelCase fields; an unknown key raises
+    _UnknownKey (a misspelt field must not be dropped: `severity` is not `urgency`)."""
+    path = path or []
     inner = _unwrap(type_)
     if isinstance(inner, GraphQLList) and isinstance(value, list):
-        return [normalise(item, inner.of_type) for item in value]
+        return [normalise(item, inner.of_type, [*path, i]) for i, item in enumerate(value)]
     if isinstance(inner, GraphQLInputObjectType) and isinstance(value, dict):
         result = {}
         for key, item in value.items():
             name = key if key in inner.fields else camel(key)
-            if name in inner.fields:
-                result[name] = normalise(item, inner.fields[name].type)
+            if name not in inner.fields:
+                raise _UnknownKey(path, key, [snake(n) for n in inner.fields])
+            result[name] = normalise(item, inner.fields[name].type, [*path, name])
         return result
     return value
 
@@ -109,7 +122,14 @@ class Operation:
                     field = field_of(name, [])
                     raise ValidationFailed(f"{field} is required", field=field, reason="required")
                 continue
-            value = normalise(raw[name], var_type)
+            try:
+                value = normalise(raw[name], var_type)
+            except _UnknownKey as unknown:
+                parent = field_of(name, unknown.path)
+                field = unknown.key if parent == "body" else f"{parent}.{unknown.key}"
+                raise validation.unknown_name(
+                    unknown.key, unknown.known, field=printable(field), what="field"
+                ) from None
             problems: list[tuple[list[str | int], str]] = []
 
             def on_error(error: GraphQLError, path: list[str | int]) -> None:
@@ -127,9 +147,28 @@ class Operation:
                     if reason == "required"
                     else f"{field}: {_plain(message)}"
                 )
-                raise ValidationFailed(text, field=field, reason=reason)
+                extra: dict[str, Any] = {}
+                enum = _type_at(var_type, path)
+                if reason == "invalid_enum" and isinstance(enum, GraphQLEnumType):
+                    extra["allowed"] = list(enum.values)
+                    text = f"{field} must be one of {', '.join(enum.values)}"
+                raise ValidationFailed(text, field=field, reason=reason, **extra)
             checked[name] = value
         return checked
+
+
+def _type_at(type_: Any, path: list[str | int]) -> Any:
+    """The named input type found by following ``path`` from ``type_``."""
+    for part in path:
+        type_ = _unwrap(type_)
+        if isinstance(type_, GraphQLList) and isinstance(part, int):
+            type_ = type_.of_type
+        elif isinstance(type_, GraphQLInputObjectType) and part in type_.fields:
+            type_ = type_.fields[part].type
+        else:
+            return None
+    type_ = _unwrap(type_)
+    return _unwrap(type_.of_type) if isinstance(type_, GraphQLList) else type_
 
 
 def _plain(message: str) -> str:
@@ -181,6 +220,12 @@ class RouteHandler:
         self.route = route
         self.operation = Operation(schema._schema, schema.prepare(route.document))
         self._param_of_variable = {p.variable: name for name, p in route.query.items()}
+        # Query parameters by their snake_case name and their camelCase alias.
+        self._query_names = {alias: name for name in route.query for alias in (name, camel(name))}
+        # Variables a "*" body may set: not those filled from the path or headers.
+        taken = {camel(name) for name in re.findall(r"{(\w+)}", route.path)}
+        taken |= set(route.headers.values())
+        self._body_variables = [v for v in self.operation.variables if v not in taken]
 
     def _field_of(self, variable: str, path: list[str | int]) -> str:
         if variable == self.route.body:
@@ -196,17 +241,30 @@ class RouteHandler:
         for name, value in [*request.path_params.items(), *request.query_params.items()]:
             if "\x00" in value:
                 raise ValidationFailed(f"{name} may not contain NUL characters", field=name)
-        for name, param in self.route.query.items():
-            if name in request.query_params:
-                _set_path(
-                    raw, param.variable, _parse_param(name, request.query_params[name], param)
-                )
+        for given, value in request.query_params.items():
+            name = self._query_names.get(given)
+            if name is None:
+                if self.route.authenticated:  # senders of events may add their own
+                    raise validation.unknown_name(
+                        given, self.route.query, field=printable(given), what="query parameter"
+                    )
+                continue
+            param = self.route.query[name]
+            _set_path(raw, param.variable, _parse_param(name, value, param))
         for header, variable in self.route.headers.items():
             if header in request.headers:
                 raw[variable] = request.headers[header]
         if self.route.body == "*":
             for key, value in (await _json_body(request)).items():
-                raw[key if key in self.operation.variables else camel(key)] = value
+                variable = key if key in self._body_variables else camel(key)
+                if variable not in self._body_variables:
+                    raise validation.unknown_name(
+                        key,
+                        [snake(v) for v in self._body_variables],
+                        field=printable(key),
+                        what="field",
+                    )
+                raw[variable] = value
         elif self.route.body is not None:
             raw[self.route.body] = await _json_body(request)
         return self.operation.check(raw, self._field_of)
@@ -237,7 +295,7 @@ class RouteHandler:
 
     def _error(self, code: str, message: str, details: dict[str, Any]) -> Response:
         response = error_response(code, message, details)
-        if self.route.envelope != "data" and code == "VALIDATION_ERROR":
+        if self.route.envelope in _EVENT_ENVELOPES and code == "VALIDATION_ERROR":
             # The Events API answers bad events in PagerDuty's shape as well as §1's.
             problems = details.get("errors") or [message]
             body = {

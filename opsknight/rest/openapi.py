@@ -106,6 +106,7 @@ def _input_schema(type_: Any, nullable: bool = True) -> dict[str, Any]:
         schema = {
             "type": "object",
             "properties": {snake(n): _input_schema(f.type) for n, f in type_.fields.items()},
+            "additionalProperties": False,
         }
         required = sorted(
             snake(n)
@@ -252,7 +253,11 @@ def _request_body(route: Route) -> dict[str, Any] | None:
             for name, type_ in operation.variables.items()
             if snake(name) not in in_path
         }
-        body: dict[str, Any] = {"type": "object", "properties": properties}
+        body: dict[str, Any] = {
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": False,
+        }
     else:
         body = _input_schema(operation.variables[route.body], nullable=False)
     return {"required": True, "content": {"application/json": {"schema": body}}}
