@@ -242,15 +242,15 @@ class RouteHandler:
             if "\x00" in value:
                 raise ValidationFailed(f"{name} may not contain NUL characters", field=name)
         for given, value in request.query_params.items():
-            name = self._query_names.get(given)
-            if name is None:
+            known = self._query_names.get(given)
+            if known is None:
                 if self.route.authenticated:  # senders of events may add their own
                     raise validation.unknown_name(
                         given, self.route.query, field=printable(given), what="query parameter"
                     )
                 continue
-            param = self.route.query[name]
-            _set_path(raw, param.variable, _parse_param(name, value, param))
+            param = self.route.query[known]
+            _set_path(raw, param.variable, _parse_param(known, value, param))
         for header, variable in self.route.headers.items():
             if header in request.headers:
                 raw[variable] = request.headers[header]
