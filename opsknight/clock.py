@@ -29,7 +29,10 @@ def to_utc(value: datetime) -> datetime:
     """Normalise an aware datetime to UTC; naive input is a programming error."""
     if value.tzinfo is None:
         raise ValueError("naive datetime")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00 is past the last representable day
+        raise ValueError(f"{value.isoformat()} is outside the years 1 to 9999 in UTC") from None
 
 
 def isoformat_z(value: datetime) -> str:

@@ -24,7 +24,8 @@ from opsknight.errors import ValidationFailed
 MAX_DEPTH = 64
 # CPython's own bound on converting integer literals (sys.get_int_max_str_digits()).
 MAX_INT_DIGITS = 4300
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# Characters no store or response can hold: NUL and lone surrogates.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _BOM = "\ufeff"
 
 
@@ -70,7 +71,7 @@ def decode(raw: bytes | str, *, expect: type | None = dict, root: str = "") -> A
 
 def _check(value: Any, path: str, depth: int) -> None:
     if isinstance(value, str):
-        if _UNSTORABLE.search(value):
+        if UNSTORABLE.search(value):
             raise _unstorable(path, value)
     elif isinstance(value, float):
         if not math.isfinite(value):
@@ -85,7 +86,7 @@ def _check(value: Any, path: str, depth: int) -> None:
             raise _too_deep(path)
         for key, item in value.items():
             child = f"{path}.{printable(key)}" if path else printable(key)
-            if _UNSTORABLE.search(key):
+            if UNSTORABLE.search(key):
                 raise _unstorable(child, key, what="key")
             _check(item, child, depth + 1)
     elif isinstance(value, list):
@@ -115,7 +116,7 @@ def _too_deep(path: str) -> ValidationFailed:
 
 def printable(text: str, limit: int = 64) -> str:
     """``text`` safe to echo in a message: lone surrogates and NUL replaced, bounded."""
-    cleaned = _UNSTORABLE.sub("\ufffd", text)
+    cleaned = UNSTORABLE.sub("\ufffd", text)
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
@@ -134,7 +135,7 @@ def encode(value: Any) -> bytes:
 
 def _tolerant(value: Any) -> Any:
     if isinstance(value, str):
-        return _UNSTORABLE.sub("\ufffd", value) if _UNSTORABLE.search(value) else value
+        return UNSTORABLE.sub("\ufffd", value) if UNSTORABLE.search(value) else value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):

@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 from tortoise.models import Model
 
+from opsknight import validation
 from opsknight.errors import NotFound
 
 M = TypeVar("M", bound=Model)
@@ -21,4 +22,5 @@ async def get_or_404(model: type[M], ident: str, kind: str) -> M:
 
 def matching_name(query: Any, q: str | None) -> Any:
     """Narrow a queryset to names containing ``q``, case-insensitively (``name_key``)."""
+    q = validation.search(q)
     return query.filter(name_key__icontains=q.lower()) if q else query

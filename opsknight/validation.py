@@ -107,6 +107,22 @@ def aware(value: datetime, field: str) -> datetime:
     return value
 
 
+MAX_SEARCH = 255
+
+
+def search(value: str | None, field: str = "q") -> str | None:
+    """A substring to search for: no longer than the longest text it can match, and
+    within what the databases accept as a LIKE pattern."""
+    if value is not None and len(value) > MAX_SEARCH:
+        raise ValidationFailed(
+            f"{field} must be at most {MAX_SEARCH} characters",
+            field=field,
+            reason="too_long",
+            max_length=MAX_SEARCH,
+        )
+    return value or None
+
+
 def json_object(value: Any, field: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValidationFailed(f"{field} must be an object", field=field, reason="invalid_type")

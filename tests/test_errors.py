@@ -351,3 +351,44 @@ async def test_enum_errors_list_the_allowed_values(
     assert error["details"]["allowed"]
     for value in error["details"]["allowed"]:
         assert value in error["message"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '{ incidents(filter: {q: "\\ud800"}) { pagination { total } } }',
+        '{ incidents(filter: {q: "a\\u0000b"}) { pagination { total } } }',
+        "{ incidents(limit: " + "9" * 5000 + ") { pagination { total } } }",
+        'mutation { createTeam(input: {name: "\\udfff"}) { id } }',
+    ],
+)
+async def test_graphql_literals_that_cannot_be_stored_are_validation_errors(
+    admin: Api, query: str
+) -> None:
+    answer = await admin.graphql(query)
+    assert answer["errors"][0]["extensions"]["code"] == "VALIDATION_ERROR", answer
+
+
+async def test_smaller_inputs_that_were_500s_are_400s(admin: Api, service: dict[str, Any]) -> None:
+    # Over SQLite's 50,000-byte LIKE pattern ("LIKE or GLOB pattern too complex").
+    answer = await admin.graphql(
+        "query($q: String) { incidents(filter: {q: $q}) { pagination { total } } }",
+        {"q": "%_" * 30_000},
+    )
+    assert answer["errors"][0]["extensions"]["code"] == "VALIDATION_ERROR", answer
+    assert answer["errors"][0]["extensions"].get("details", {}).get("field") == "q", answer[
+        "errors"
+    ][0]
+    for path in ("/api/incidents", "/api/users", "/api/services", "/api/teams"):
+        assert (await admin.get(path, params={"q": "x" * 300})).status_code == 400
+    integration = await admin.create(
+        f"/api/services/{service['id']}/integrations", {"name": "i", "type": "events_api"}
+    )
+    for stamp in ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"):
+        event = {"routing_key": integration["key"], "event_action": "trigger",
+                 "payload": {"summary": "s", "source": "h", "severity": "info", "timestamp": stamp}}  # fmt: skip
+        response = await admin.client.post("/v2/enqueue", json=event)
+        assert response.status_code == 400, response.text
+        assert response.json()["status"] == "invalid event"
+    edge = await admin.get("/api/incidents", params={"created_after": "9999-12-31T23:59:59-14:00"})
+    assert edge.status_code == 400, edge.text

@@ -99,6 +99,7 @@ async def list_users(
 ) -> Page[User]:
     principal.require("users:read")
     query = User.all()
+    q = validation.search(q)
     if q:
         query = query.filter(Q(name__icontains=q) | Q(email_key__icontains=q.lower()))
     if role is not None:

@@ -73,10 +73,10 @@ def parse_timestamp(value: Any, name: str, problems: list[str]) -> datetime | No
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.replace("z", "Z"))
+            if parsed.tzinfo is not None:
+                return clock.to_utc(parsed)
         except ValueError:
-            parsed = None
-        if parsed is not None and parsed.tzinfo is not None:
-            return clock.to_utc(parsed)
+            pass
     problems.append(f"{name} must be an ISO 8601 date-time with an offset")
     return None
 

@@ -25,6 +25,12 @@ def classify(error: GraphQLError) -> GraphQLError:
         error.message = f"{field} is malformed (too long or of the wrong type)"
         error.extensions = {"code": "VALIDATION_ERROR", "details": {"field": field}}
         return error
+    if error.path is None and isinstance(original, ValueError | OverflowError):
+        # Raised while validating the document (graphql-core converting a literal, such as
+        # an integer of 5,000 digits), not by a resolver: the input is wrong.
+        error.message = "a literal value in the document cannot be read (out of range)"
+        error.extensions = {"code": "VALIDATION_ERROR", "details": {"reason": "invalid"}}
+        return error
     if original is None or isinstance(original, GraphQLError):
         # Syntax, validation and variable-coercion errors: the document or its input is wrong.
         error.extensions = {"code": "VALIDATION_ERROR", **(error.extensions or {})}

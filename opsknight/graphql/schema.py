@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from inspect import isawaitable
 from typing import Any
 
 import strawberry
-from graphql import DocumentNode, parse, specified_rules, validate
+from graphql import (
+    DocumentNode,
+    FloatValueNode,
+    IntValueNode,
+    StringValueNode,
+    ValidationRule,
+    parse,
+    specified_rules,
+    validate,
+)
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import execute as graphql_execute
 from graphql.error import GraphQLError
@@ -28,6 +38,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 
+from opsknight import jsoncodec
 from opsknight.graphql.errors import classify
 from opsknight.graphql.mutations.directory import DirectoryMutation
 from opsknight.graphql.mutations.escalation import EscalationMutation
@@ -60,10 +71,34 @@ Mutation = merge_types(
 )
 
 
+class StorableLiterals(ValidationRule):
+    """Literals in a document obey the JSON decoder's rules for variables: no lone
+    surrogates or NUL in strings (no store can hold them), no integer literal too long
+    to convert, no float literal that overflows."""
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+        if jsoncodec.UNSTORABLE.search(node.value):
+            self._refuse(node, "a string literal contains a lone surrogate or a NUL character")
+
+    def enter_int_value(self, node: IntValueNode, *_: Any) -> None:
+        if len(node.value.lstrip("-")) > jsoncodec.MAX_INT_DIGITS:
+            self._refuse(
+                node, f"an integer literal has more than {jsoncodec.MAX_INT_DIGITS} digits"
+            )
+
+    def enter_float_value(self, node: FloatValueNode, *_: Any) -> None:
+        if not math.isfinite(float(node.value)):
+            self._refuse(node, "a float literal is out of range")
+
+    def _refuse(self, node: Any, message: str) -> None:
+        self.report_error(GraphQLError(message, node, extensions={"code": "VALIDATION_ERROR"}))
+
+
 # Built once: the same rule classes on every request keep ValidationCache's key stable
 # (a fresh limiter per request would make a new rule class and miss the cache each time).
 MAX_TOKENS = 5000
 _LIMIT_RULES = [
+    StorableLiterals,
     *QueryDepthLimiter(max_depth=12).validation_rules,
     *MaxAliasesLimiter(max_alias_count=100).validation_rules,
 ]

@@ -68,8 +68,9 @@ def _filtered(principal: Principal, spec: IncidentFilter) -> Any:
         query = query.filter(created_at__gte=validation.aware(spec.created_after, "created_after"))
     if spec.created_before is not None:
         query = query.filter(created_at__lt=validation.aware(spec.created_before, "created_before"))
-    if spec.q:
-        query = query.filter(Q(title__icontains=spec.q) | Q(description__icontains=spec.q))
+    q = validation.search(spec.q)
+    if q:
+        query = query.filter(Q(title__icontains=q) | Q(description__icontains=q))
     if not spec.include_merged:
         query = query.filter(merged_into_id__isnull=True)
     return query
