@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -26,6 +26,7 @@ from opsknight.config import Settings, get_settings
 from opsknight.db import tortoise_config
 from opsknight.errors import HTTP_STATUS, OpsKnightError, ValidationFailed
 from opsknight.events.batching import batcher
+from opsknight.graphql import ide
 from opsknight.graphql.context import Context
 from opsknight.graphql.schema import schema
 from opsknight.graphql.websocket import PushTransportWSHandler
@@ -40,6 +41,7 @@ from opsknight.rest.responses import JsonResponse, error_response
 from opsknight.rest.routes import ROUTES
 
 logger = logging.getLogger("opsknight")
+_GRAPHIQL_PAGE = ide.page_html()
 KEEP_ALIVE_SECONDS = 15
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
 
@@ -121,6 +123,9 @@ class GraphQLApp(GraphQL[Context, None]):
                 ValidationFailed(exc.reason, reason="invalid_request"), status=exc.status_code
             )
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(_GRAPHIQL_PAGE)
 
     async def on_ws_connect(self, context: Context) -> Any:
         params = context.connection_params or {}
@@ -219,6 +224,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             routes.append(Route(route.path, _method_not_allowed(allowed), methods=others))
     routes += [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        Route(f"{ide.ASSET_PATH}/{{name}}", ide.asset, methods=["GET"]),
         WebSocketRoute("/graphql", graphql_app),  # OpsKnightApp takes these before routing
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/readyz", readyz_endpoint(settings), methods=["GET"]),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -23,10 +26,24 @@ def test_committed_schema_is_current() -> None:
     )
 
 
-async def test_graphiql_is_served(client: httpx.AsyncClient) -> None:
+async def test_graphiql_is_served_with_every_script_from_the_app(
+    client: httpx.AsyncClient,
+) -> None:
     response = await client.get("/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 200
     assert "graphiql" in response.text.lower()
+    page = response.text
+    assert "unpkg.com" not in page and "cdn" not in page.lower()
+    assets = re.findall(r'(?:src|href)="(graphql/assets/[^"]+)"\s+integrity="([^"]+)"', page)
+    assert len(assets) == 7
+    for path, integrity in assets:
+        served = await client.get(f"/{path}")
+        assert served.status_code == 200, path
+        assert "immutable" in served.headers["cache-control"]
+        # The browser checks the file against the page's integrity hash.
+        digest = base64.b64encode(hashlib.sha384(served.content).digest()).decode()
+        assert integrity == f"sha384-{digest}", path
+    assert (await client.get("/graphql/assets/..%2Fide.py")).status_code == 404
 
 
 async def test_errors_carry_codes(admin: Api) -> None:

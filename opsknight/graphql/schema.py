@@ -11,6 +11,7 @@ from typing import Any
 
 import strawberry
 from graphql import (
+    ASTValidationRule,
     DocumentNode,
     FloatValueNode,
     IntValueNode,
@@ -97,7 +98,7 @@ class StorableLiterals(ValidationRule):
 # Built once: the same rule classes on every request keep ValidationCache's key stable
 # (a fresh limiter per request would make a new rule class and miss the cache each time).
 MAX_TOKENS = 5000
-_LIMIT_RULES = [
+_LIMIT_RULES: list[type[ASTValidationRule]] = [
     StorableLiterals,
     *QueryDepthLimiter(max_depth=12).validation_rules,
     *MaxAliasesLimiter(max_alias_count=100).validation_rules,
