@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import uuid
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,10 @@ import httpx
 import pytest
 from tortoise import connections
 
+from opsknight.graphql import documents
 from opsknight.graphql.schema import sdl
+from opsknight.memo import BoundedMemo
+from opsknight.rest import operations as ops
 from tests.conftest import Api, make_api, open_incident, unique
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,6 +195,57 @@ async def test_documents_with_too_many_tokens_are_refused(admin: Api) -> None:
     result = await admin.graphql(huge)
     assert result["errors"][0]["extensions"]["code"] == "VALIDATION_ERROR"
     assert "token" in result["errors"][0]["message"].lower()
+
+
+def _refusal(result: dict[str, Any]) -> dict[str, Any]:
+    (error,) = result["errors"]
+    assert error["extensions"]["code"] == "VALIDATION_ERROR", error
+    assert result.get("data") is None
+    details: dict[str, Any] = error["extensions"]["details"]
+    return details
+
+
+async def test_a_field_repeated_a_thousand_times_is_refused_before_validation(admin: Api) -> None:
+    # ~14 KB: overlapping-fields validation would compare every pair (1.6 s of CPU).
+    repeated = f"query Fresh{uuid.uuid4().hex} {{ " + "viewer{id} " * 1240 + "}"
+    details = _refusal(await admin.graphql(repeated))
+    assert details["limit"] == "selections" and details["max"] == documents.MAX_SELECTIONS
+    spread = (
+        "query { ...F ...F ...F } fragment F on Query { "
+        + " ".join(f"a{i}: viewer {{ id }}" for i in range(90))
+        + " }"
+    )
+    assert _refusal(await admin.graphql(spread))["limit"] == "selections"
+
+
+async def test_a_query_that_would_read_too_much_is_refused_with_its_cost(admin: Api) -> None:
+    page = "incidents(limit: 100) { nodes { ...IncidentFields } }"
+    aliased = ops.document("{ " + " ".join(f"a{i}: {page}" for i in range(3)) + " }")
+    details = _refusal(await admin.graphql(aliased))
+    assert details["limit"] == "cost" and details["found"] > documents.MAX_COST
+    # REST's own list page, 100 incidents with everything it shows, is within the limit.
+    listed = await admin.graphql(ops.LIST_INCIDENTS, {"limit": 100})
+    assert "errors" not in listed, listed["errors"]
+
+
+async def test_comments_and_whitespace_count_toward_the_document_size(admin: Api) -> None:
+    padded = "{ viewer { id } }\n" + "# padding\n" * 20_000
+    details = _refusal(await admin.graphql(padded))
+    assert details["limit"] == "document_size" and details["found"] == len(padded)
+
+
+def test_the_document_caches_are_bounded_in_characters() -> None:
+    memo: BoundedMemo[str, int] = BoundedMemo(1000, max_weight=100)
+    for i in range(50):
+        memo.put(f"k{i}", i, 30)
+    assert memo.weight <= 100 and len(memo) == 3
+    assert memo.get("k49") == 49 and memo.get("k0") is None
+    memo.put("huge", 1, 101)
+    assert memo.get("huge") is None
+    text = "{ viewer { id } } " + "#" * 90_000
+    documents.parse_document(text)
+    assert documents._parsed.max_weight is not None
+    assert documents._parsed.weight <= documents._parsed.max_weight
 
 
 async def test_answers_with_integers_beyond_64_bits_still_encode(

@@ -26,13 +26,9 @@ from graphql import execute as graphql_execute
 from graphql.error import GraphQLError
 from strawberry.execution import optimized_is_awaitable
 from strawberry.extensions import (
-    AddValidationRules,
     MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
@@ -40,6 +36,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from opsknight import jsoncodec
+from opsknight.graphql.documents import DocumentLimits
 from opsknight.graphql.errors import classify
 from opsknight.graphql.mutations.directory import DirectoryMutation
 from opsknight.graphql.mutations.escalation import EscalationMutation
@@ -95,9 +92,7 @@ class StorableLiterals(ValidationRule):
         self.report_error(GraphQLError(message, node, extensions={"code": "VALIDATION_ERROR"}))
 
 
-# Built once: the same rule classes on every request keep ValidationCache's key stable
-# (a fresh limiter per request would make a new rule class and miss the cache each time).
-MAX_TOKENS = 5000
+# Built once: rule classes made per request would each be new classes.
 _LIMIT_RULES: list[type[ASTValidationRule]] = [
     StorableLiterals,
     *QueryDepthLimiter(max_depth=12).validation_rules,
@@ -195,12 +190,9 @@ class OpsKnightSchema(strawberry.Schema):
 
 def build_schema() -> OpsKnightSchema:
     extensions: list[Any] = [
-        # Factories: each request gets fresh instances; the caches are shared module-wide.
-        lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
-        lambda: AddValidationRules(_LIMIT_RULES),
-        # Abusive documents are refused while parsing, before any other work.
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        # A factory: each request gets a fresh instance; the caches are shared module-wide.
+        # Abusive documents are refused while parsing and validating, before any work.
+        lambda: DocumentLimits(_LIMIT_RULES),
     ]
     return OpsKnightSchema(
         query=Query,
