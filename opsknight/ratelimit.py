@@ -15,13 +15,18 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from graphql import GraphQLError, OperationType
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 from starlette.datastructures import MutableHeaders, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from opsknight import jsoncodec
 from opsknight.auth.principal import Credential
+from opsknight.errors import ValidationFailed
+from opsknight.events.routing import integration_by_key
+from opsknight.graphql.documents import operation_of, parse_document, root_fields
 from opsknight.observability import RATE_LIMITED
 
 logger = logging.getLogger("opsknight.ratelimit")
@@ -29,7 +34,6 @@ logger = logging.getLogger("opsknight.ratelimit")
 CLASSES = ("events", "read", "write")
 DEFAULT = "events=100/60,read=300/60,write=100/60"
 _SPEC = re.compile(r"^(events|read|write)=(\d+)/(\d+)$")
-_MUTATION = re.compile(r"^\s*(#[^\n]*\n\s*)*mutation\b")
 _EVENT_PATHS = ("/api/events", "/v2/", "/api/integrations/")
 _LIMITED_PATHS = ("/api", "/v2", "/graphql")
 
@@ -90,11 +94,19 @@ class Limiter:
             self._shared = FixedWindowRateLimiter(storage)
         self._degraded = False
 
-    async def hit(self, kind: str, identity: str) -> Decision:
+    async def hit(self, kind: str, identity: str, cost: int = 1) -> Decision:
+        """Spend ``cost`` units of ``identity``'s budget in class ``kind``."""
+        return await self._decide(kind, identity, cost, spend=True)
+
+    async def peek(self, kind: str, identity: str, cost: int = 1) -> Decision:
+        """Whether ``cost`` units would be allowed now, spending nothing."""
+        return await self._decide(kind, identity, cost, spend=False)
+
+    async def _decide(self, kind: str, identity: str, cost: int, spend: bool) -> Decision:
         item = self.limits[kind]
         if self._shared is not None:
             try:
-                decision = await self._check(self._shared, item, kind, identity)
+                decision = await self._check(self._shared, item, kind, identity, cost, spend)
             except Exception:
                 if not self._degraded:
                     logger.exception("rate-limit store unreachable; limiting in memory")
@@ -104,59 +116,109 @@ class Limiter:
                     logger.warning("rate-limit store reachable again")
                     self._degraded = False
                 return decision
-        return await self._check(self._memory, item, kind, identity)
+        return await self._check(self._memory, item, kind, identity, cost, spend)
 
     @staticmethod
     async def _check(
-        limiter: FixedWindowRateLimiter, item: RateLimitItem, kind: str, identity: str
+        limiter: FixedWindowRateLimiter,
+        item: RateLimitItem,
+        kind: str,
+        identity: str,
+        cost: int,
+        spend: bool,
     ) -> Decision:
-        allowed = await limiter.hit(item, kind, identity)
+        if spend:
+            allowed = await limiter.hit(item, kind, identity, cost=cost)
+        else:
+            allowed = await limiter.test(item, kind, identity, cost=cost)
         stats = await limiter.get_window_stats(item, kind, identity)
         return Decision(allowed, item.amount, max(0, stats.remaining), stats.reset_time)
 
 
-def classify(scope: Scope, body: bytes) -> str:
-    """The limit class of a request: events, read or write."""
+def charges(scope: Scope, body: bytes) -> list[tuple[str, int]]:
+    """What a request spends: (class, units) pairs, from the route, or for GraphQL from
+    the operation the request would execute."""
     path: str = scope["path"]
     method: str = scope["method"]
     if path.startswith(_EVENT_PATHS):
-        return "events"
+        return [("events", 1)]
     if path.startswith("/graphql") and method == "POST":
-        query = _graphql_query(body)
-        if _MUTATION.match(query):
-            return "events" if "sendEvent" in query else "write"
-        return "read"
-    return "read" if method in ("GET", "HEAD", "OPTIONS") else "write"
+        return graphql_charges(body)
+    return [("read", 1)] if method in ("GET", "HEAD", "OPTIONS") else [("write", 1)]
 
 
-def _graphql_query(body: bytes) -> str:
+def graphql_charges(body: bytes | dict[str, Any]) -> list[tuple[str, int]]:
+    """A request that runs a mutation spends one write unit per mutation field (aliases
+    included), `sendEvent` fields one events unit each; anything else is one read. The
+    operation is found as the executor will find it: by `operationName`, or the only one."""
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return ""
-    query = document.get("query") if isinstance(document, dict) else None
-    return query if isinstance(query, str) else ""
+        request = body if isinstance(body, dict) else jsoncodec.decode(body)
+        query, name = request.get("query"), request.get("operationName")
+        document = parse_document(query) if isinstance(query, str) else None
+    except (ValidationFailed, GraphQLError):
+        document = None  # refused before anything runs
+    if document is None:
+        return [("read", 1)]
+    operation = operation_of(document, name if isinstance(name, str) else None)
+    if operation is None or operation.operation != OperationType.MUTATION:
+        return [("read", 1)]
+    fields = root_fields(document, operation)
+    events = sum(1 for field in fields if field == "sendEvent")
+    writes = len(fields) - events
+    spent = [("write", writes)] if writes else []
+    return spent + ([("events", events)] if events else []) or [("write", 1)]
 
 
-def identity(scope: Scope, credential: Credential, kind: str, body: bytes) -> str:
-    """Whose budget a request spends: the API key, the integration key, else the IP."""
+def client_ip(scope: Scope) -> str:
+    client = scope.get("client")
+    return f"{client[0] if client else 'unknown'}"
+
+
+def _api_identity(scope: Scope, credential: Credential) -> str:
+    """The API key's budget, or the client IP's when the request has no valid key."""
     if credential.principal is not None and credential.principal.api_key_id:
         return f"key:{credential.principal.api_key_id}"
-    if kind == "events":
-        key = credential.integration_key or QueryParams(scope.get("query_string", b"")).get(
-            "integration_key"
-        )
-        if key is None:
-            try:
-                document: Any = json.loads(body) if body else None
-            except (ValueError, UnicodeDecodeError, RecursionError):
-                document = None
-            if isinstance(document, dict) and isinstance(document.get("routing_key"), str):
-                key = document["routing_key"]
-        if key:
-            return f"integration:{key[:64]}"
-    client = scope.get("client")
-    return f"ip:{client[0] if client else 'unknown'}"
+    return f"ip:{client_ip(scope)}"
+
+
+async def _event_sender(scope: Scope, credential: Credential, body: bytes) -> str | None:
+    """The budget of a verified event sender: its API key, or an integration key that
+    exists. None while unverified (the request then spends its client IP's budget), so
+    made-up routing keys cannot each open a budget of their own."""
+    if credential.principal is not None and credential.principal.api_key_id:
+        return f"key:{credential.principal.api_key_id}"
+    key = credential.integration_key or QueryParams(scope.get("query_string", b"")).get(
+        "integration_key"
+    )
+    if key is None and body:
+        try:
+            document = jsoncodec.decode(body)
+        except ValidationFailed:
+            document = {}
+        if isinstance(document.get("routing_key"), str):
+            key = document["routing_key"]
+    if key and len(key) <= 64 and await integration_by_key(key) is not None:
+        return f"integration:{key}"
+    return None
+
+
+def _headers(decision: Decision) -> dict[str, str]:
+    return {
+        "X-RateLimit-Limit": str(decision.limit),
+        "X-RateLimit-Remaining": str(decision.remaining),
+        "X-RateLimit-Reset": str(decision.reset),
+    }
+
+
+def _with_headers(send: Send, headers: dict[str, str]) -> Send:
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            response_headers = MutableHeaders(scope=message)
+            for name, value in headers.items():
+                response_headers[name] = value
+        await send(message)
+
+    return send_with_headers
 
 
 class RateLimit:
@@ -176,27 +238,59 @@ class RateLimit:
             return
         state = scope.setdefault("state", {})
         body: bytes = state.get("body", b"")
-        kind = classify(scope, body)
-        who = identity(scope, state.get("credential", Credential()), kind, body)
-        decision = await self.limiter.hit(kind, who)
-        headers = {
-            "X-RateLimit-Limit": str(decision.limit),
-            "X-RateLimit-Remaining": str(decision.remaining),
-            "X-RateLimit-Reset": str(decision.reset),
-        }
-        if not decision.allowed:
-            RATE_LIMITED.labels(kind).inc()
-            await _too_many(send, decision, headers)
+        credential: Credential = state.get("credential", Credential())
+        if scope["path"].startswith(_EVENT_PATHS):
+            await self._event(scope, receive, send, credential, body)
+            return
+        decision: Decision | None = None
+        who = _api_identity(scope, credential)
+        for kind, units in charges(scope, body):
+            # A refused hit still counts; a request of many units is checked first so that
+            # one too large spends nothing.
+            ahead = await self.limiter.peek(kind, who, units) if units > 1 else None
+            spent = (
+                ahead if ahead and not ahead.allowed else await self.limiter.hit(kind, who, units)
+            )
+            if not spent.allowed:
+                RATE_LIMITED.labels(kind).inc()
+                await _too_many(send, spent, _headers(spent))
+                return
+            decision = decision or spent
+        assert decision is not None
+        await self.app(scope, receive, _with_headers(send, _headers(decision)))
+
+    async def _event(
+        self, scope: Scope, receive: Receive, send: Send, credential: Credential, body: bytes
+    ) -> None:
+        """A verified sender's budget pays only for events that are accepted; a refused
+        event spends the client IP's budget, so a sender's mistakes never hold back its
+        next real alert."""
+        assert self.limiter is not None
+        limiter = self.limiter
+        sender = await _event_sender(scope, credential, body)
+        by_ip = f"ip:{client_ip(scope)}"
+        if sender is None:
+            decision = await limiter.hit("events", by_ip)
+            if not decision.allowed:
+                RATE_LIMITED.labels("events").inc()
+                await _too_many(send, decision, _headers(decision))
+                return
+            await self.app(scope, receive, _with_headers(send, _headers(decision)))
+            return
+        ahead = await limiter.peek("events", sender)
+        if not ahead.allowed:
+            RATE_LIMITED.labels("events").inc()
+            await _too_many(send, ahead, _headers(ahead))
             return
 
-        async def send_with_headers(message: Message) -> None:
+        async def send_after_charging(message: Message) -> None:
             if message["type"] == "http.response.start":
-                response_headers = MutableHeaders(scope=message)
-                for name, value in headers.items():
-                    response_headers[name] = value
+                accepted = message["status"] < 400
+                spent = await limiter.hit("events", sender if accepted else by_ip)
+                MutableHeaders(scope=message).update(_headers(spent))
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, send_after_charging)
 
 
 async def _too_many(send: Send, decision: Decision, headers: dict[str, str]) -> None:

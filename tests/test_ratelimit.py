@@ -145,3 +145,72 @@ async def test_a_limiter_outage_falls_back_to_memory(caplog: pytest.LogCaptureFi
         decisions = [await broken.hit("write", "key:x") for _ in range(3)]
     assert [d.allowed for d in decisions] == [True, True, False]  # still limited, in memory
     assert any("limiting in memory" in r.message for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        # A query and a mutation in one document; the mutation is the one that runs.
+        {"query": "query R { __typename } mutation M { createTeam(input: {name: \"NAME\"}) { id } }",
+         "operationName": "M"},
+        # A leading comma (insignificant in GraphQL) or a byte-order mark hid it from a regex.
+        {"query": ",mutation { createTeam(input: {name: \"NAME\"}) { id } }"},
+        {"query": "\ufeffmutation { createTeam(input: {name: \"NAME\"}) { id } }"},
+        {"query": "mutation F { ...M } fragment M on Mutation { createTeam(input: {name: \"NAME\"}) { id } }"},
+    ],
+)  # fmt: skip
+async def test_a_request_that_runs_a_mutation_spends_writes_however_it_is_written(
+    tight: httpx.AsyncClient, client: httpx.AsyncClient, request_body: dict[str, Any]
+) -> None:
+    api = await make_api(client)
+    body = {**request_body, "query": request_body["query"].replace("NAME", unique("t"))}
+    first = await tight.post("/graphql", json=body, headers=api.headers)
+    assert first.status_code == 200 and "errors" not in first.json(), first.text
+    assert first.headers["x-ratelimit-limit"] == "2"  # the write class
+    reads = await tight.post("/graphql", json={"query": "{ viewer { id } }"}, headers=api.headers)
+    assert reads.headers["x-ratelimit-limit"] == "3"
+
+
+async def test_aliased_mutations_spend_one_write_each(
+    tight: httpx.AsyncClient, client: httpx.AsyncClient
+) -> None:
+    api = await make_api(client)
+    three = (
+        "mutation { "
+        + " ".join(f'a{i}: createTeam(input: {{name: "{unique("t")}"}}) {{ id }}' for i in range(3))
+        + " }"
+    )
+    refused = await tight.post("/graphql", json={"query": three}, headers=api.headers)
+    assert refused.status_code == 429  # 3 writes over a budget of 2: nothing runs
+    two = (
+        "mutation { "
+        + " ".join(f'a{i}: createTeam(input: {{name: "{unique("t")}"}}) {{ id }}' for i in range(2))
+        + " }"
+    )
+    spent = await tight.post("/graphql", json={"query": two}, headers=api.headers)
+    assert spent.status_code == 200 and spent.headers["x-ratelimit-remaining"] == "0"
+
+
+async def test_made_up_routing_keys_share_the_client_ips_budget(tight: httpx.AsyncClient) -> None:
+    event = {"event_action": "trigger", "payload": {"summary": "s", "severity": "info"}}
+    codes = [
+        (
+            await tight.post("/v2/enqueue", json={**event, "routing_key": secrets.token_hex(16)})
+        ).status_code
+        for _ in range(3)
+    ]
+    assert codes == [400, 400, 429]
+
+
+async def test_invalid_events_do_not_spend_the_integrations_budget(
+    tight: httpx.AsyncClient, admin: Api, service: dict[str, Any]
+) -> None:
+    key = (await admin.create(f"/api/services/{service['id']}/integrations", {}))["key"]
+    bad = {"routing_key": key, "event_action": "explode"}
+    for _ in range(5):
+        assert (await tight.post("/v2/enqueue", json=bad)).status_code in (400, 429)
+    good = {"routing_key": key, "event_action": "trigger",
+            "payload": {"summary": "disk full", "source": "db1", "severity": "critical"}}  # fmt: skip
+    assert (await tight.post("/v2/enqueue", json=good)).status_code == 202
+    assert (await tight.post("/v2/enqueue", json=good)).status_code == 202
+    assert (await tight.post("/v2/enqueue", json=good)).status_code == 429

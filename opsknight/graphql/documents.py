@@ -267,3 +267,26 @@ class DocumentLimits(SchemaExtension):
                 found,
             )
         ]
+
+
+def root_fields(document: DocumentNode, operation: OperationDefinitionNode) -> list[str]:
+    """The names of the operation's top-level fields, once per selection (aliases count
+    each time), fragments expanded."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    names: list[str] = []
+
+    def collect(selection_set: SelectionSetNode, seen: frozenset[str]) -> None:
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                names.append(selection.name.value)
+            elif isinstance(selection, InlineFragmentNode):
+                collect(selection.selection_set, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name in fragments and name not in seen:
+                    collect(fragments[name].selection_set, seen | {name})
+
+    collect(operation.selection_set, frozenset())
+    return names
