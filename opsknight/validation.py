@@ -95,8 +95,12 @@ def time_zone(value: Any, field: str = "time_zone") -> str:
 
 def http_url(value: Any, field: str) -> str:
     url = text(value, field, max_length=2048)
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    try:
+        parsed = urlparse(url)
+        parsed.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError as exc:
+        raise ValidationFailed(f"{field} is not a valid URL: {exc}", field=field) from None
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise ValidationFailed(f"{field} must be an http(s) URL", field=field)
     return url
 

@@ -484,3 +484,122 @@ async def test_webhooks_and_contact_methods_over_graphql(
         "query($u: ID!) { contactMethods(userId: $u) { id address } }", {"u": admin.user_id}
     )
     assert listed["data"]["contactMethods"][0]["address"] == receiver.url("/me")
+
+
+class _Recorder:
+    """A bare HTTP server on one loopback address: records each request's Host header."""
+
+    def __init__(self) -> None:
+        self.hosts: list[str] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode()
+        length = 0
+        for line in head.split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            if name.lower() == "host":
+                self.hosts.append(value.strip())
+            if name.lower() == "content-length":
+                length = int(value)
+        await reader.readexactly(length)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+
+async def test_a_delivery_connects_to_the_address_the_guard_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS rebinding: the name resolves to an allowed address when checked and to an
+    internal one right after. The delivery must reach the checked address."""
+    from tests.servers import free_port
+
+    port = free_port()
+    outside, inside = _Recorder(), _Recorder()
+    servers = [
+        await asyncio.start_server(outside.handle, "127.0.0.1", port),
+        await asyncio.start_server(inside.handle, "127.0.0.2", port),
+    ]
+    answers = iter(["127.0.0.1"] + ["127.0.0.2"] * 10)
+    loop = asyncio.get_running_loop()
+    real_getaddrinfo = loop.getaddrinfo
+
+    async def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "rebind.example":
+            import socket
+
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+        return await real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "getaddrinfo", rebinding)
+    # In this test 127.0.0.1 plays a public address and 127.0.0.2 an internal one.
+    monkeypatch.setattr(guard, "refused", lambda address: address == "127.0.0.2")
+    try:
+        from opsknight.webhooks import transport
+
+        attempt = await transport.post(
+            f"http://rebind.example:{port}/hook", {"content-type": "application/json"}, b"{}",
+            allow_private=False,
+        )  # fmt: skip
+        assert attempt.ok, attempt
+        assert outside.hosts == [f"rebind.example:{port}"]
+        assert inside.hosts == []
+    finally:
+        for server in servers:
+            server.close()
+        await transport.close()
+
+
+@pytest.mark.parametrize(
+    ("address", "refused"),
+    [
+        ("2002:7f00:1::", True),  # 6to4 of 127.0.0.1
+        ("2002:a00:1::", True),  # 6to4 of 10.0.0.1
+        ("64:ff9b::a9fe:a9fe", True),  # NAT64 of 169.254.169.254
+        ("64:ff9b:1::c0a8:1", True),  # local-use NAT64 of 192.168.0.1
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", True),  # Teredo, client 127.0.0.1
+        ("::ffff:10.1.2.3", True),
+        ("2002:808:808::", False),  # 6to4 of 8.8.8.8
+        ("64:ff9b::808:808", False),
+        ("2606:4700::1111", False),
+    ],
+)
+def test_ipv6_forms_that_carry_an_ipv4_address_are_judged_by_it(
+    address: str, refused: bool
+) -> None:
+    assert guard.refused(address) is refused
+
+
+@pytest.mark.usefixtures("guarded")
+async def test_refusals_name_the_setting_and_keep_internal_dns_answers_private(
+    admin: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop = asyncio.get_running_loop()
+    real_getaddrinfo = loop.getaddrinfo
+
+    async def internal(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "wiki.corp.example":
+            import socket
+
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.20.30.40", 443))]
+        return await real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "getaddrinfo", internal)
+    response = await admin.post("/api/webhooks", {"url": "https://wiki.corp.example/hook"})
+    assert response.status_code == 400
+    message = response.json()["error"]["message"]
+    assert "OPSKNIGHT_WEBHOOK_ALLOW_PRIVATE" in message
+    assert "10.20.30.40" not in message
+
+
+@pytest.mark.parametrize(
+    "url", ["http://hooks.example.com:99999/x", "http://hooks.example.com:abc/x", "http://[::1/x"]
+)
+async def test_malformed_hosts_and_ports_are_400(admin: Api, url: str) -> None:
+    response = await admin.post("/api/webhooks", {"url": url})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["details"]["field"] == "url"
+    contact = await admin.post(
+        f"/api/users/{admin.user_id}/contact-methods", {"type": "webhook", "address": url}
+    )
+    assert contact.status_code == 400, contact.text

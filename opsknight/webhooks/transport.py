@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from opsknight import clock
-from opsknight.webhooks.guard import PrivateAddress, check_host
+from opsknight.webhooks.guard import PrivateAddress, resolve_checked
 
 TIMEOUT_SECONDS = 10.0
 _client: httpx.AsyncClient | None = None
@@ -67,15 +67,20 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
 
 async def post(url: str, headers: dict[str, str], body: bytes, allow_private: bool) -> Attempt:
     """POST ``body``; every outcome (refused, timeout, any status) comes back as an Attempt."""
+    extensions: dict[str, str] = {}
     if not allow_private:
         try:
-            await check_host(url)
+            target = await resolve_checked(url)
         except PrivateAddress as exc:
             return Attempt(None, str(exc))
+        url, headers = target.url, {**headers, "Host": target.host_header}
+        extensions["sni_hostname"] = target.host
     try:
         # The whole exchange, including a receiver that trickles its answer, is cut at 10 s.
         async with asyncio.timeout(TIMEOUT_SECONDS):
-            response = await _client_for_loop().post(url, content=body, headers=headers)
+            response = await _client_for_loop().post(
+                url, content=body, headers=headers, extensions=extensions
+            )
     except TimeoutError:
         return Attempt(None, f"timed out after {TIMEOUT_SECONDS:.0f} s")
     except httpx.HTTPError as exc:
