@@ -497,3 +497,53 @@ async def test_graphql_incidents_connection_matches_rest(
         "offset": 0,
         "hasMore": False,
     }
+
+
+async def _totals(api: Api) -> dict[str, int]:
+    totals = {}
+    for path in ("/api/incidents?include_merged=true", "/api/services", "/api/teams",
+                 "/api/escalation-policies", "/api/schedules", "/api/webhooks"):  # fmt: skip
+        response = await api.get(path)
+        assert response.status_code == 200, response.text
+        totals[path] = response.json()["pagination"]["total"]
+    return totals
+
+
+async def test_failed_creates_leave_nothing_and_a_retry_makes_exactly_one(
+    admin: Api, service: dict[str, Any]
+) -> None:
+    before = await _totals(admin)
+    key = unique("idem")
+    failing = [
+        ("/api/incidents", b'{"title": "t", "service_id": "SVC", "custom_details": {"x": NaN}}'),
+        ("/api/incidents", b'{"title": "t\\ud800", "service_id": "SVC"}'),
+        ("/api/incidents", b'{"title": "t", "service_id": "SVC", "assignee_id": "usr_nobody"}'),
+        ("/api/incidents", b'{"title": "t", "service_id": "SVC", "severity": "HIGH"}'),
+        ("/api/services", b'{"name": "s", "escalation_policy_id": "pol_nobody"}'),
+        ("/api/teams", b'{"name": "t", "lead_id": "usr_nobody"}'),
+        ("/api/escalation-policies",
+         b'{"name": "p", "steps": [{"target_type": "USER", "target_id": "usr_nobody"}]}'),
+        ("/api/schedules", b'{"name": "s", "time_zone": "UTC", "layers": [{"users": ["usr_x"]}]}'),
+        ("/api/webhooks", b'{"url": "http://hooks.example.com:99999/x"}'),
+    ]  # fmt: skip
+    for path, body in failing:
+        response = await admin.post(
+            path,
+            content=body.replace(b"SVC", service["id"].encode()),
+            headers={"content-type": "application/json", "Idempotency-Key": key},
+        )
+        assert response.status_code == 400, (path, response.text)
+    assert await _totals(admin) == before
+    # The client fixes its request and retries with the same key: one incident, however
+    # many times it retries.
+    good = {"title": "Checkout down", "service_id": service["id"]}
+    made = [
+        await admin.post("/api/incidents", good, headers={"Idempotency-Key": key}) for _ in range(3)
+    ]
+    assert [r.status_code for r in made] == [201, 201, 201]
+    assert len({r.json()["data"]["id"] for r in made}) == 1
+    after = await _totals(admin)
+    assert (
+        after["/api/incidents?include_merged=true"]
+        == before["/api/incidents?include_merged=true"] + 1
+    )
