@@ -32,7 +32,7 @@ from opsknight.graphql.schema import schema
 from opsknight.graphql.websocket import PushTransportWSHandler
 from opsknight.jobs.worker import configure as configure_jobs
 from opsknight.jobs.worker import running_jobs
-from opsknight.middleware import BodyLimit, Credentials, RequestId
+from opsknight.middleware import BodyLimit, Credentials, RequestId, TrustedProxies
 from opsknight.observability import Metrics, metrics, readyz_endpoint
 from opsknight.ratelimit import Limiter, RateLimit, parse_limits
 from opsknight.rest.adapter import RouteHandler
@@ -247,9 +247,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         graphql_websocket=graphql_app,
         routes=routes,
         middleware=[
+            Middleware(TrustedProxies, trusted=settings.trusted_proxies),
             Middleware(RequestId),
             Middleware(Metrics),
-            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodyLimit,
+                max_bytes=settings.max_body_bytes,
+                timeout=settings.body_timeout_seconds,
+                max_pending=settings.max_pending_body_bytes,
+            ),
             Middleware(Credentials),
             Middleware(RateLimit, limiter=_limiter(settings)),
         ],

@@ -59,6 +59,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     from opsknight import logs
     from opsknight.app import create_app
+    from opsknight.serving import protocol_with_header_timeout
 
     settings = _settings(args)
     logs.configure(settings.log_level)
@@ -81,6 +82,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
         # Live-feed messages are a few hundred bytes: per-message compression saves little
         # and costs ~45 KB of zlib state per WebSocket and a compress call per message.
         ws_per_message_deflate=False,
+        # X-Forwarded-For is read by middleware.TrustedProxies, from configured proxies only.
+        proxy_headers=False,
+        http=protocol_with_header_timeout(settings.header_timeout_seconds),
+        # One WebSocket message is held to the same size as a request body.
+        ws_max_size=settings.max_body_bytes,
     )
 
 

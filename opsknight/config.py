@@ -22,6 +22,13 @@ class Settings(BaseSettings):
     rate_limits: str = "events=100/60,read=300/60,write=100/60"
     webhook_allow_private: bool = False
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # A request's headers must arrive within this, its body within body_timeout_seconds.
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Request bodies being received, all requests together, held in memory at most.
+    max_pending_body_bytes: int = Field(default=64 * 1_048_576, ge=1024)
+    # Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated).
+    trusted_proxies: str = ""
     log_level: str = "INFO"
     time_scale: float = Field(default=1.0, gt=0)
     # How often the sweeper looks for due work a job missed (ended snoozes, escalation

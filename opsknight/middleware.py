@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -48,7 +51,9 @@ class RequestId:
             structlog.contextvars.unbind_contextvars("request_id")
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+async def _send_json(
+    send: Send, status: int, body: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
     payload = json.dumps(body).encode()
     await send(
         {
@@ -57,21 +62,77 @@ async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
+                *headers,
             ],
         }
     )
     await send({"type": "http.response.body", "body": payload})
 
 
+async def _send_error(
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any],
+    headers: list[tuple[bytes, bytes]],
+) -> None:
+    body = {"error": {"code": code, "message": message, "details": details}}
+    await _send_json(send, status, body, headers)
+
+
+class TrustedProxies:
+    """The client address of a request that came through a trusted proxy: the right-most
+    ``X-Forwarded-For`` entry that is not itself a trusted proxy. From anyone else the
+    header is ignored, so a client cannot pick its own rate-limit bucket."""
+
+    def __init__(self, app: ASGIApp, trusted: str = "") -> None:
+        self.app = app
+        self.networks = [
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in trusted.split(",")
+            if part.strip()
+        ]
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.networks)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if client and scope["type"] in ("http", "websocket") and self._trusted(client[0]):
+            forwarded = Headers(scope=scope).get("x-forwarded-for", "")
+            hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+            for hop in reversed(hops):
+                if not self._trusted(hop):
+                    scope["client"] = (hop, 0)
+                    break
+        await self.app(scope, receive, send)
+
+
 class BodyLimit:
-    """Refuse bodies over ``max_bytes`` with 413 before the app reads them.
+    """Refuse bodies over ``max_bytes`` with 413 before the app reads them, bodies that
+    stop arriving with 408 after ``timeout`` seconds, and new bodies with 503 while the
+    bodies still arriving hold ``max_pending`` bytes in all.
 
     The body is buffered here (it is at most ``max_bytes``) and replayed to the app.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        timeout: float = 30.0,
+        max_pending: int = 64 * 1_048_576,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
+        self.max_pending = max_pending
+        self.pending = 0  # bytes of bodies being received, all requests together
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -83,18 +144,37 @@ class BodyLimit:
             return
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self._too_large(send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        await self._too_large(send)
+                        return
+                    if self.pending + len(chunk) > self.max_pending:
+                        await _send_error(
+                            send, 503, "SERVICE_UNAVAILABLE",
+                            "too many request bodies are arriving at once; retry shortly",
+                            {"retry_after": 1}, [(b"retry-after", b"1")],
+                        )  # fmt: skip
+                        return
+                    self.pending += len(chunk)
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            await _send_error(
+                send, 408, "REQUEST_TIMEOUT",
+                f"the request body did not arrive within {self.timeout:g} seconds",
+                {"timeout_seconds": self.timeout}, [(b"connection", b"close")],
+            )  # fmt: skip
+            return
+        finally:
+            self.pending -= sum(len(c) for c in chunks)
         body = b"".join(chunks)
         # Later middleware (the rate limiter) may look at the body without reading it.
         scope.setdefault("state", {})["body"] = body

@@ -1,0 +1,124 @@
+"""Slow and partial requests over a real socket: headers and bodies that stop arriving,
+the bound on bodies held in memory, and whose X-Forwarded-For is believed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from opsknight.app import create_app
+from opsknight.config import Settings
+from opsknight.serving import protocol_with_header_timeout
+from tests.servers import free_port
+
+HEADER_TIMEOUT = 0.5
+BODY_TIMEOUT = 0.5
+
+
+@pytest.fixture(scope="module")
+async def impatient(app: Any, settings: Settings) -> AsyncIterator[tuple[str, int]]:
+    """The app behind uvicorn with short deadlines and a small in-flight body budget."""
+    strict = settings.model_copy(
+        update={"body_timeout_seconds": BODY_TIMEOUT, "max_pending_body_bytes": 4096}
+    )
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(strict), host="127.0.0.1", port=port, lifespan="off", log_level="error",
+        http=protocol_with_header_timeout(HEADER_TIMEOUT), proxy_headers=False,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    yield "127.0.0.1", port
+    server.should_exit = True
+    await asyncio.wait_for(task, 10)
+
+
+async def _closed_within(reader: asyncio.StreamReader, seconds: float) -> bytes:
+    """Everything the server sent until it closed the connection (fails if it did not)."""
+    received = b""
+    async with asyncio.timeout(seconds):
+        while chunk := await reader.read(65536):
+            received += chunk
+    return received
+
+
+async def test_headers_that_stop_arriving_close_the_connection(
+    impatient: tuple[str, int],
+) -> None:
+    reader, writer = await asyncio.open_connection(*impatient)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
+    await writer.drain()
+    assert await _closed_within(reader, HEADER_TIMEOUT + 2) == b""
+    writer.close()
+    # A connection that sends nothing at all is closed too.
+    reader, writer = await asyncio.open_connection(*impatient)
+    assert await _closed_within(reader, HEADER_TIMEOUT + 2) == b""
+    writer.close()
+
+
+async def test_a_body_that_stops_arriving_is_dropped_with_408(impatient: tuple[str, int]) -> None:
+    reader, writer = await asyncio.open_connection(*impatient)
+    writer.write(
+        b"POST /api/events HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n"
+        b'content-length: 1000\r\n\r\n{"routing_key": '
+    )
+    await writer.drain()
+    answer = await _closed_within(reader, BODY_TIMEOUT + 3)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"REQUEST_TIMEOUT" in answer
+    writer.close()
+
+
+async def test_bodies_held_in_memory_are_bounded_across_requests(
+    impatient: tuple[str, int],
+) -> None:
+    host, port = impatient
+    holders = []
+    for _ in range(2):  # two slow bodies of 2,000 bytes each use up the 4,096 bytes
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(
+            b"POST /api/events HTTP/1.1\r\nHost: x\r\ncontent-length: 100000\r\n\r\n" + b" " * 2000
+        )
+        await writer.drain()
+        holders.append((reader, writer))
+    await asyncio.sleep(0.1)
+    async with httpx.AsyncClient(base_url=f"http://{host}:{port}") as client:
+        refused = await client.post("/api/events", content=b" " * 1000)
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+        assert refused.headers["retry-after"] == "1"
+        for _, writer in holders:
+            writer.close()
+        await asyncio.sleep(BODY_TIMEOUT + 0.5)  # the held bodies time out and are freed
+        healthy = await client.post("/api/events", json={"event_action": "trigger"})
+        assert healthy.status_code in (400, 401), healthy.text
+    for reader, _ in holders:
+        with contextlib.suppress(Exception):
+            await _closed_within(reader, 2)
+
+
+@pytest.mark.parametrize("trusted", ["", "127.0.0.1"])
+async def test_x_forwarded_for_is_believed_only_from_trusted_proxies(
+    app: Any, settings: Settings, trusted: str
+) -> None:
+    tight = settings.model_copy(update={"rate_limits": "read=2/60", "trusted_proxies": trusted})
+    transport = httpx.ASGITransport(app=create_app(tight), client=("127.0.0.1", 1234))
+    async with httpx.AsyncClient(transport=transport, base_url="http://proxied") as client:
+        codes = [
+            (
+                await client.get("/api/incidents", headers={"X-Forwarded-For": f"203.0.113.{i}"})
+            ).status_code
+            for i in range(4)
+        ]
+    if trusted:
+        assert codes == [401] * 4  # each forwarded client has its own budget
+    else:
+        assert codes == [401, 401, 429, 429]  # the header is ignored: one budget
