@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from cross_web import HTTPException as GraphQLHTTPException
@@ -29,12 +30,12 @@ from opsknight.events.batching import batcher
 from opsknight.graphql import ide
 from opsknight.graphql.context import Context
 from opsknight.graphql.schema import schema
-from opsknight.graphql.websocket import PushTransportWSHandler
+from opsknight.graphql.websocket import LegacyWSHandler, PushTransportWSHandler
 from opsknight.jobs.worker import configure as configure_jobs
 from opsknight.jobs.worker import running_jobs
 from opsknight.middleware import BodyLimit, Credentials, RequestId, TrustedProxies
 from opsknight.observability import Metrics, metrics, readyz_endpoint
-from opsknight.ratelimit import Limiter, RateLimit, parse_limits
+from opsknight.ratelimit import Limiter, RateLimit, graphql_charges, parse_limits
 from opsknight.rest.adapter import RouteHandler
 from opsknight.rest.openapi import openapi_document
 from opsknight.rest.responses import JsonResponse, error_response
@@ -79,6 +80,9 @@ class GraphQLApp(GraphQL[Context, None]):
     or for a WebSocket the key sent in `connection_init`."""
 
     graphql_transport_ws_handler_class = PushTransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+    limiter: Limiter | None = None
+    max_message_bytes = 1_048_576
 
     async def get_context(self, request: Any, response: Any) -> Context:
         credential = getattr(request.state, "credential", ANONYMOUS)
@@ -91,6 +95,10 @@ class GraphQLApp(GraphQL[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         # WebSocket messages come here directly: a refused one closes the socket with
         # 4400, as graphql-transport-ws does for any message that is not JSON.
+        if len(data) > self.max_message_bytes // 4 and _size(data) > self.max_message_bytes:
+            raise RefusedJson(
+                ValidationFailed(f"a message may be at most {self.max_message_bytes} bytes")
+            )
         try:
             return jsoncodec.decode(data, expect=None)
         except ValidationFailed as exc:
@@ -128,14 +136,60 @@ class GraphQLApp(GraphQL[Context, None]):
         return HTMLResponse(_GRAPHIQL_PAGE)
 
     async def on_ws_connect(self, context: Context) -> Any:
-        params = context.connection_params or {}
-        header = params.get("Authorization") or params.get("authorization")
-        key = api_key_from_headers({"authorization": header}) if isinstance(header, str) else None
-        credential = await authenticate(key)
+        credential = await authenticate(_connection_key(context))
         if credential.principal is None:
             raise ConnectionRejectionError()  # closes the socket with 4403
         context.credential = credential
         return UNSET
+
+    async def admit(self, context: Context, payload: dict[str, Any]) -> Refusal | None:
+        """Whether a WebSocket operation may start: its key is checked again and its
+        rate-limit class charged, as for an HTTP request."""
+        credential = await authenticate(_connection_key(context))
+        principal, before = credential.principal, context.credential.principal
+        if principal is None:
+            return Refusal(
+                "UNAUTHORIZED", credential.problem or "the API key no longer works", 4401
+            )
+        if before is not None and principal.role != before.role:
+            return Refusal("FORBIDDEN", "the owner's role changed: connect again", 4403)
+        context.credential = credential
+        if self.limiter is None:
+            return None
+        who = f"key:{principal.api_key_id}"
+        for kind, units in graphql_charges(payload):
+            decision = await self.limiter.spend(kind, who, units)
+            if not decision.allowed:
+                seconds = decision.retry_after
+                return Refusal(
+                    "RATE_LIMITED", f"Too many requests. Retry after {seconds} seconds.",
+                    details={"retry_after": seconds},
+                )  # fmt: skip
+        return None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a WebSocket operation may not start; with a close code, the socket ends."""
+
+    code: str
+    message: str
+    close_code: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def error(self) -> dict[str, Any]:
+        return {"message": self.message, "extensions": {"code": self.code, "details": self.details}}
+
+
+def _size(data: str | bytes) -> int:
+    return len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
+
+
+def _connection_key(context: Context) -> str | None:
+    params = context.connection_params or {}
+    header = params.get("Authorization") or params.get("authorization")
+    return api_key_from_headers({"authorization": header}) if isinstance(header, str) else None
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -211,6 +265,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         keep_alive_interval=KEEP_ALIVE_SECONDS,
         max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
     )
+    limiter = _limiter(settings)
+    graphql_app.limiter = limiter
+    graphql_app.max_message_bytes = settings.max_body_bytes
     routes: list[Any] = []
     guarded: set[str] = set()
     for route in ROUTES:
@@ -257,7 +314,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 max_pending=settings.max_pending_body_bytes,
             ),
             Middleware(Credentials),
-            Middleware(RateLimit, limiter=_limiter(settings)),
+            Middleware(RateLimit, limiter=limiter),
         ],
         exception_handlers={
             404: _not_found,

@@ -98,6 +98,15 @@ class Limiter:
         """Spend ``cost`` units of ``identity``'s budget in class ``kind``."""
         return await self._decide(kind, identity, cost, spend=True)
 
+    async def spend(self, kind: str, identity: str, units: int = 1) -> Decision:
+        """Like ``hit``, but a refused hit still counts, so a request of many units is
+        checked first: one too large for what is left spends nothing."""
+        if units > 1:
+            ahead = await self.peek(kind, identity, units)
+            if not ahead.allowed:
+                return ahead
+        return await self.hit(kind, identity, units)
+
     async def peek(self, kind: str, identity: str, cost: int = 1) -> Decision:
         """Whether ``cost`` units would be allowed now, spending nothing."""
         return await self._decide(kind, identity, cost, spend=False)
@@ -245,12 +254,7 @@ class RateLimit:
         decision: Decision | None = None
         who = _api_identity(scope, credential)
         for kind, units in charges(scope, body):
-            # A refused hit still counts; a request of many units is checked first so that
-            # one too large spends nothing.
-            ahead = await self.limiter.peek(kind, who, units) if units > 1 else None
-            spent = (
-                ahead if ahead and not ahead.allowed else await self.limiter.hit(kind, who, units)
-            )
+            spent = await self.limiter.spend(kind, who, units)
             if not spent.allowed:
                 RATE_LIMITED.labels(kind).inc()
                 await _too_many(send, spent, _headers(spent))

@@ -3,6 +3,7 @@ OPSKNIGHT_TEST_DATABASE_URL names a server), the app with its lifespan, and API 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -212,3 +213,34 @@ async def receiver() -> AsyncIterator[Any]:
 
     async with Receiver().running() as running:
         yield running
+
+
+@contextlib.asynccontextmanager
+async def serving(application: Any) -> AsyncIterator[str]:
+    """``application`` behind uvicorn on a loopback port (its ORM already up): host:port."""
+    import asyncio
+
+    import uvicorn
+
+    from tests.servers import free_port
+
+    port = free_port()
+    config = uvicorn.Config(
+        application, host="127.0.0.1", port=port, lifespan="off", log_level="error"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture(scope="session")
+async def served_url(app: Any) -> AsyncIterator[str]:
+    """The session's app on a loopback port, for WebSockets and streams."""
+    async with serving(app) as url:
+        yield url

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import websockets
 from tortoise import connections
 
 from opsknight import jsoncodec
 from opsknight.errors import ValidationFailed
 from tests.conftest import Api, make_api, open_incident
-from tests.servers import free_port
 
 TRIGGER = '{"routing_key":"KEY","event_action":"trigger","payload":{"summary":"s","source":"h","severity":"critical","custom_details":{"x":VALUE}}}'
 
@@ -207,26 +204,13 @@ async def test_rows_stored_before_the_rules_still_read(admin: Api, service: dict
     assert answer["data"]["incident"]["customDetails"] == {"x": None, "y": None, "z": "\ufffd"}
 
 
-@pytest.fixture(scope="module")
-async def served(app: Any) -> AsyncIterator[str]:
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="error")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    yield f"127.0.0.1:{port}"
-    server.should_exit = True
-    await asyncio.wait_for(task, 10)
-
-
 @pytest.mark.parametrize("message", ['{"type": "ping", "payload": {"x": NaN}}', '"\\ud800"'])
 async def test_a_websocket_message_with_bad_json_closes_the_socket_with_4400(
-    served: str, unlimited: httpx.AsyncClient, message: str
+    served_url: str, unlimited: httpx.AsyncClient, message: str
 ) -> None:
     admin = await make_api(unlimited)
     async with websockets.connect(
-        f"ws://{served}/graphql", subprotocols=["graphql-transport-ws"]
+        f"ws://{served_url}/graphql", subprotocols=["graphql-transport-ws"]
     ) as socket:
         await socket.send(json.dumps(
             {"type": "connection_init", "payload": {"Authorization": f"Bearer {admin.key}"}}

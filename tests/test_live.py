@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import websockets
 from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
@@ -24,7 +23,7 @@ from opsknight.live import feed
 from opsknight.live.feed import Change, ChangeFilter
 from opsknight.live.service import follow
 from tests.conftest import Api, make_api, open_incident, unique
-from tests.servers import Processes, free_port
+from tests.servers import Processes
 from tests.test_jobs_processes import created, database, environment, needs_postgres
 
 __all__ = ["database"]  # the fixture, shared with the jobs tests
@@ -38,17 +37,8 @@ subscription Changes($filter: IncidentChangeFilter, $after: String) {
 
 
 @pytest.fixture(scope="module")
-async def live_url(app: Any) -> AsyncIterator[str]:
-    """The session's app on a loopback port (its lifespan already runs in the session)."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="error")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    yield f"127.0.0.1:{port}"
-    server.should_exit = True
-    await asyncio.wait_for(task, 10)
+def live_url(served_url: str) -> str:
+    return served_url
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ messages queue up to a bound, past which the connection is closed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncGenerator, Callable, Coroutine
 from typing import Any, cast
@@ -28,8 +29,10 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 
+from opsknight.auth.watch import Watch, unwatch, watch
 from opsknight.live.feed import BACKLOG, Subscriber, push_delivery
 
 logger = logging.getLogger("opsknight.live")
@@ -225,7 +228,76 @@ class Delivery:
                 self.ended.set_result(None)
 
 
-class PushTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
+class Admission:
+    """What both WebSocket subprotocols add to Strawberry's handlers: each operation is
+    admitted as an HTTP request would be (key checked again, rate limit of its class
+    spent), and the connection ends when its credential stops holding (auth.watch)."""
+
+    context: Any
+    view: Any
+    websocket: Any
+    connection_acknowledged: bool
+    watch_entry: Watch | None = None
+    ending: asyncio.Future[None] | None = None
+
+    def _watch_credential(self) -> None:
+        principal = self.context.credential.principal if self.connection_acknowledged else None
+        if principal is not None:
+            self.watch_entry = watch(principal, self._credential_ended)
+
+    async def _admitted(self, message: Any) -> bool:
+        payload = message.get("payload")
+        refusal = await self.view.admit(self.context, payload if isinstance(payload, dict) else {})
+        if refusal is None:
+            return True
+        if refusal.close_code is not None:
+            self._credential_ended(refusal.code, refusal.message)
+        else:
+            await self._refuse_operation(message["id"], refusal.error)
+        return False
+
+    def _credential_ended(self, code: str, message: str) -> None:
+        unwatch(self.watch_entry)
+        self.ending = asyncio.ensure_future(self._close(code, message))
+
+    async def _close(self, code: str, message: str) -> None:
+        self._end_operations()
+        close_code = 4401 if code == "UNAUTHORIZED" else 4403
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code=close_code, reason=message[:120])
+
+    def _end_operations(self) -> None:
+        raise NotImplementedError
+
+    async def _refuse_operation(self, operation_id: str, error: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class LegacyWSHandler(Admission, BaseGraphQLWSHandler[Any, Any]):
+    """The legacy graphql-ws subprotocol, admitted and watched like graphql-transport-ws."""
+
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        self._watch_credential()
+
+    async def handle_start(self, message: Any) -> None:
+        if not self.connection_acknowledged or await self._admitted(message):
+            await super().handle_start(message)
+
+    async def cleanup(self) -> None:
+        unwatch(self.watch_entry)
+        await super().cleanup()
+
+    def _end_operations(self) -> None:
+        for task in self.tasks.values():
+            task.cancel()
+
+    async def _refuse_operation(self, operation_id: str, error: dict[str, Any]) -> None:
+        message: Any = {"type": "error", "id": operation_id, "payload": error}
+        await self.send_message(message)
+
+
+class PushTransportWSHandler(Admission, BaseGraphQLTransportWSHandler[Any, Any]):
     """Strawberry's graphql-transport-ws handler, with pushed live-feed deliveries and
     every message written through the connection's outbox."""
 
@@ -245,8 +317,23 @@ class PushTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
                 operation.task.cancel()
 
     async def shutdown(self) -> None:
+        unwatch(self.watch_entry)
         await super().shutdown()
         self.outbox.discard()
+
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        self._watch_credential()
+
+    async def handle_subscribe(self, message: Any) -> None:
+        if not self.connection_acknowledged or await self._admitted(message):
+            await super().handle_subscribe(message)
+
+    def _end_operations(self) -> None:
+        self._cut_off()
+
+    async def _refuse_operation(self, operation_id: str, error: dict[str, Any]) -> None:
+        await self.send_message({"id": operation_id, "type": "error", "payload": [error]})
 
     async def _send_result_stream(self, operation: Operation[Any, Any], result_source: Any) -> None:
         delivery = Delivery(operation, result_source)

@@ -15,6 +15,8 @@ from typing import Any
 from starlette.responses import StreamingResponse
 
 from opsknight import jsoncodec
+from opsknight.auth.principal import Principal
+from opsknight.auth.watch import unwatch, watch
 
 KEEP_ALIVE_SECONDS = 15.0
 
@@ -32,14 +34,30 @@ def _frame(result: Any) -> str:
     return f"id: {change['id']}\nevent: {change['event']}\ndata: {data}\n\n"
 
 
-async def _events(results: Any) -> AsyncIterator[str]:
+async def _events(results: Any, principal: Principal | None) -> AsyncIterator[str]:
     yield ": connected\n\n"
     pending: asyncio.Task[Any] | None = None
+    # Set when the stream's credential stops holding (revoked key, disabled or demoted
+    # owner): the stream ends with an error event.
+    ended: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
+
+    def end(code: str, message: str) -> None:
+        if not ended.done():
+            ended.set_result((code, message))
+
+    entry = watch(principal, end) if principal is not None else None
     try:
         while True:
             if pending is None:
                 pending = asyncio.ensure_future(results.__anext__())
-            done, _ = await asyncio.wait({pending}, timeout=KEEP_ALIVE_SECONDS)
+            done, _ = await asyncio.wait(
+                {pending, ended}, timeout=KEEP_ALIVE_SECONDS, return_when=asyncio.FIRST_COMPLETED
+            )
+            if ended.done():
+                code, message = ended.result()
+                body = {"error": {"code": code, "message": message, "details": {}}}
+                yield f"event: error\ndata: {jsoncodec.encode(body).decode()}\n\n"
+                return
             if not done:
                 yield ": keep-alive\n\n"
                 continue
@@ -53,6 +71,7 @@ async def _events(results: Any) -> AsyncIterator[str]:
             if result.errors:
                 return
     finally:
+        unwatch(entry)
         if pending is not None:
             pending.cancel()
             with contextlib.suppress(BaseException):
@@ -65,7 +84,7 @@ async def event_stream(
 ) -> StreamingResponse:
     results = await schema.subscribe(document, variable_values=variables, context_value=context)
     return StreamingResponse(
-        _events(results),
+        _events(results, context.credential.principal),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
