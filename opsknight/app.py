@@ -100,7 +100,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 ValidationFailed(f"a message may be at most {self.max_message_bytes} bytes")
             )
         try:
-            return jsoncodec.decode(data, expect=None)
+            return jsoncodec.decode(data, root="message")  # every protocol message is an object
         except ValidationFailed as exc:
             raise RefusedJson(exc) from None
 

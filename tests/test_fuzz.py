@@ -208,3 +208,144 @@ async def test_graphql_endpoint_never_fails_with_500(
         return
     for error in response.json().get("errors", []):
         assert error.get("extensions", {}).get("code") != "INTERNAL_ERROR", error
+
+
+# JSON texts with what Python's json accepts and JSON or our stores do not: every entry
+# point must refuse them with a 4xx, never a 5xx or a reset connection.
+_NASTY_ATOMS = st.sampled_from([
+    "NaN", "Infinity", "-Infinity", "1e999", "-1e999", '"\\ud800"', '"a\\udfffb"', '"\\u0000"',
+    "1" * 5000, "[" * 80 + "]" * 80, "null", "true", '"ok"', "0", "-0.0", "1.5e308",
+    "123456789012345678901234567890", '"\\ud83d\\ude00"', '"\\\\u0000"',
+])  # fmt: skip
+NASTY_JSON = st.recursive(
+    _NASTY_ATOMS,
+    lambda inner: (
+        st.lists(inner, max_size=3).map(lambda items: "[" + ",".join(items) + "]")
+        | st.lists(
+            st.tuples(st.sampled_from(['"k"', '"\\ud800"', '"x"', '""']), inner), max_size=3
+        ).map(lambda pairs: "{" + ",".join(f"{k}:{v}" for k, v in pairs) + "}")
+    ),
+    max_leaves=8,
+)
+RAW_BODIES = (
+    NASTY_JSON.map(str.encode)
+    | NASTY_JSON.map(lambda text: b"\xef\xbb\xbf" + text.encode())
+    | st.binary(max_size=200)
+)
+_FUZZ = settings(max_examples=80, deadline=None, derandomize=True,
+                 suppress_health_check=list(HealthCheck))  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def fuzz_key(fuzz_server: tuple[str, str]) -> str:
+    """An integration key on the fuzz server, for the Events API."""
+    base, key = fuzz_server
+    headers = {"Authorization": f"Bearer {key}"}
+    service = httpx.post(f"{base}/api/services", json={"name": "fuzzed"}, headers=headers)
+    integration = httpx.post(
+        f"{base}/api/services/{service.json()['data']['id']}/integrations",
+        json={"name": "fuzz", "type": "events_api"}, headers=headers,
+    )  # fmt: skip
+    return str(integration.json()["data"]["key"])
+
+
+def _accepted_or_refused(response: httpx.Response) -> None:
+    assert response.status_code < 500, response.text[:500]
+    if response.status_code >= 400:
+        assert response.json()["error"]["code"], response.text[:500]
+
+
+@_FUZZ
+@given(raw=RAW_BODIES, variables=NASTY_JSON)
+def test_graphql_refuses_hostile_json_over_post_and_get(
+    fuzz_server: tuple[str, str], raw: bytes, variables: str
+) -> None:
+    base, key = fuzz_server
+    headers = {"Authorization": f"Bearer {key}", "content-type": "application/json"}
+    with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
+        _accepted_or_refused(client.post("/graphql", content=raw))
+        wrapped = '{"query": "{ viewer { id } }", "variables": {"v": ' + variables + "}}"
+        _accepted_or_refused(
+            client.post("/graphql", content=wrapped.encode("utf-8", "surrogatepass"))
+        )
+        got = client.get(
+            "/graphql",
+            params={"query": "{ viewer { id } }", "variables": '{"v": ' + variables + "}"},
+        )
+        _accepted_or_refused(got)
+
+
+@_FUZZ
+@given(raw=RAW_BODIES, details=NASTY_JSON)
+def test_the_events_api_refuses_hostile_json(
+    fuzz_server: tuple[str, str], fuzz_key: str, raw: bytes, details: str
+) -> None:
+    base, _ = fuzz_server
+    with httpx.Client(base_url=base, timeout=10) as client:
+        _accepted_or_refused(client.post("/v2/enqueue", content=raw))
+        event = ('{"routing_key": "' + fuzz_key + '", "event_action": "trigger", "payload": '
+                 '{"summary": "s", "source": "h", "severity": "info", "custom_details": '
+                 + details + "}}")  # fmt: skip
+        response = client.post("/v2/enqueue", content=event.encode("utf-8", "surrogatepass"))
+        _accepted_or_refused(response)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(message=NASTY_JSON)
+def test_websocket_messages_with_hostile_json_never_crash_the_connection(
+    fuzz_server: tuple[str, str], message: str
+) -> None:
+    import asyncio
+
+    import websockets
+
+    base, key = fuzz_server
+
+    async def exchange() -> None:
+        async with websockets.connect(
+            base.replace("http://", "ws://") + "/graphql", subprotocols=["graphql-transport-ws"]
+        ) as socket:
+            await socket.send(json.dumps(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}}
+            ))  # fmt: skip
+            assert json.loads(await socket.recv())["type"] == "connection_ack"
+            await socket.send(message.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
+            try:
+                async with asyncio.timeout(0.5):
+                    while True:
+                        await socket.recv()
+            except TimeoutError:
+                return
+            except websockets.ConnectionClosed as closed:
+                # Refused (4400) or a protocol answer, never an internal error (1011).
+                assert closed.rcvd is not None and closed.rcvd.code != 1011, closed
+
+    asyncio.run(exchange())
+
+
+def test_after_the_fuzzing_the_server_is_healthy_and_everything_stored_reads(
+    fuzz_server: tuple[str, str],
+) -> None:
+    base, key = fuzz_server
+    with httpx.Client(
+        base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30
+    ) as client:
+        assert client.get("/healthz").status_code == 200
+        offset, seen = 0, 0
+        while True:
+            page = client.get("/api/incidents", params={"limit": 100, "offset": offset,
+                                                        "include_merged": "true"})  # fmt: skip
+            assert page.status_code == 200, page.text[:500]
+            items = page.json()["data"]
+            for item in items:
+                one = client.get(f"/api/incidents/{item['id']}")
+                assert one.status_code == 200, one.text[:500]
+                alerts = client.get(f"/api/incidents/{item['id']}/alerts", params={"limit": 100})
+                assert alerts.status_code == 200, alerts.text[:500]
+            seen += len(items)
+            if not page.json()["pagination"]["has_more"]:
+                break
+            offset += 100
+        assert seen > 0  # the events fuzz stored some incidents
+        for path in ("/api/services", "/api/users", "/api/teams", "/api/webhooks"):
+            assert client.get(path, params={"limit": 100}).status_code == 200

@@ -204,7 +204,19 @@ async def test_rows_stored_before_the_rules_still_read(admin: Api, service: dict
     assert answer["data"]["incident"]["customDetails"] == {"x": None, "y": None, "z": "\ufffd"}
 
 
-@pytest.mark.parametrize("message", ['{"type": "ping", "payload": {"x": NaN}}', '"\\ud800"'])
+@pytest.mark.parametrize(
+    "message",
+    [
+        '{"type": "ping", "payload": {"x": NaN}}',
+        '"\\ud800"',
+        # JSON, but not a protocol message: each crashed the handler (a reset, no close code).
+        "null",
+        '"hello"',
+        "[1, 2]",
+        '{"id": "1", "type": "subscribe", "payload": [1]}',
+        '{"id": "1", "type": "subscribe", "payload": {"query": 5}}',
+    ],
+)
 async def test_a_websocket_message_with_bad_json_closes_the_socket_with_4400(
     served_url: str, unlimited: httpx.AsyncClient, message: str
 ) -> None:

@@ -228,6 +228,18 @@ class Delivery:
                 self.ended.set_result(None)
 
 
+def _well_formed(message: Any) -> bool:
+    """A subscribe (or legacy start) message as both protocols define it."""
+    payload = message.get("payload")
+    return (
+        isinstance(message.get("id"), str)
+        and isinstance(payload, dict)
+        and isinstance(payload.get("query"), str)
+        and isinstance(payload.get("variables"), dict | None)
+        and isinstance(payload.get("operationName"), str | None)
+    )
+
+
 class Admission:
     """What both WebSocket subprotocols add to Strawberry's handlers: each operation is
     admitted as an HTTP request would be (key checked again, rate limit of its class
@@ -281,6 +293,9 @@ class LegacyWSHandler(Admission, BaseGraphQLWSHandler[Any, Any]):
         self._watch_credential()
 
     async def handle_start(self, message: Any) -> None:
+        if not _well_formed(message):
+            await self.websocket.close(code=4400, reason="Invalid start message")
+            return
         if not self.connection_acknowledged or await self._admitted(message):
             await super().handle_start(message)
 
@@ -326,6 +341,9 @@ class PushTransportWSHandler(Admission, BaseGraphQLTransportWSHandler[Any, Any])
         self._watch_credential()
 
     async def handle_subscribe(self, message: Any) -> None:
+        if not _well_formed(message):
+            await self.handle_invalid_message("Invalid subscribe message")
+            return
         if not self.connection_acknowledged or await self._admitted(message):
             await super().handle_subscribe(message)
 
