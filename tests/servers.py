@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import socket
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -86,3 +89,20 @@ class Processes:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+@contextlib.asynccontextmanager
+async def graphql_socket(
+    url: str, key: str, subprotocol: str = "graphql-transport-ws"
+) -> AsyncIterator[Any]:
+    """A WebSocket to ``url`` (host:port, or a ws:// address) past `connection_ack`."""
+    import websockets
+
+    address = url if url.startswith("ws://") else f"ws://{url}/graphql"
+    async with websockets.connect(address, subprotocols=[subprotocol]) as socket:  # type: ignore[list-item]
+        await socket.send(json.dumps(
+            {"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}}
+        ))  # fmt: skip
+        ack = json.loads(await asyncio.wait_for(socket.recv(), 5))
+        assert ack["type"] == "connection_ack", ack
+        yield socket

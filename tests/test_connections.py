@@ -6,9 +6,7 @@ bounded like bodies. Real sockets, real uvicorn."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -18,21 +16,9 @@ import websockets
 from opsknight.app import create_app
 from opsknight.config import Settings
 from tests.conftest import Api, make_api, serving
+from tests.servers import graphql_socket
 
 CHANGES = "subscription { incidentChanged { id event } }"
-
-
-@contextlib.asynccontextmanager
-async def connected(url: str, key: str) -> AsyncIterator[Any]:
-    async with websockets.connect(
-        f"ws://{url}/graphql", subprotocols=["graphql-transport-ws"]
-    ) as socket:
-        await socket.send(json.dumps(
-            {"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}}
-        ))  # fmt: skip
-        ack = json.loads(await asyncio.wait_for(socket.recv(), 5))
-        assert ack["type"] == "connection_ack", ack
-        yield socket
 
 
 async def subscribe(socket: Any, operation_id: str, query: str = CHANGES) -> None:
@@ -58,7 +44,7 @@ async def admin(unlimited: httpx.AsyncClient) -> Api:
 
 async def test_revoking_a_key_closes_its_websockets_with_4401(served_url: str, admin: Api) -> None:
     watcher = await make_api(admin.client, role="RESPONDER")
-    async with connected(served_url, watcher.key) as socket:
+    async with graphql_socket(served_url, watcher.key) as socket:
         await subscribe(socket, "1")
         await asyncio.sleep(0.2)
         revoked = await admin.delete(f"/api/api-keys/{watcher.key_id}")
@@ -71,7 +57,7 @@ async def test_disabling_or_demoting_the_owner_ends_the_connection(
 ) -> None:
     for change, code in [({"status": "DISABLED"}, 4401), ({"role": "USER"}, 4403)]:
         owner = await make_api(admin.client, role="RESPONDER")
-        async with connected(served_url, owner.key) as socket:
+        async with graphql_socket(served_url, owner.key) as socket:
             await subscribe(socket, "1")
             await asyncio.sleep(0.2)
             changed = await admin.patch(f"/api/users/{owner.user_id}", change)
@@ -83,7 +69,7 @@ async def test_a_revoked_key_cannot_start_another_operation_on_its_open_socket(
     served_url: str, admin: Api
 ) -> None:
     owner = await make_api(admin.client, role="RESPONDER")
-    async with connected(served_url, owner.key) as socket:
+    async with graphql_socket(served_url, owner.key) as socket:
         assert (await admin.delete(f"/api/api-keys/{owner.key_id}")).status_code == 200
         await subscribe(socket, "2", "{ viewer { id } }")
         # Refused at once: well before the next periodic check of open connections.
@@ -118,7 +104,7 @@ async def test_websocket_operations_spend_the_rate_limit_of_their_class(
 ) -> None:
     tight = create_app(settings.model_copy(update={"rate_limits": "read=2/60,write=1/60"}))
     owner = await make_api(unlimited)
-    async with serving(tight) as url, connected(url, owner.key) as socket:
+    async with serving(tight) as url, graphql_socket(url, owner.key) as socket:
         answers = []
         for index in range(3):
             await subscribe(socket, f"q{index}", "{ viewer { id } }")
@@ -142,7 +128,7 @@ async def test_websocket_operations_spend_the_rate_limit_of_their_class(
 async def test_a_websocket_message_over_the_body_limit_closes_the_socket(
     served_url: str, admin: Api
 ) -> None:
-    async with connected(served_url, admin.key) as socket:
+    async with graphql_socket(served_url, admin.key) as socket:
         await socket.send(json.dumps({"type": "ping", "payload": {"pad": "x" * 1_100_000}}))
         assert await closed_with(socket) == 4400
 
@@ -151,13 +137,7 @@ async def test_the_legacy_graphql_ws_protocol_obeys_the_same_rules(
     served_url: str, admin: Api
 ) -> None:
     owner = await make_api(admin.client, role="RESPONDER")
-    async with websockets.connect(
-        f"ws://{served_url}/graphql", subprotocols=["graphql-ws"]
-    ) as socket:
-        await socket.send(json.dumps(
-            {"type": "connection_init", "payload": {"Authorization": f"Bearer {owner.key}"}}
-        ))  # fmt: skip
-        assert json.loads(await asyncio.wait_for(socket.recv(), 5))["type"] == "connection_ack"
+    async with graphql_socket(served_url, owner.key, "graphql-ws") as socket:
         await socket.send(json.dumps({"id": "1", "type": "start", "payload": {"query": CHANGES}}))
         await asyncio.sleep(0.2)
         assert (await admin.delete(f"/api/api-keys/{owner.key_id}")).status_code == 200

@@ -299,16 +299,12 @@ def test_websocket_messages_with_hostile_json_never_crash_the_connection(
 
     import websockets
 
+    from tests.servers import graphql_socket
+
     base, key = fuzz_server
 
     async def exchange() -> None:
-        async with websockets.connect(
-            base.replace("http://", "ws://") + "/graphql", subprotocols=["graphql-transport-ws"]
-        ) as socket:
-            await socket.send(json.dumps(
-                {"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}}
-            ))  # fmt: skip
-            assert json.loads(await socket.recv())["type"] == "connection_ack"
+        async with graphql_socket(base.replace("http://", "ws://") + "/graphql", key) as socket:
             await socket.send(message.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
             try:
                 async with asyncio.timeout(0.5):

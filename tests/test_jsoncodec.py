@@ -15,6 +15,7 @@ from tortoise import connections
 from opsknight import jsoncodec
 from opsknight.errors import ValidationFailed
 from tests.conftest import Api, make_api, open_incident
+from tests.servers import graphql_socket
 
 TRIGGER = '{"routing_key":"KEY","event_action":"trigger","payload":{"summary":"s","source":"h","severity":"critical","custom_details":{"x":VALUE}}}'
 
@@ -221,13 +222,7 @@ async def test_a_websocket_message_with_bad_json_closes_the_socket_with_4400(
     served_url: str, unlimited: httpx.AsyncClient, message: str
 ) -> None:
     admin = await make_api(unlimited)
-    async with websockets.connect(
-        f"ws://{served_url}/graphql", subprotocols=["graphql-transport-ws"]
-    ) as socket:
-        await socket.send(json.dumps(
-            {"type": "connection_init", "payload": {"Authorization": f"Bearer {admin.key}"}}
-        ))  # fmt: skip
-        assert json.loads(await asyncio.wait_for(socket.recv(), 5))["type"] == "connection_ack"
+    async with graphql_socket(served_url, admin.key) as socket:
         await socket.send(message)
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(socket.recv(), 5)

@@ -23,7 +23,7 @@ from opsknight.live import feed
 from opsknight.live.feed import Change, ChangeFilter
 from opsknight.live.service import follow
 from tests.conftest import Api, make_api, open_incident, unique
-from tests.servers import Processes
+from tests.servers import Processes, graphql_socket
 from tests.test_jobs_processes import created, database, environment, needs_postgres
 
 __all__ = ["database"]  # the fixture, shared with the jobs tests
@@ -72,14 +72,7 @@ class Subscription:
 async def subscribed(
     url: str, key: str, variables: dict[str, Any] | None = None
 ) -> AsyncIterator[Subscription]:
-    async with websockets.connect(
-        f"ws://{url}/graphql", subprotocols=["graphql-transport-ws"]
-    ) as socket:
-        await socket.send(json.dumps(
-            {"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}}
-        ))  # fmt: skip
-        ack = json.loads(await asyncio.wait_for(socket.recv(), 5))
-        assert ack["type"] == "connection_ack", ack
+    async with graphql_socket(url, key) as socket:
         await socket.send(json.dumps({
             "id": "1", "type": "subscribe",
             "payload": {"query": CHANGES, "variables": variables or {}},
