@@ -25,7 +25,13 @@ from opsknight import jsoncodec
 from opsknight.auth.principal import ANONYMOUS, api_key_from_headers, authenticate
 from opsknight.config import Settings, get_settings
 from opsknight.db import tortoise_config
-from opsknight.errors import HTTP_STATUS, OpsKnightError, ValidationFailed
+from opsknight.errors import (
+    HTTP_STATUS,
+    MethodNotAllowed,
+    NotFound,
+    OpsKnightError,
+    ValidationFailed,
+)
 from opsknight.events.batching import batcher
 from opsknight.graphql import ide
 from opsknight.graphql.context import Context
@@ -126,10 +132,12 @@ class GraphQLApp(GraphQL[Context, None]):
             response = await self.run(Request(scope=scope, receive=receive))
         except GraphQLRequestRefused as exc:
             response = graphql_error_response(exc.error)
-        except GraphQLHTTPException as exc:
-            response = graphql_error_response(
-                ValidationFailed(exc.reason, reason="invalid_request"), status=exc.status_code
-            )
+        except GraphQLHTTPException as exc:  # Strawberry's own refusals
+            error: OpsKnightError = {
+                404: NotFound(exc.reason),
+                405: MethodNotAllowed(exc.reason),
+            }.get(exc.status_code) or ValidationFailed(exc.reason, reason="invalid_request")
+            response = graphql_error_response(error, status=exc.status_code)
         await response(scope, receive, send)
 
     async def render_graphql_ide(self, request: Request) -> Response:

@@ -256,3 +256,15 @@ async def test_answers_with_integers_beyond_64_bits_still_encode(
         "query($id: ID!) { incident(id: $id) { customDetails } }", {"id": incident["id"]}
     )
     assert result["data"]["incident"]["customDetails"] == {"huge": 2**70}
+
+
+async def test_requests_strawberry_refuses_answer_in_the_error_envelope(admin: Api) -> None:
+    mutation_over_get = await admin.get(
+        "/graphql", params={"query": 'mutation { createTeam(input: {name: "x"}) { id } }'}
+    )
+    assert mutation_over_get.status_code == 400
+    assert mutation_over_get.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert "GET" in mutation_over_get.json()["error"]["message"]
+    no_query = await admin.post("/graphql", json={"variables": {}})
+    assert no_query.status_code == 400
+    assert no_query.json()["errors"][0]["extensions"]["code"] == "VALIDATION_ERROR"
