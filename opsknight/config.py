@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(default=30.0, gt=0)
     # Request bodies being received, all requests together, held in memory at most.
     max_pending_body_bytes: int = Field(default=64 * 1_048_576, ge=1024)
+    # Where pages by email go out: smtp://user:pass@host:587?starttls=true, or smtps://…
+    smtp_url: str | None = None
+    smtp_from: str = "OpsKnight <opsknight@localhost>"
+    # The address people reach this server at, for the links in pages.
+    public_url: str = "http://127.0.0.1:8080"
     # Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated).
     trusted_proxies: str = ""
     log_level: str = "INFO"
@@ -45,6 +50,15 @@ class Settings(BaseSettings):
         from opsknight.ratelimit import parse_limits
 
         parse_limits(value)  # raises ValueError with the reason
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: str | None) -> str | None:
+        from opsknight.notifications.email import parse_smtp_url
+
+        if value:
+            parse_smtp_url(value, "")  # raises ValueError with the reason
         return value
 
 

@@ -244,3 +244,54 @@ async def served_url(app: Any) -> AsyncIterator[str]:
     """The session's app on a loopback port, for WebSockets and streams."""
     async with serving(app) as url:
         yield url
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a loopback port; keeps every message it accepts."""
+
+    port: int
+    messages: list[Any]
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    async def wait_for(self, count: int, timeout: float = 5.0) -> list[Any]:
+        import asyncio
+
+        async with asyncio.timeout(timeout):
+            while len(self.messages) < count:
+                await asyncio.sleep(0.02)
+        return self.messages
+
+
+@pytest.fixture
+def smtp_sink() -> Any:
+    """An SMTP server the email notifier sends to for the test's duration."""
+    from email import message_from_bytes, policy
+
+    from aiosmtpd.controller import Controller
+
+    from opsknight.notifications import email
+    from tests.servers import free_port
+
+    class Handler:
+        def __init__(self) -> None:
+            self.messages: list[Any] = []
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            parsed = message_from_bytes(envelope.content, policy=policy.default)
+            self.messages.append(parsed)
+            return "250 Message accepted for delivery"
+
+    handler = Handler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    sink = SmtpSink(controller.port, handler.messages)
+    email.configure(sink.url, "OpsKnight <pager@example.com>")
+    try:
+        yield sink
+    finally:
+        email.configure(None, "")
+        controller.stop()

@@ -1,8 +1,8 @@
 """A user's contact methods: where escalation reaches them.
 
-Only ``webhook`` contacts exist so far (a URL the user registers, signed like a §10
-delivery); email, SMS and chat arrive with their Notifier. Users manage their own
-contact methods; managing someone else's takes ``users:write``.
+``webhook``: a URL the user registers, signed like a §10 delivery. ``email``: an address,
+paged over SMTP (notifications/email.py). Users manage their own contact methods;
+managing someone else's takes ``users:write``.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from opsknight import clock, validation
 from opsknight.auth.principal import Principal
 from opsknight.directory.models import ContactMethod, User
 from opsknight.errors import NotFound, ValidationFailed
+from opsknight.notifications import email
 from opsknight.records import get_or_404
 from opsknight.webhooks import guard
 from opsknight.webhooks.signing import new_secret
 
-TYPES = ("webhook",)
+TYPES = ("webhook", "email")
 MAX_PER_USER = 20
 
 
@@ -41,14 +42,21 @@ async def create_contact_method(
     _may_manage(principal, user_id)
     user = await get_or_404(User, user_id, "user")
     kind = validation.choice(fields.get("type"), "type", TYPES)
-    address = validation.http_url(fields.get("address"), "address")
-    address = await guard.checked_url(address, "address")
+    if kind == "email":
+        address = email.check_address(fields.get("address"), "address")
+    else:
+        address = validation.http_url(fields.get("address"), "address")
+        address = await guard.checked_url(address, "address")
     if await ContactMethod.filter(user_id=user.id).count() >= MAX_PER_USER:
         raise ValidationFailed(
             f"a user has at most {MAX_PER_USER} contact methods", field="type", reason="too_many"
         )
     return await ContactMethod.create(
-        user_id=user.id, type=kind, address=address, secret=new_secret(), created_at=clock.now()
+        user_id=user.id,
+        type=kind,
+        address=address,
+        secret=new_secret() if kind == "webhook" else None,
+        created_at=clock.now(),
     )
 
 

@@ -13,6 +13,7 @@ from opsknight.config import Settings
 from opsknight.jobs import queue
 from opsknight.jobs.tasks import JOBS, run_job, sweep_forever
 from opsknight.live.feed import running_feed
+from opsknight.notifications import email
 from opsknight.webhooks import guard, transport
 
 logger = logging.getLogger("opsknight.worker")
@@ -23,6 +24,7 @@ def configure(settings: Settings) -> None:
     """Process-wide settings every job function depends on."""
     clock.configure(settings.time_scale)
     guard.configure(settings.webhook_allow_private)
+    email.configure(settings.smtp_url, settings.smtp_from)
 
 
 def _arq_job(name: str) -> Any:

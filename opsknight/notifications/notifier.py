@@ -11,6 +11,7 @@ from typing import Protocol
 
 from opsknight import clock
 from opsknight.directory.models import ContactMethod
+from opsknight.notifications.email import EmailNotifier
 from opsknight.notifications.models import Notification
 from opsknight.webhooks import guard, transport
 from opsknight.webhooks.delivery import body_of
@@ -40,4 +41,4 @@ class WebhookNotifier:
 
 
 # Contact-method type → the Notifier that serves it.
-NOTIFIERS: dict[str, Notifier] = {"webhook": WebhookNotifier()}
+NOTIFIERS: dict[str, Notifier] = {"webhook": WebhookNotifier(), "email": EmailNotifier()}

@@ -61,7 +61,7 @@ class WebhookMutation:
         row = await contact_methods.create_contact_method(
             info.context.principal(), user_id, provided(input)
         )
-        return IssuedContactMethod(**vars(ContactMethod.from_row(row)), secret=row.secret or "")
+        return IssuedContactMethod(**vars(ContactMethod.from_row(row)), secret=row.secret)
 
     @strawberry.mutation
     async def delete_contact_method(

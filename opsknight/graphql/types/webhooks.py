@@ -112,8 +112,9 @@ class ContactMethod:
 
 @strawberry.type
 class IssuedContactMethod(ContactMethod):
-    secret: str = strawberry.field(
-        description="The signing secret of a webhook contact. Shown only on create."
+    secret: str | None = strawberry.field(
+        description="The signing secret of a webhook contact (null for other types). "
+        "Shown only on create."
     )
 
 
