@@ -46,6 +46,7 @@ from opsknight.rest.adapter import RouteHandler
 from opsknight.rest.openapi import openapi_document
 from opsknight.rest.responses import JsonResponse, error_response
 from opsknight.rest.routes import ROUTES
+from opsknight.web import respond
 
 logger = logging.getLogger("opsknight")
 _GRAPHIQL_PAGE = ide.page_html()
@@ -291,6 +292,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         Route(f"{ide.ASSET_PATH}/{{name}}", ide.asset, methods=["GET"]),
         WebSocketRoute("/graphql", graphql_app),  # OpsKnightApp takes these before routing
+        *respond.ROUTES,
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/readyz", readyz_endpoint(settings), methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     smtp_from: str = "OpsKnight <opsknight@localhost>"
     # The address people reach this server at, for the links in pages.
     public_url: str = "http://127.0.0.1:8080"
+    # How long the acknowledge / resolve links in a page work.
+    link_ttl_hours: float = Field(default=24.0, gt=0)
     # Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated).
     trusted_proxies: str = ""
     log_level: str = "INFO"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from typing import Any
 
 import httpx
@@ -18,7 +20,8 @@ async def admin(unlimited: httpx.AsyncClient) -> Api:
 async def paged_by_email(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
     """A responder with an email contact, and a service whose policy pages them."""
     user = await api.create(
-        "/api/users", {"name": "Ada Oncall", "email": f"{unique('ada')}@example.com"}
+        "/api/users",
+        {"name": "Ada Oncall", "email": f"{unique('ada')}@example.com", "role": "RESPONDER"},
     )
     await api.create(
         f"/api/users/{user['id']}/contact-methods", {"type": "email", "address": user["email"]}
@@ -67,3 +70,88 @@ async def test_email_contacts_need_an_smtp_server(admin: Api) -> None:
     )
     assert refused.status_code == 400
     assert "OPSKNIGHT_SMTP_URL" in refused.json()["error"]["message"]
+
+
+@pytest.fixture
+def public_links(served_url: str) -> Any:
+    """Links in pages point at the test's server."""
+    from opsknight.notifications import links
+
+    links.configure(f"http://{served_url}", 24)
+    yield links
+    links.configure("http://127.0.0.1:8080", 24)
+
+
+async def paged_incident(
+    api: Api, sink: SmtpSink, title: str
+) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    """An incident that pages a responder by email: the responder, the incident, the email."""
+    user, service = await paged_by_email(api)
+    incident = await api.create("/api/incidents", {"title": title, "service_id": service["id"]})
+    (message,) = await sink.wait_for(1)
+    return user, incident, message
+
+
+def _link(message: Any, action: str) -> str:
+    text = message.get_body(("plain",)).get_content()
+    found = re.search(rf"{action.capitalize()}: (\S+)", text)
+    assert found, text
+    return found.group(1)
+
+
+async def test_the_recipient_acknowledges_and_resolves_from_the_email_without_a_key(
+    admin: Api, smtp_sink: SmtpSink, public_links: Any
+) -> None:
+    user, incident, message = await paged_incident(admin, smtp_sink, "Disk full")
+    acknowledge, resolve = _link(message, "acknowledge"), _link(message, "resolve")
+    assert acknowledge.endswith("/acknowledge") and resolve.endswith("/resolve")
+    async with httpx.AsyncClient(timeout=10) as browser:  # no API key anywhere
+        opened = await browser.get(acknowledge)
+        assert opened.status_code == 200 and "Disk full" in opened.text
+        assert 'method="post"' in opened.text
+        assert opened.headers["referrer-policy"] == "no-referrer"
+        # Opening (as a mail scanner would) changed nothing.
+        assert (await admin.get(f"/api/incidents/{incident['id']}")).json()["data"][
+            "status"
+        ] == "OPEN"
+
+        acted = await browser.post(acknowledge)
+        assert acted.status_code == 200 and "You acknowledged" in acted.text
+        again = await browser.post(acknowledge)
+        assert again.status_code == 200 and "already acknowledged" in again.text
+        resolved = await browser.post(resolve)
+        assert "You resolved" in resolved.text
+        replay = await browser.post(resolve)
+        assert replay.status_code == 200 and "already resolved" in replay.text
+        after = await browser.get(resolve)
+        assert after.status_code == 200 and "RESOLVED" in after.text
+        assert 'method="post"' not in after.text  # nothing left to do
+
+    timeline = (await admin.get(f"/api/incidents/{incident['id']}/timeline")).json()["data"]
+    moves = [e for e in timeline if e["type"] in ("acknowledged", "resolved")]
+    assert [e["type"] for e in moves] == ["acknowledged", "resolved"]
+    for entry in moves:
+        assert entry["actor"] == {"type": "user", "id": user["id"], "name": "Ada Oncall"}
+        assert entry["details"]["via"] == "EMAIL"
+
+
+async def test_expired_unknown_and_disabled_links_show_a_clear_page_and_change_nothing(
+    admin: Api, smtp_sink: SmtpSink, public_links: Any
+) -> None:
+    user, incident, message = await paged_incident(admin, smtp_sink, "Queue stuck")
+    acknowledge = _link(message, "acknowledge")
+    async with httpx.AsyncClient(timeout=10) as browser:
+        unknown = await browser.post(acknowledge.replace("/respond/", "/respond/x"))
+        assert unknown.status_code == 404 and "not valid" in unknown.text
+
+        public_links.configure(public_links._public_url, 1 / 3600_000)  # a millisecond
+        await asyncio.sleep(0.01)
+        expired = await browser.post(acknowledge)
+        assert expired.status_code == 403 and "expired" in expired.text
+        public_links.configure(public_links._public_url, 24)
+
+        disabled = await admin.patch(f"/api/users/{user['id']}", {"status": "DISABLED"})
+        assert disabled.status_code == 200
+        refused = await browser.post(acknowledge)
+        assert refused.status_code == 403 and "disabled" in refused.text
+    assert (await admin.get(f"/api/incidents/{incident['id']}")).json()["data"]["status"] == "OPEN"

@@ -35,6 +35,8 @@ class Principal:
     scopes: frozenset[str]
     environment: str
     api_key_id: str | None = None
+    # The channel a person acts through without a key (a page's response link).
+    via: str | None = None
 
     def require(self, scope: str) -> Principal:
         """Raise FORBIDDEN unless both the key's scopes and the owner's role allow ``scope``."""
@@ -55,7 +57,10 @@ class Principal:
         """How this principal appears on timeline entries."""
         if self.api_key_id:
             return {"type": "api_key", "id": self.api_key_id, "name": self.user_name}
-        return {"type": "user", "id": self.user_id, "name": self.user_name}
+        actor = {"type": "user", "id": self.user_id, "name": self.user_name}
+        if self.via:
+            actor["via"] = self.via
+        return actor
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from opsknight.graphql.mutations.directory import DirectoryMutation
 from opsknight.graphql.mutations.escalation import EscalationMutation
 from opsknight.graphql.mutations.events import EventMutation
 from opsknight.graphql.mutations.incidents import IncidentMutation
+from opsknight.graphql.mutations.pages import PageMutation, PageQuery
 from opsknight.graphql.mutations.schedules import ScheduleMutation
 from opsknight.graphql.mutations.webhooks import WebhookMutation
 from opsknight.graphql.queries.directory import DirectoryQuery
@@ -54,7 +55,8 @@ from opsknight.graphql.shared_events import SharedEventExecutor, release_executo
 from opsknight.graphql.subscriptions import Subscription
 
 Query = merge_types(
-    "Query", (DirectoryQuery, IncidentQuery, ScheduleQuery, EscalationQuery, WebhookQuery)
+    "Query",
+    (DirectoryQuery, IncidentQuery, ScheduleQuery, EscalationQuery, WebhookQuery, PageQuery),
 )
 Mutation = merge_types(
     "Mutation",
@@ -65,6 +67,7 @@ Mutation = merge_types(
         ScheduleMutation,
         EscalationMutation,
         WebhookMutation,
+        PageMutation,
     ),
 )
 

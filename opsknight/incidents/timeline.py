@@ -46,6 +46,8 @@ def entry(
     pass the saved entries to ``incidents.announce.announce`` themselves."""
     if kind not in TYPES:
         raise ValueError(f"unknown timeline type {kind}")
+    if actor.get("via"):  # a person acting through a page's link: which channel
+        details = {**(details or {}), "via": actor["via"]}
     return TimelineEvent(
         incident_id=incident_id,
         type=kind,

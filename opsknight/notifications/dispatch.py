@@ -17,6 +17,7 @@ from opsknight.directory.models import ContactMethod, User
 from opsknight.incidents import timeline
 from opsknight.incidents.models import Incident
 from opsknight.jobs import queue
+from opsknight.notifications import links
 from opsknight.notifications.models import Notification
 from opsknight.notifications.notifier import NOTIFIERS
 from opsknight.observability import WEBHOOK_DELIVERIES
@@ -50,6 +51,7 @@ async def queue_notifications(
     snapshot = await incident_payload(incident)
     created = []
     for method in usable:
+        secret, link_digest = links.new_secret()
         notification = Notification(
             incident_id=incident.id,
             user_id=user.id,
@@ -60,6 +62,7 @@ async def queue_notifications(
             created_at=now,
             next_attempt_at=now,
             payload={},
+            link_digest=link_digest,
         )
         notification.payload = {
             "id": notification.id,
@@ -68,6 +71,8 @@ async def queue_notifications(
             "step": step,
             "recipient": {"id": user.id, "name": user.name},
             "incident": snapshot,
+            # Acknowledge or resolve as the recipient, without an API key.
+            "links": links.links_for(secret),
         }
         created.append(notification)
     await Notification.bulk_create(created)

@@ -28,6 +28,9 @@ class Notification(PrefixedModel):
     last_status_code = fields.IntField(null=True)
     last_error = fields.TextField(null=True)
     token = fields.CharField(max_length=40, null=True)
+    # SHA-256 of the secret in the notification's response links (acknowledge, resolve):
+    # the recipient acts through them without an API key.
+    link_digest = fields.CharField(max_length=64, null=True, unique=True)
     created_at = fields.DatetimeField()
     delivered_at = fields.DatetimeField(null=True)
     next_attempt_at = fields.DatetimeField(null=True)
