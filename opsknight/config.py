@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     # Where pages by email go out: smtp://user:pass@host:587?starttls=true, or smtps://…
     smtp_url: str | None = None
     smtp_from: str = "OpsKnight <opsknight@localhost>"
+    # Apprise schemes users may save for chat, SMS and push (comma-separated; empty: any).
+    notify_schemes: str = ""
     # The address people reach this server at, for the links in pages.
     public_url: str = "http://127.0.0.1:8080"
     # How long the acknowledge / resolve links in a page work.

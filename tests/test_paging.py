@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import Api, SmtpSink, make_api, unique
+from tests.receiver import Receiver, eventually
 
 
 @pytest.fixture
@@ -155,3 +156,85 @@ async def test_expired_unknown_and_disabled_links_show_a_clear_page_and_change_n
         refused = await browser.post(acknowledge)
         assert refused.status_code == 403 and "disabled" in refused.text
     assert (await admin.get(f"/api/incidents/{incident['id']}")).json()["data"]["status"] == "OPEN"
+
+
+async def paged_through(api: Api, kind: str, address: str) -> dict[str, Any]:
+    """A responder reached through one contact method, and an incident that pages them."""
+    user = await api.create(
+        "/api/users",
+        {"name": "Grace Oncall", "email": f"{unique('g')}@example.com", "role": "RESPONDER"},
+    )
+    await api.create(f"/api/users/{user['id']}/contact-methods", {"type": kind, "address": address})
+    policy = await api.create(
+        "/api/escalation-policies",
+        {"name": unique("pol"), "steps": [{"target_type": "USER", "target_id": user["id"]}]},
+    )
+    service = await api.create(
+        "/api/services", {"name": unique("payments"), "escalation_policy_id": policy["id"]}
+    )
+    return await api.create(
+        "/api/incidents", {"title": "Card payments failing", "service_id": service["id"]}
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "address", "path"),
+    [
+        ("chat", "json://127.0.0.1:PORT/chat-hook", "/chat-hook"),
+        ("push", "ntfy://127.0.0.1:PORT/oncall-topic", None),
+    ],
+)
+async def test_a_page_reaches_an_apprise_target_with_its_links(
+    admin: Api, receiver: Receiver, public_links: Any, kind: str, address: str, path: str | None
+) -> None:
+    incident = await paged_through(admin, kind, address.replace("PORT", str(receiver.port)))
+
+    async def arrived() -> list[Any]:
+        return [r for r in receiver.received if path is None or r.path == path]
+
+    (request,) = await eventually(arrived)
+    text = request.body.decode()
+    assert f"#{incident['number']}" in text and "Card payments failing" in text
+    assert "/respond/" in text and "/acknowledge" in text
+
+    async def delivered() -> bool:
+        entries = (await admin.get(f"/api/incidents/{incident['id']}/timeline")).json()["data"]
+        return any(e["type"] == "notification_sent" for e in entries)
+
+    await eventually(delivered)
+    entries = (await admin.get(f"/api/incidents/{incident['id']}/timeline")).json()["data"]
+    sent = next(e for e in entries if e["type"] == "notification_sent")
+    assert sent["details"]["channel"] == kind.upper()
+
+
+async def test_apprise_addresses_are_checked_and_shown_masked(
+    admin: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opsknight.notifications import apprise_channel
+    from opsknight.webhooks import guard
+
+    path = f"/api/users/{admin.user_id}/contact-methods"
+    secret_url = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ"
+    made = await admin.create(path, {"type": "chat", "address": secret_url})
+    listed = (await admin.get(path)).json()["data"]
+    shown = next(m["address"] for m in listed if m["id"] == made["id"])
+    assert shown.startswith("slack://") and "TIiajkdnlazkcOXrIdevi7FQ" not in shown
+    assert "TIiajkdnlazkcOXrIdevi7FQ" not in made["address"]
+
+    nonsense = await admin.post(path, {"type": "chat", "address": "nosuchservice://abc"})
+    assert nonsense.status_code == 400 and nonsense.json()["error"]["details"]["field"] == "address"
+
+    apprise_channel.configure("ntfy,ntfys")
+    try:
+        refused = await admin.post(path, {"type": "chat", "address": secret_url})
+        assert refused.status_code == 400
+        assert refused.json()["error"]["details"]["reason"] == "scheme_not_allowed"
+    finally:
+        apprise_channel.configure("")
+
+    monkeypatch.setattr(guard, "_allow_private", False)
+    inside = await admin.post(path, {"type": "push", "address": "ntfy://10.1.2.3/alerts"})
+    assert inside.status_code == 400
+    assert inside.json()["error"]["details"]["reason"] == "private_address"
+    # A vendor service keeps tokens where a URL has its host: nothing to guard there.
+    assert (await admin.post(path, {"type": "chat", "address": secret_url})).status_code == 201

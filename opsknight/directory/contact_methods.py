@@ -1,7 +1,8 @@
 """A user's contact methods: where escalation reaches them.
 
 ``webhook``: a URL the user registers, signed like a §10 delivery. ``email``: an address,
-paged over SMTP (notifications/email.py). Users manage their own contact methods;
+paged over SMTP (notifications/email.py). ``chat``, ``sms``, ``push``: an Apprise URL
+(notifications/apprise_channel.py), shown masked. Users manage their own contact methods;
 managing someone else's takes ``users:write``.
 """
 
@@ -13,12 +14,12 @@ from opsknight import clock, validation
 from opsknight.auth.principal import Principal
 from opsknight.directory.models import ContactMethod, User
 from opsknight.errors import NotFound, ValidationFailed
-from opsknight.notifications import email
+from opsknight.notifications import apprise_channel, email
 from opsknight.records import get_or_404
 from opsknight.webhooks import guard
 from opsknight.webhooks.signing import new_secret
 
-TYPES = ("webhook", "email")
+TYPES = ("webhook", "email", *apprise_channel.TYPES)
 MAX_PER_USER = 20
 
 
@@ -44,6 +45,8 @@ async def create_contact_method(
     kind = validation.choice(fields.get("type"), "type", TYPES)
     if kind == "email":
         address = email.check_address(fields.get("address"), "address")
+    elif kind in apprise_channel.TYPES:
+        address = await apprise_channel.check_address(fields.get("address"), "address")
     else:
         address = validation.http_url(fields.get("address"), "address")
         address = await guard.checked_url(address, "address")
@@ -58,6 +61,13 @@ async def create_contact_method(
         secret=new_secret() if kind == "webhook" else None,
         created_at=clock.now(),
     )
+
+
+def shown_address(method: ContactMethod) -> str:
+    """The address as the API shows it: Apprise URLs hold tokens, so they are masked."""
+    if method.type in apprise_channel.TYPES:
+        return apprise_channel.masked(method.address)
+    return method.address
 
 
 async def delete_contact_method(principal: Principal, user_id: str, method_id: str) -> str:

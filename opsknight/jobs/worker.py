@@ -13,7 +13,7 @@ from opsknight.config import Settings
 from opsknight.jobs import queue
 from opsknight.jobs.tasks import JOBS, run_job, sweep_forever
 from opsknight.live.feed import running_feed
-from opsknight.notifications import email, links
+from opsknight.notifications import apprise_channel, email, links
 from opsknight.webhooks import guard, transport
 
 logger = logging.getLogger("opsknight.worker")
@@ -26,6 +26,7 @@ def configure(settings: Settings) -> None:
     guard.configure(settings.webhook_allow_private)
     email.configure(settings.smtp_url, settings.smtp_from)
     links.configure(settings.public_url, settings.link_ttl_hours)
+    apprise_channel.configure(settings.notify_schemes)
 
 
 def _arq_job(name: str) -> Any:

@@ -82,6 +82,13 @@ def check_address(value: Any, field: str) -> str:
     return address
 
 
+def subject_of(payload: dict[str, Any]) -> str:
+    """A page's one line, for email subjects and chat titles."""
+    incident = payload.get("incident") or {}
+    number, urgency, title = incident.get("number"), incident.get("urgency"), incident.get("title")
+    return f"[OpsKnight] #{number} {urgency}: {title}"
+
+
 def message_for(contact: ContactMethod, notification: Notification, sender: str) -> EmailMessage:
     """The page as an email: text and HTML, with the response links of the payload."""
     payload = notification.payload
@@ -90,7 +97,7 @@ def message_for(contact: ContactMethod, notification: Notification, sender: str)
     number, urgency, title = incident.get("number"), incident.get("urgency"), incident.get("title")
     service = (incident.get("service") or {}).get("name")
     message = EmailMessage()
-    message["Subject"] = f"[OpsKnight] #{number} {urgency}: {title}"
+    message["Subject"] = subject_of(payload)
     message["From"] = sender
     message["To"] = contact.address
     message["Message-ID"] = make_msgid(idstring=notification.id)

@@ -11,6 +11,8 @@ from typing import Protocol
 
 from opsknight import clock
 from opsknight.directory.models import ContactMethod
+from opsknight.notifications import apprise_channel
+from opsknight.notifications.apprise_channel import AppriseNotifier
 from opsknight.notifications.email import EmailNotifier
 from opsknight.notifications.models import Notification
 from opsknight.webhooks import guard, transport
@@ -41,4 +43,8 @@ class WebhookNotifier:
 
 
 # Contact-method type → the Notifier that serves it.
-NOTIFIERS: dict[str, Notifier] = {"webhook": WebhookNotifier(), "email": EmailNotifier()}
+NOTIFIERS: dict[str, Notifier] = {
+    "webhook": WebhookNotifier(),
+    "email": EmailNotifier(),
+    **{kind: AppriseNotifier(channel) for kind, channel in apprise_channel.TYPES.items()},
+}

@@ -8,6 +8,8 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
+from opsknight.directory import contact_methods
+
 
 @strawberry.type
 class Webhook:
@@ -105,7 +107,7 @@ class ContactMethod:
             id=strawberry.ID(row.id),
             user_id=strawberry.ID(row.user_id),
             type=row.type,
-            address=row.address,
+            address=contact_methods.shown_address(row),
             created_at=row.created_at,
         )
 
