@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import Api, SmtpSink, make_api, unique
-from tests.receiver import Receiver, eventually
+from tests.receiver import Receiver, Reply, eventually
 
 
 @pytest.fixture
@@ -238,3 +238,100 @@ async def test_apprise_addresses_are_checked_and_shown_masked(
     assert inside.json()["error"]["details"]["reason"] == "private_address"
     # A vendor service keeps tokens where a URL has its host: nothing to guard there.
     assert (await admin.post(path, {"type": "chat", "address": secret_url})).status_code == 201
+
+
+async def responder_with_hooks(api: Api, receiver: Receiver, *names: str) -> dict[str, Any]:
+    """A responder with one webhook contact method per name (at /<user id>/<name>)."""
+    user = await api.create(
+        "/api/users", {"name": "Lin", "email": f"{unique('lin')}@example.com", "role": "RESPONDER"}
+    )
+    user["methods"] = {
+        name: await api.create(
+            f"/api/users/{user['id']}/contact-methods",
+            {"type": "webhook", "address": receiver.url(f"/{user['id']}/{name}")},
+        )
+        for name in names
+    }
+    return user
+
+
+async def paging_service(api: Api, user: dict[str, Any]) -> dict[str, Any]:
+    policy = await api.create(
+        "/api/escalation-policies",
+        {"name": unique("pol"), "steps": [{"target_type": "USER", "target_id": user["id"]}]},
+    )
+    return await api.create(
+        "/api/services", {"name": unique("svc"), "escalation_policy_id": policy["id"]}
+    )
+
+
+async def test_notification_rules_page_in_order_and_stop_once_acknowledged(
+    admin: Api, receiver: Receiver
+) -> None:
+    user = await responder_with_hooks(admin, receiver, "push", "sms", "email")
+    methods = user["methods"]
+    rules = [
+        {"contact_method_id": methods["push"]["id"], "delay_minutes": 0, "urgency": "HIGH"},
+        {"contact_method_id": methods["sms"]["id"], "delay_minutes": 2, "urgency": "HIGH"},
+        {"contact_method_id": methods["email"]["id"], "delay_minutes": 30, "urgency": "HIGH"},
+    ]
+    saved = await admin.request(
+        "PUT", f"/api/users/{user['id']}/notification-rules", json={"rules": rules}
+    )
+    assert saved.status_code == 200, saved.text
+    assert [r["delay_minutes"] for r in saved.json()["data"]] == [0, 2, 30]
+    service = await paging_service(admin, user)
+    incident = await admin.create(
+        "/api/incidents", {"title": "Latency", "service_id": service["id"], "urgency": "HIGH"}
+    )
+    await receiver.wait_for(f"/{user['id']}/push", 1)
+    assert receiver.at(f"/{user['id']}/sms") == []  # 2 minutes are 0.2 s here
+    await receiver.wait_for(f"/{user['id']}/sms", 1)
+    # Acknowledged before the 30-minute rule (3 s here): the email never goes.
+    acked = await admin.patch(f"/api/incidents/{incident['id']}", {"status": "ACKNOWLEDGED"})
+    assert acked.status_code == 200
+    await asyncio.sleep(3.5)
+    assert receiver.at(f"/{user['id']}/email") == []
+
+    # A LOW incident matches none of the HIGH rules: every method at once.
+    await admin.create("/api/incidents", {"title": "Minor", "service_id": service["id"]})
+    for name in ("push", "sms", "email"):
+        await receiver.wait_for(f"/{user['id']}/{name}", 2 if name != "email" else 1)
+
+
+async def test_bad_notification_rules_are_refused_and_nothing_is_saved(
+    admin: Api, receiver: Receiver
+) -> None:
+    user = await responder_with_hooks(admin, receiver, "push")
+    other = await responder_with_hooks(admin, receiver, "push")
+    path = f"/api/users/{user['id']}/notification-rules"
+    good = {"contact_method_id": user["methods"]["push"]["id"], "delay_minutes": 1}
+    assert (await admin.request("PUT", path, json={"rules": [good]})).status_code == 200
+    for bad, field in [
+        ({"contact_method_id": other["methods"]["push"]["id"]}, "rules[1].contact_method_id"),
+        ({**good, "delay_minutes": 99999}, "rules[1].delay_minutes"),
+        ({**good, "urgency": "URGENT"}, "rules[1].urgency"),
+        ({**good, "delay": 5}, "rules[1].delay"),
+    ]:
+        refused = await admin.request("PUT", path, json={"rules": [good, bad]})
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"]["details"]["field"] == field
+    kept = (await admin.get(path)).json()["data"]
+    assert [(r["contact_method_id"], r["delay_minutes"], r["urgency"]) for r in kept] == [
+        (good["contact_method_id"], 1, "ANY")
+    ]
+
+
+async def test_a_test_message_reports_whether_it_was_delivered(
+    admin: Api, receiver: Receiver
+) -> None:
+    user = await responder_with_hooks(admin, receiver, "ok", "broken")
+    receiver.script(f"/{user['id']}/broken", Reply(500))
+    base = f"/api/users/{user['id']}/contact-methods"
+    ok = await admin.post(f"{base}/{user['methods']['ok']['id']}/test")
+    assert ok.status_code == 200 and ok.json()["data"] == {"delivered": True, "error": None}
+    (message,) = await receiver.wait_for(f"/{user['id']}/ok", 1)
+    assert message.json["event"] == "notification.test"
+    broken = await admin.post(f"{base}/{user['methods']['broken']['id']}/test")
+    assert broken.json()["data"]["delivered"] is False
+    assert "500" in broken.json()["data"]["error"]

@@ -23,7 +23,7 @@ TYPES = ("webhook", "email", *apprise_channel.TYPES)
 MAX_PER_USER = 20
 
 
-def _may_manage(principal: Principal, user_id: str) -> None:
+def may_manage(principal: Principal, user_id: str) -> None:
     if principal.user_id == user_id:
         principal.require("users:read")
     else:
@@ -40,7 +40,7 @@ async def create_contact_method(
     principal: Principal, user_id: str, fields: dict[str, Any]
 ) -> ContactMethod:
     """Register a contact; a webhook contact gets a secret, shown only in this answer."""
-    _may_manage(principal, user_id)
+    may_manage(principal, user_id)
     user = await get_or_404(User, user_id, "user")
     kind = validation.choice(fields.get("type"), "type", TYPES)
     if kind == "email":
@@ -71,7 +71,7 @@ def shown_address(method: ContactMethod) -> str:
 
 
 async def delete_contact_method(principal: Principal, user_id: str, method_id: str) -> str:
-    _may_manage(principal, user_id)
+    may_manage(principal, user_id)
     method = await ContactMethod.get_or_none(id=method_id, user_id=user_id)
     if method is None:
         raise NotFound.of("contact method", method_id)

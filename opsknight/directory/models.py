@@ -37,6 +37,26 @@ class ContactMethod(PrefixedModel):
         table = "contact_methods"
 
 
+# A person's own order of being reached: this contact method, this many minutes after
+# they are paged, for incidents of this urgency (ANY for all). Without rules, every
+# contact method is used at once.
+class NotificationRule(PrefixedModel):
+    id_prefix = "nrl"
+    user = fields.ForeignKeyField(
+        "models.User", related_name="notification_rules", on_delete=fields.CASCADE
+    )
+    contact_method = fields.ForeignKeyField(
+        "models.ContactMethod", related_name="rules", on_delete=fields.CASCADE
+    )
+    position = fields.IntField()
+    delay_minutes = fields.IntField()
+    urgency = fields.CharField(max_length=8)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "notification_rules"
+
+
 class Team(PrefixedModel):
     id_prefix = "team"
     name = fields.CharField(max_length=100)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from opsknight import clock, ids
-from opsknight.directory.models import ContactMethod, Team, TeamMember, User
+from opsknight.directory.models import ContactMethod, NotificationRule, Team, TeamMember, User
 from opsknight.escalation.models import EscalationPolicy
 from opsknight.incidents import timeline
 from opsknight.incidents.models import Incident
@@ -256,11 +256,14 @@ async def _notify(incident: Incident, number: int, step: dict[str, Any]) -> None
             {"step": number, "target": target, "reason": reason},
         )
         return
-    methods = await ContactMethod.filter(user_id__in=[u.id for u in users]).order_by("created_at")
+    user_ids = [u.id for u in users]
+    methods = await ContactMethod.filter(user_id__in=user_ids).order_by("created_at")
+    rules = await NotificationRule.filter(user_id__in=user_ids).order_by("position")
     for user in users:
         own = [m for m in methods if m.user_id == user.id]  # type: ignore[attr-defined]
+        own_rules = [r for r in rules if r.user_id == user.id]  # type: ignore[attr-defined]
         queued = await dispatch.queue_notifications(
-            incident, user, own, number, step.get("channels")
+            incident, user, own, number, step.get("channels"), own_rules
         )
         if not queued:
             await timeline.record(

@@ -8,12 +8,16 @@ later than that helps less than the escalation's next step.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from opsknight import attempts as rows
 from opsknight import clock, ids
-from opsknight.directory.models import ContactMethod, User
+from opsknight.auth.principal import Principal
+from opsknight.directory import contact_methods
+from opsknight.directory.models import ContactMethod, NotificationRule, User
+from opsknight.directory.notification_rules import applies
+from opsknight.errors import NotFound
 from opsknight.incidents import timeline
 from opsknight.incidents.models import Incident
 from opsknight.jobs import queue
@@ -29,11 +33,26 @@ RETRY_SCHEDULE = (10, 30, 120)
 JOB = "deliver_notification"
 
 
-def _usable(methods: list[ContactMethod], channels: list[str] | None) -> list[ContactMethod]:
-    usable = [m for m in methods if m.type in NOTIFIERS]
+def _plan(
+    methods: list[ContactMethod],
+    channels: list[str] | None,
+    rules: list[NotificationRule],
+    urgency: str,
+) -> list[tuple[ContactMethod, int]]:
+    """(contact method, minutes to wait) for one person paged by one step: their rules
+    for this urgency in order, or — without any that apply — every method at once."""
+    by_id = {m.id: m for m in methods}
+    plan = [
+        (by_id[r.contact_method_id], r.delay_minutes)  # type: ignore[attr-defined]
+        for r in rules
+        if applies(r, urgency) and r.contact_method_id in by_id  # type: ignore[attr-defined]
+    ]
+    if not plan:
+        plan = [(m, 0) for m in methods]
+    plan = [(m, delay) for m, delay in plan if m.type in NOTIFIERS]
     if channels:
-        usable = [m for m in usable if NOTIFIERS[m.type].channel in channels]
-    return usable
+        plan = [(m, delay) for m, delay in plan if NOTIFIERS[m.type].channel in channels]
+    return plan
 
 
 async def queue_notifications(
@@ -42,15 +61,17 @@ async def queue_notifications(
     methods: list[ContactMethod],
     step: int,
     channels: list[str] | None,
+    rules: list[NotificationRule] | None = None,
 ) -> int:
-    """Inside the step's transaction: one row per usable contact method; how many."""
-    usable = _usable(methods, channels)
-    if not usable:
+    """Inside the step's transaction: one row per contact method to use; how many."""
+    plan = _plan(methods, channels, rules or [], incident.urgency)
+    if not plan:
         return 0
     now = clock.now()
     snapshot = await incident_payload(incident)
     created = []
-    for method in usable:
+    for method, delay in plan:
+        due = now + clock.scaled(timedelta(minutes=delay))
         secret, link_digest = links.new_secret()
         notification = Notification(
             incident_id=incident.id,
@@ -60,7 +81,7 @@ async def queue_notifications(
             step=step,
             token=ids.new_id("tok"),
             created_at=now,
-            next_attempt_at=now,
+            next_attempt_at=due,
             payload={},
             link_digest=link_digest,
         )
@@ -74,10 +95,12 @@ async def queue_notifications(
             # Acknowledge or resolve as the recipient, without an API key.
             "links": links.links_for(secret),
         }
+        if delay:
+            notification.payload["rule_delay_minutes"] = delay
         created.append(notification)
     await Notification.bulk_create(created)
     for notification in created:
-        await _schedule(notification.id, notification.token or "")
+        await _schedule(notification.id, notification.token or "", notification.next_attempt_at)
     return len(created)
 
 
@@ -91,6 +114,12 @@ async def deliver(notification_id: str, token: str) -> None:
     if lease is None:
         return
     notification = await Notification.get(id=notification_id)
+    if notification.payload.get("rule_delay_minutes") and await _answered(notification):
+        # A later step of the person's own rules: they have answered already.
+        await Notification.filter(id=notification.id, token=lease).update(
+            status="cancelled", token=None, next_attempt_at=None
+        )
+        return
     contact = await ContactMethod.get_or_none(id=notification.contact_method_id)  # type: ignore[attr-defined]
     if contact is None or contact.type not in NOTIFIERS:
         result = transport.Attempt(None, "the contact method was removed")
@@ -98,6 +127,34 @@ async def deliver(notification_id: str, token: str) -> None:
         return
     result = await NOTIFIERS[contact.type].send(contact, notification)
     await _record(notification, lease, result)
+
+
+async def send_test(principal: Principal, user_id: str, method_id: str) -> transport.Attempt:
+    """One test message through a person's contact method, sent now; its outcome."""
+    contact_methods.may_manage(principal, user_id)
+    contact = await ContactMethod.get_or_none(id=method_id, user_id=user_id)
+    if contact is None:
+        raise NotFound.of("contact method", method_id)
+    user = await User.get(id=user_id)
+    notifier = NOTIFIERS.get(contact.type)
+    if notifier is None:
+        return transport.Attempt(None, f"{contact.type} contact methods cannot be tested")
+    test = Notification(user_id=user.id, channel=notifier.channel, step=0, created_at=clock.now())
+    test.payload = {
+        "id": test.id,
+        "event": "notification.test",
+        "timestamp": clock.isoformat_z(test.created_at),
+        "recipient": {"id": user.id, "name": user.name},
+        "incident": {"number": 0, "urgency": "LOW", "status": "OPEN",
+                     "title": "Test page from OpsKnight: this contact method works",
+                     "service": {"name": "OpsKnight"}},
+    }  # fmt: skip
+    return await notifier.send(contact, test)
+
+
+async def _answered(notification: Notification) -> bool:
+    incident = await Incident.get_or_none(id=notification.incident_id).only("id", "status")  # type: ignore[attr-defined]
+    return incident is None or incident.status in ("ACKNOWLEDGED", "RESOLVED")
 
 
 async def _record(

@@ -424,6 +424,19 @@ CREATE_CONTACT_METHOD = document(f"""
 mutation CreateContactMethod($userId: ID!, $input: ContactMethodInput!) {{
   result: createContactMethod(userId: $userId, input: $input) {{ {_CONTACT} secret }}
 }}""")
+TEST_CONTACT_METHOD = document("""
+mutation TestContactMethod($userId: ID!, $id: ID!) {
+  result: testContactMethod(userId: $userId, id: $id) { delivered error }
+}""")
+_RULE = "id contact_method_id: contactMethodId delay_minutes: delayMinutes urgency"
+LIST_NOTIFICATION_RULES = document(f"""
+query ListNotificationRules($userId: ID!) {{
+  result: notificationRules(userId: $userId) {{ {_RULE} }}
+}}""")
+SET_NOTIFICATION_RULES = document(f"""
+mutation SetNotificationRules($userId: ID!, $rules: [NotificationRuleInput!]!) {{
+  result: setNotificationRules(userId: $userId, rules: $rules) {{ {_RULE} }}
+}}""")
 DELETE_CONTACT_METHOD = document("""
 mutation DeleteContactMethod($userId: ID!, $id: ID!) {
   result: deleteContactMethod(userId: $userId, id: $id) { id deleted }

@@ -159,6 +159,12 @@ ROUTES: tuple[Route, ...] = (
           location="/api/users/{user_id}/contact-methods/{id}"),
     Route("DELETE", "/api/users/{user_id}/contact-methods/{id}", "users:read",
           ops.DELETE_CONTACT_METHOD),
+    Route("POST", "/api/users/{user_id}/contact-methods/{id}/test", "users:read",
+          ops.TEST_CONTACT_METHOD),
+    Route("GET", "/api/users/{user_id}/notification-rules", "users:read",
+          ops.LIST_NOTIFICATION_RULES),
+    Route("PUT", "/api/users/{user_id}/notification-rules", "users:read",
+          ops.SET_NOTIFICATION_RULES, body="*"),
     # API keys
     Route("GET", "/api/api-keys", "api_keys:read", ops.LIST_API_KEYS, paged=True, query=_PAGE),
     Route("POST", "/api/api-keys", "api_keys:write", ops.CREATE_API_KEY, 201, body="input",

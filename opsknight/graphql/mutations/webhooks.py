@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import strawberry
 
-from opsknight.directory import contact_methods
+from opsknight.directory import contact_methods, notification_rules
 from opsknight.graphql.context import Info
 from opsknight.graphql.types.common import Deleted, provided
 from opsknight.graphql.types.webhooks import (
     ContactMethod,
     ContactMethodInput,
+    ContactMethodTest,
     IssuedContactMethod,
     IssuedWebhook,
+    NotificationRule,
+    NotificationRuleInput,
     Webhook,
     WebhookDelivery,
     WebhookInput,
 )
+from opsknight.notifications import dispatch
 from opsknight.webhooks import service
 
 
@@ -62,6 +66,22 @@ class WebhookMutation:
             info.context.principal(), user_id, provided(input)
         )
         return IssuedContactMethod(**vars(ContactMethod.from_row(row)), secret=row.secret)
+
+    @strawberry.mutation(description="Replace a person's notification rules (in order).")
+    async def set_notification_rules(
+        self, info: Info, user_id: strawberry.ID, rules: list[NotificationRuleInput]
+    ) -> list[NotificationRule]:
+        rows = await notification_rules.set_rules(
+            info.context.principal(), user_id, [provided(rule) for rule in rules]
+        )
+        return [NotificationRule.from_row(r) for r in rows]
+
+    @strawberry.mutation(description="Send a test message through a contact method now.")
+    async def test_contact_method(
+        self, info: Info, user_id: strawberry.ID, id: strawberry.ID
+    ) -> ContactMethodTest:
+        attempt = await dispatch.send_test(info.context.principal(), user_id, id)
+        return ContactMethodTest(delivered=attempt.ok, error=attempt.problem)
 
     @strawberry.mutation
     async def delete_contact_method(

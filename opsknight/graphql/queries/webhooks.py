@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import strawberry
 
-from opsknight.directory import contact_methods
+from opsknight.directory import contact_methods, notification_rules
 from opsknight.graphql.context import Info
 from opsknight.graphql.types.common import Connection, Pagination
-from opsknight.graphql.types.webhooks import ContactMethod, Webhook, WebhookDelivery
+from opsknight.graphql.types.webhooks import (
+    ContactMethod,
+    NotificationRule,
+    Webhook,
+    WebhookDelivery,
+)
 from opsknight.webhooks import service
 
 
@@ -44,3 +49,10 @@ class WebhookQuery:
     async def contact_methods(self, info: Info, user_id: strawberry.ID) -> list[ContactMethod]:
         rows = await contact_methods.list_contact_methods(info.context.principal(), user_id)
         return [ContactMethod.from_row(r) for r in rows]
+
+    @strawberry.field(description="A person's notification rules, in order.")
+    async def notification_rules(
+        self, info: Info, user_id: strawberry.ID
+    ) -> list[NotificationRule]:
+        rows = await notification_rules.list_rules(info.context.principal(), user_id)
+        return [NotificationRule.from_row(r) for r in rows]

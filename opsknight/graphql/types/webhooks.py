@@ -124,3 +124,33 @@ class IssuedContactMethod(ContactMethod):
 class ContactMethodInput:
     type: str
     address: str
+
+
+@strawberry.type(description="Which contact method, how long after being paged, for which urgency.")
+class NotificationRule:
+    id: strawberry.ID
+    contact_method_id: strawberry.ID
+    delay_minutes: int
+    urgency: str
+
+    @classmethod
+    def from_row(cls, row: Any) -> NotificationRule:
+        return cls(
+            id=strawberry.ID(row.id),
+            contact_method_id=strawberry.ID(row.contact_method_id),
+            delay_minutes=row.delay_minutes,
+            urgency=row.urgency,
+        )
+
+
+@strawberry.input
+class NotificationRuleInput:
+    contact_method_id: strawberry.ID
+    delay_minutes: int = 0
+    urgency: str = strawberry.field(default="ANY", description="HIGH, MEDIUM, LOW or ANY")
+
+
+@strawberry.type(description="The outcome of one test message through a contact method.")
+class ContactMethodTest:
+    delivered: bool
+    error: str | None
