@@ -335,3 +335,34 @@ async def test_a_test_message_reports_whether_it_was_delivered(
     broken = await admin.post(f"{base}/{user['methods']['broken']['id']}/test")
     assert broken.json()["data"]["delivered"] is False
     assert "500" in broken.json()["data"]["error"]
+
+
+async def test_an_incidents_pages_and_their_delivery_are_readable(
+    admin: Api, receiver: Receiver
+) -> None:
+    user = await responder_with_hooks(admin, receiver, "ok", "broken")
+    receiver.script(f"/{user['id']}/broken", *[Reply(500)] * 4)
+    incident = await admin.create(
+        "/api/incidents",
+        {"title": "Pages", "service_id": (await paging_service(admin, user))["id"]},
+    )
+    query = """query($id: ID!) { incident(id: $id) { notifications {
+      channel status attempts lastError step recipient { id name } deliveredAt } } }"""
+
+    async def settled() -> list[dict[str, Any]]:
+        pages = (await admin.graphql(query, {"id": incident["id"]}))["data"]["incident"][
+            "notifications"
+        ]
+        return (
+            pages
+            if {p["status"] for p in pages} == {"delivered", "pending"}
+            and any(p["attempts"] for p in pages if p["status"] == "pending")
+            else []
+        )
+
+    pages = await eventually(settled)
+    delivered = next(p for p in pages if p["status"] == "delivered")
+    retrying = next(p for p in pages if p["status"] == "pending")
+    assert delivered["channel"] == "WEBHOOK" and delivered["recipient"]["id"] == user["id"]
+    assert delivered["deliveredAt"] and delivered["step"] == 1
+    assert retrying["attempts"] >= 1 and "500" in retrying["lastError"]

@@ -129,6 +129,11 @@ async def deliver(notification_id: str, token: str) -> None:
     await _record(notification, lease, result)
 
 
+async def for_incident(incident_id: str) -> list[Notification]:
+    """The incident's pages, oldest first."""
+    return list(await Notification.filter(incident_id=incident_id).order_by("created_at", "id"))
+
+
 async def send_test(principal: Principal, user_id: str, method_id: str) -> transport.Attempt:
     """One test message through a person's contact method, sent now; its outcome."""
     contact_methods.may_manage(principal, user_id)

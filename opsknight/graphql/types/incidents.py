@@ -30,6 +30,7 @@ from opsknight.graphql.types.enums import (
 )
 from opsknight.incidents import timeline as timeline_rules
 from opsknight.incidents.queries import etag_of
+from opsknight.notifications import dispatch
 
 
 @strawberry.type
@@ -68,6 +69,36 @@ class TimelineEvent:
             timestamp=row.timestamp,
             actor=Actor(**timeline_rules.actor_of(row)),
             details=row.details,
+        )
+
+
+@strawberry.type(description="One page to one person through one contact method.")
+class PageDelivery:
+    id: strawberry.ID
+    step: int
+    channel: str
+    recipient: Actor
+    status: str = strawberry.field(description="pending, delivered, failed or cancelled")
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    next_attempt_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> PageDelivery:
+        recipient = row.payload.get("recipient") or {}
+        return cls(
+            id=strawberry.ID(row.id),
+            step=row.step,
+            channel=row.channel,
+            recipient=Actor(type="user", id=recipient.get("id"), name=recipient.get("name")),
+            status=row.status,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            created_at=row.created_at,
+            delivered_at=row.delivered_at,
+            next_attempt_at=row.next_attempt_at,
         )
 
 
@@ -258,6 +289,14 @@ class Incident:
     async def notes(self, info: Info) -> list[Note]:
         rows = await info.context.loaders.notes.load(str(self.id))
         return [Note.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description="Every page sent for this incident (oldest first): to whom, through "
+        "which channel, and how its delivery went."
+    )
+    async def notifications(self, info: Info) -> list[PageDelivery]:
+        rows = await dispatch.for_incident(str(self.id))
+        return [PageDelivery.from_row(r) for r in rows]
 
     @strawberry.field(description="The service's changes in the hour before it opened.")
     async def recent_changes(self, info: Info) -> list[ChangeEvent]:
