@@ -366,3 +366,56 @@ async def test_an_incidents_pages_and_their_delivery_are_readable(
     assert delivered["channel"] == "WEBHOOK" and delivered["recipient"]["id"] == user["id"]
     assert delivered["deliveredAt"] and delivered["step"] == 1
     assert retrying["attempts"] >= 1 and "500" in retrying["lastError"]
+
+
+async def test_reminders_page_the_current_step_again_while_open_and_while_acknowledged(
+    admin: Api, receiver: Receiver
+) -> None:
+    user = await responder_with_hooks(admin, receiver, "pager")
+    policy = await admin.create("/api/escalation-policies", {
+        "name": unique("pol"), "reminder_minutes": 2, "ack_reminder_minutes": 3,
+        "steps": [{"target_type": "USER", "target_id": user["id"]}],
+    })  # fmt: skip
+    assert (policy["reminder_minutes"], policy["ack_reminder_minutes"]) == (2, 3)
+    service = await admin.create(
+        "/api/services", {"name": unique("svc"), "escalation_policy_id": policy["id"]}
+    )
+    incident = await admin.create(
+        "/api/incidents", {"title": "Still down", "service_id": service["id"]}
+    )
+    pager = f"/{user['id']}/pager"
+    # The page, then a reminder every 2 minutes (0.2 s here) while OPEN.
+    await receiver.wait_for(pager, 3)
+    acked = await admin.patch(f"/api/incidents/{incident['id']}", {"status": "ACKNOWLEDGED"})
+    assert acked.status_code == 200
+    count = len(receiver.at(pager))
+    await receiver.wait_for(pager, count + 1)  # every 3 minutes while acknowledged
+    await admin.patch(f"/api/incidents/{incident['id']}", {"status": "RESOLVED"})
+    await asyncio.sleep(0.6)
+    settled = len(receiver.at(pager))
+    await asyncio.sleep(0.8)
+    assert len(receiver.at(pager)) == settled  # none once resolved
+
+    entries = (await admin.get(f"/api/incidents/{incident['id']}/timeline")).json()["data"]
+    sent = [e["details"] for e in entries if e["type"] == "reminder"]
+    assert {d["status"] for d in sent} == {"OPEN", "ACKNOWLEDGED"}
+    assert all(d["step"] == 1 for d in sent)
+
+
+async def test_reminders_stop_at_their_bound(admin: Api, receiver: Receiver) -> None:
+    from opsknight.escalation.reminders import MAX_REMINDERS
+
+    user = await responder_with_hooks(admin, receiver, "pager")
+    policy = await admin.create("/api/escalation-policies", {
+        "name": unique("pol"), "reminder_minutes": 1,
+        "steps": [{"target_type": "USER", "target_id": user["id"]}],
+    })  # fmt: skip
+    service = await admin.create(
+        "/api/services", {"name": unique("svc"), "escalation_policy_id": policy["id"]}
+    )
+    await admin.create("/api/incidents", {"title": "Noisy", "service_id": service["id"]})
+    await receiver.wait_for(f"/{user['id']}/pager", 1 + MAX_REMINDERS)
+    await asyncio.sleep(1.0)  # ten more minutes at this scale
+    assert len(receiver.at(f"/{user['id']}/pager")) == 1 + MAX_REMINDERS
+    bad = await admin.patch(f"/api/escalation-policies/{policy['id']}", {"reminder_minutes": 0})
+    assert bad.status_code == 400 and bad.json()["error"]["details"]["field"] == "reminder_minutes"

@@ -16,6 +16,7 @@ from typing import Any
 
 from opsknight import clock, ids
 from opsknight.directory.models import ContactMethod, NotificationRule, Team, TeamMember, User
+from opsknight.escalation import reminders
 from opsknight.escalation.models import EscalationPolicy
 from opsknight.incidents import timeline
 from opsknight.incidents.models import Incident
@@ -39,6 +40,8 @@ def snapshot(policy: EscalationPolicy) -> dict[str, Any]:
         "name": policy.name,
         "repeat": policy.repeat,
         "repeat_limit": policy.repeat_limit,
+        "reminder_minutes": policy.reminder_minutes,
+        "ack_reminder_minutes": policy.ack_reminder_minutes,
         "steps": [
             {
                 "target_type": step.target_type,
@@ -83,12 +86,12 @@ async def arm_new(incidents: list[Incident]) -> None:
         incident.escalation_policy_id = copy["id"]
         incident.policy_snapshot = copy
         incident.escalation_runs = 0
-        for name, value in _armed().items():
+        for name, value in _armed(copy).items():
             setattr(incident, name, value)
         await schedule_armed(incident)
 
 
-def _armed() -> dict[str, Any]:
+def _armed(copy: dict[str, Any]) -> dict[str, Any]:
     """Columns that (re)start an escalation at step 1, due now."""
     return {
         "escalation_status": "ACTIVE",
@@ -97,17 +100,21 @@ def _armed() -> dict[str, Any]:
         "escalation_round": 0,
         "escalation_token": ids.new_id("tok"),
         "escalation_due_at": clock.now(),
+        **reminders.armed(copy, "OPEN"),
     }
 
 
 def on_status_change(incident: Incident, target: str) -> dict[str, Any]:
     """Columns to change with a status move: stop on ACK/RESOLVE/SNOOZE/SUPPRESS, start
     again from step 1 on a move back to OPEN (reopen, unacknowledge, snooze end)."""
+    copy = incident.policy_snapshot or {}
+    live = bool(copy) and incident.environment == "live"
+    if target == "OPEN" and live:
+        return _armed(copy)
+    columns = reminders.armed(copy if live else {}, target)
     if target in STOPPING and incident.escalation_status == "ACTIVE":
-        return _ended("COMPLETED")
-    if target == "OPEN" and incident.policy_snapshot and incident.environment == "live":
-        return _armed()
-    return {}
+        columns.update(_ended("COMPLETED"))
+    return columns
 
 
 async def schedule_armed(incident: Incident) -> None:
@@ -277,6 +284,50 @@ async def _notify(incident: Incident, number: int, step: dict[str, Any]) -> None
                     "reason": "no_contact_method",
                 },
             )
+
+
+async def remind(incident: Incident) -> None:
+    """Page the people of the incident's current step again (a reminder): in the
+    reminder's transaction, after ``reminders.claim_due`` won it."""
+    copy = incident.policy_snapshot or {"steps": []}
+    number = incident.current_escalation_step or 0
+    if not 0 < number <= len(copy["steps"]):
+        return
+    await timeline.record(
+        incident,
+        "reminder",
+        timeline.SYSTEM,
+        {"step": number, "status": incident.status, "count": incident.reminders_sent},
+    )
+    await _notify(incident, number, copy["steps"][number - 1])
+
+
+async def sweep_reminders(limit: int = 100) -> int:
+    """Send the reminders that are due; each is claimed by moving its due time on."""
+    due = (
+        await Incident.filter(reminder_due_at__lte=clock.now(), status__in=("OPEN", "ACKNOWLEDGED"))
+        .order_by("reminder_due_at")
+        .limit(limit)
+        .values_list("id", "reminder_due_at")
+    )
+    sent = 0
+    for incident_id, at in due:
+        try:
+            async with atomic():
+                incident = await Incident.select_for_update().get(id=incident_id)
+                count = incident.reminders_sent + 1
+                following = reminders.following(incident.policy_snapshot, incident.status, count)
+                won = await Incident.filter(id=incident_id, reminder_due_at=at).update(
+                    reminder_due_at=following, reminders_sent=count
+                )
+                if not won:
+                    continue  # another worker sent it, or the status changed
+                incident.reminder_due_at, incident.reminders_sent = following, count
+                await remind(incident)
+                sent += 1
+        except Exception:
+            logger.exception("reminder for %s failed; it stays due", incident_id)
+    return sent
 
 
 async def sweep(limit: int = 100) -> int:

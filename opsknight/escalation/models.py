@@ -12,6 +12,10 @@ class EscalationPolicy(PrefixedModel):
     description = fields.TextField(null=True)
     repeat = fields.BooleanField(default=False)
     repeat_limit = fields.IntField(default=0)
+    # Re-page the current step's people while the incident stays OPEN this many minutes,
+    # and while it stays ACKNOWLEDGED (unresolved) that many; null: no reminders.
+    reminder_minutes = fields.IntField(null=True)
+    ack_reminder_minutes = fields.IntField(null=True)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
 

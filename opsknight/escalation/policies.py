@@ -115,6 +115,13 @@ def _apply(policy: EscalationPolicy, fields: dict[str, Any]) -> list[str]:
             fields["repeat_limit"], "repeat_limit", minimum=0, maximum=10
         )
         changed.append("repeat_limit")
+    for name, maximum in (("reminder_minutes", 1440), ("ack_reminder_minutes", 10080)):
+        if name in fields:
+            value = fields[name]
+            if value is not None:
+                value = validation.number(value, name, minimum=1, maximum=maximum)
+            setattr(policy, name, value)
+            changed.append(name)
     return changed
 
 

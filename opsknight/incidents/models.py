@@ -49,6 +49,10 @@ class Incident(PrefixedModel):
     escalation_next_step = fields.IntField(null=True)
     # Steps run in the incident's whole life: every run after the first is an `escalation`.
     escalation_runs = fields.IntField(null=True, default=0)  # NULL on rows older than it
+    # The next reminder (policy reminder_minutes / ack_reminder_minutes), and how many
+    # were sent since the last status change.
+    reminder_due_at = fields.DatetimeField(null=True)
+    reminders_sent = fields.IntField(default=0, db_default=0)
     alert_count = fields.IntField(default=0)
     custom_details: dict[str, Any] = json_field(default=dict)
     links: list[dict[str, Any]] = json_field(default=list)
@@ -82,6 +86,7 @@ class Incident(PrefixedModel):
             ("environment", "created_at"),
             ("status", "snoozed_until"),
             ("escalation_status", "escalation_due_at"),
+            ("reminder_due_at",),
         )
 
 

@@ -36,6 +36,7 @@ async def run_job(name: str, *args: str) -> None:
 SWEEPS: tuple[Callable[[], Awaitable[int]], ...] = (
     commands.expire_snoozes,
     engine.sweep,
+    engine.sweep_reminders,
     delivery.sweep,
     dispatch.sweep,
 )

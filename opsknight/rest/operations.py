@@ -85,7 +85,8 @@ fragment ShiftFields on ShiftEntry {
 }""",
         "PolicyFields": """
 fragment PolicyFields on EscalationPolicy {
-  id name description repeat repeat_limit: repeatLimit
+  id name description repeat repeat_limit: repeatLimit reminder_minutes: reminderMinutes
+  ack_reminder_minutes: ackReminderMinutes
   steps {
     position target_type: targetType target_id: targetId target { type id name }
     delay_minutes: delayMinutes notify_team_lead_only: notifyTeamLeadOnly channels

@@ -143,6 +143,12 @@ class EscalationPolicy:
     description: str | None
     repeat: bool
     repeat_limit: int
+    reminder_minutes: int | None = strawberry.field(
+        description="While an incident stays OPEN, page the current step again this often."
+    )
+    ack_reminder_minutes: int | None = strawberry.field(
+        description="While an incident stays ACKNOWLEDGED, page the current step this often."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -154,6 +160,8 @@ class EscalationPolicy:
             description=row.description,
             repeat=row.repeat,
             repeat_limit=row.repeat_limit,
+            reminder_minutes=row.reminder_minutes,
+            ack_reminder_minutes=row.ack_reminder_minutes,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -371,4 +379,6 @@ class EscalationPolicyInput:
     description: str | None = strawberry.UNSET
     repeat: bool | None = strawberry.UNSET
     repeat_limit: int | None = strawberry.UNSET
+    reminder_minutes: int | None = strawberry.UNSET
+    ack_reminder_minutes: int | None = strawberry.UNSET
     steps: list[EscalationStepInput] | None = strawberry.UNSET
