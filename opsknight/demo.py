@@ -7,6 +7,7 @@ demo key (a key is shown only once, so a second run cannot print the first one).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
@@ -167,7 +168,8 @@ def instructions(result: DemoResult, base_url: str) -> str:
 Admin API key (shown once; each demo run issues a new one): {result.key}
 
 Start the server, and (in another terminal) an echo that prints what the demo's
-webhook and pager receive:
+webhook and pager receive; a page shows links to acknowledge or resolve the incident
+from a browser, as the person paged:
   OPSKNIGHT_WEBHOOK_ALLOW_PRIVATE=true opsknight serve
   python3 -m opsknight.demo
 
@@ -184,10 +186,33 @@ Then try:
 """
 
 
+def page_text(body: bytes) -> str | None:
+    """A page as a person would read it (with its response links), or None."""
+    try:
+        page = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(page, dict) or page.get("event") != "notification":
+        return None
+    incident = page.get("incident") or {}
+    links = page.get("links") or {}
+    lines = [
+        f"PAGE for {page.get('recipient', {}).get('name')}: #{incident.get('number')} "
+        f"{incident.get('urgency')} {incident.get('title')}",
+        *(f"  {action.capitalize()}: {links[action]}" for action in ("acknowledge", "resolve")
+          if links.get(action)),
+    ]  # fmt: skip
+    return "\n".join(lines)
+
+
 class _Echo(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        print(self.path, self.headers.get("X-OpsKnight-Event"), body.decode(), flush=True)
+        page = page_text(body)
+        if page is not None:
+            print(page, "\n  (open a link in a browser: no API key needed)", flush=True)
+        else:
+            print(self.path, self.headers.get("X-OpsKnight-Event"), body.decode(), flush=True)
         self.send_response(200)
         self.end_headers()
 

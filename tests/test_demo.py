@@ -3,6 +3,7 @@ nothing."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from tests.servers import Processes, cli
@@ -49,3 +50,22 @@ async def test_demo_loads_sample_data_once_and_prints_a_working_key(database: st
             assert old.status_code == 401
     finally:
         group.stop_all()
+
+
+def test_the_demo_echo_prints_a_page_with_its_response_links() -> None:
+    from opsknight.demo import page_text
+
+    page = {
+        "event": "notification",
+        "recipient": {"name": "Alice"},
+        "incident": {"number": 7, "urgency": "HIGH", "title": "Checkout errors"},
+        "links": {
+            "acknowledge": "http://x/respond/s/acknowledge",
+            "resolve": "http://x/respond/s/resolve",
+        },
+    }
+    text = page_text(json.dumps(page).encode())
+    assert text is not None
+    assert "PAGE for Alice: #7 HIGH Checkout errors" in text
+    assert "Acknowledge: http://x/respond/s/acknowledge" in text
+    assert page_text(b'{"event": "incident.triggered"}') is None
