@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +90,33 @@ def _wait_up(url: str) -> None:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not come up")
+
+
+def admin_key(env: dict[str, str]) -> str:
+    """Migrate the benchmark's database, add an administrator; their new API key."""
+    _opsknight(env, "migrate")
+    _opsknight(env, "user", "--name", "Bench", "--email", "bench@example.com", "--role", "admin")
+    created = _opsknight(
+        env, "api-key", "create", "--owner", "bench@example.com", "--name", "b", "--json"
+    )
+    return str(json.loads(created)["key"])
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`opsknight serve` on a free loopback port, up: the process and its base URL."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "opsknight.cli", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_up(f"{base}/healthz")
+        yield server, base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -215,23 +244,11 @@ def run_database(label: str, database_url: str, seconds: int, workdir: Path) -> 
         "OPSKNIGHT_LOG_LEVEL": "warning",
         "OPSKNIGHT_RATE_LIMITS": "off",
     }
-    _opsknight(env, "migrate")
-    _opsknight(env, "user", "--name", "Bench", "--email", "bench@example.com", "--role", "admin")
-    key = json.loads(
-        _opsknight(
-            env, "api-key", "create", "--owner", "bench@example.com", "--name", "b", "--json"
-        )
-    )["key"]
+    key = admin_key(env)
     results: dict[str, Any] = {"label": label}
 
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "opsknight.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_up(f"{base}/healthz")
+    with serving(env) as (server, base):
+        port = int(base.rsplit(":", 1)[1])
         for kind in ("new", "fold", "mix"):
             _, routing_key = _new_service(base, key, f"bench-{kind}")
             results[kind] = _wrk(f"{base}/v2/enqueue", _lua(kind, routing_key), seconds, workdir)
@@ -242,9 +259,6 @@ def run_database(label: str, database_url: str, seconds: int, workdir: Path) -> 
         results["storm"] = {**storm, "incidents": incidents, "alerts": alerts}
         print(f"  {label} storm: {results['storm']}", flush=True)
         results["peak_rss_mb"] = _peak_rss_mb(server.pid)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
     port = _free_port()
     ceiling = subprocess.Popen(

@@ -18,8 +18,6 @@ import asyncio
 import json
 import os
 import re
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -28,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.events import _free_port, _opsknight, _wait_up
+from benchmarks.events import _free_port, admin_key, serving
 
 PEOPLE = 3
 CONNECTIONS = 64
@@ -116,20 +114,8 @@ def run(database_url: str, incidents: int) -> dict[str, Any]:
         "OPSKNIGHT_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
     }
     try:
-        _opsknight(env, "migrate")
-        _opsknight(
-            env, "user", "--name", "Bench", "--email", "bench@example.com", "--role", "admin"
-        )
-        key = json.loads(_opsknight(env, "api-key", "create", "--owner", "bench@example.com",
-                                    "--name", "b", "--json"))["key"]  # fmt: skip
-        port = _free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "opsknight.cli", "serve", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_up(f"{base}/healthz")
+        key = admin_key(env)
+        with serving(env) as (_, base):
             routing_key = _setup(base, key)
             started = time.perf_counter()
             accepted = asyncio.run(_trigger(base, routing_key, incidents))
@@ -140,9 +126,6 @@ def run(database_url: str, incidents: int) -> dict[str, Any]:
                 time.sleep(0.05)
             with inbox.lock:
                 arrivals = list(inbox.arrivals)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     finally:
         smtp.stop()
     first: dict[int, float] = {}

@@ -12,12 +12,9 @@ sequential httpx requests, repeated lookups with wrk.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from benchmarks.events import _free_port, _opsknight, _wait_up, _wrk
+from benchmarks.events import _wrk, admin_key, serving
 from opsknight.schedules.rotation import Layer, Override, Restriction, on_call_at, render
 
 ZONE = "America/New_York"
@@ -144,71 +141,53 @@ def bench_http(workdir: Path, seconds: int) -> dict[str, dict[str, float]]:
     env = {**os.environ, "OPSKNIGHT_DATABASE_URL": f"sqlite://{workdir / 'schedules.db'}",
            "OPSKNIGHT_LOG_LEVEL": "warning",
            "OPSKNIGHT_RATE_LIMITS": "off"}  # fmt: skip
-    _opsknight(env, "migrate")
-    _opsknight(env, "user", "--name", "Bench", "--email", "bench@example.com", "--role", "admin")
-    key = json.loads(
-        _opsknight(
-            env, "api-key", "create", "--owner", "bench@example.com", "--name", "b", "--json"
-        )
-    )["key"]
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "opsknight.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_up(f"{base}/healthz")
-        with httpx.Client(
+    key = admin_key(env)
+    with (
+        serving(env) as (_, base),
+        httpx.Client(
             base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30
-        ) as client:
-            user_ids = [
-                client.post(
-                    "/api/users", json={"name": f"User {i}", "email": f"u{i}@example.com"}
-                ).json()["data"]["id"]
-                for i in range(USERS)
-            ]
-            schedule = client.post("/api/schedules", json={
-                "name": "Bench", "time_zone": ZONE, "layers": layer_specs(user_ids),
-            }).json()["data"]  # fmt: skip
-            for spec in override_specs(user_ids):
-                client.post(
-                    f"/api/schedules/{schedule['id']}/overrides", json=spec
-                ).raise_for_status()
-            path = f"/api/schedules/{schedule['id']}/on-call"
-            # The first lookup on each UTC day renders that day's window; later ones reuse it.
-            first_of_day = iter(START + timedelta(days=day, hours=12) for day in range(DAYS))
+        ) as client,
+    ):
+        user_ids = [
+            client.post(
+                "/api/users", json={"name": f"User {i}", "email": f"u{i}@example.com"}
+            ).json()["data"]["id"]
+            for i in range(USERS)
+        ]
+        schedule = client.post("/api/schedules", json={
+            "name": "Bench", "time_zone": ZONE, "layers": layer_specs(user_ids),
+        }).json()["data"]  # fmt: skip
+        for spec in override_specs(user_ids):
+            client.post(f"/api/schedules/{schedule['id']}/overrides", json=spec).raise_for_status()
+        path = f"/api/schedules/{schedule['id']}/on-call"
+        # The first lookup on each UTC day renders that day's window; later ones reuse it.
+        first_of_day = iter(START + timedelta(days=day, hours=12) for day in range(DAYS))
 
-            def first_lookup() -> None:
-                at = next(first_of_day).isoformat().replace("+00:00", "Z")
-                client.get(path, params={"at": at}).raise_for_status()
+        def first_lookup() -> None:
+            at = next(first_of_day).isoformat().replace("+00:00", "Z")
+            client.get(path, params={"at": at}).raise_for_status()
 
-            def full() -> None:
-                window = {"since": "2024-03-01T00:00:00Z", "until": "2024-06-02T00:00:00Z"}
-                client.get(
-                    f"/api/schedules/{schedule['id']}/shifts", params=window
-                ).raise_for_status()
+        def full() -> None:
+            window = {"since": "2024-03-01T00:00:00Z", "until": "2024-06-02T00:00:00Z"}
+            client.get(f"/api/schedules/{schedule['id']}/shifts", params=window).raise_for_status()
 
-            results: dict[str, dict[str, float]] = {
-                "first of day": timed(first_lookup, DAYS),
-                "render": timed(full, 30),
-            }
-            now_lua = _lookups_lua(key, path, [])
-            spread_lua = _lookups_lua(key, path, random_instants(500))
-            url = f"{base}{path}"
-            for label, lua, connections in (
-                ("now, 1 connection", now_lua, 1),
-                ("now, 8 connections", now_lua, 8),
-                ("93 days, 1 connection", spread_lua, 1),
-            ):
-                measured = _wrk(url, lua, seconds, workdir, connections)
-                if measured["non2xx"]:
-                    raise RuntimeError(f"{measured['non2xx']} lookups failed ({label})")
-                results[label] = measured
-            return results
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        results: dict[str, dict[str, float]] = {
+            "first of day": timed(first_lookup, DAYS),
+            "render": timed(full, 30),
+        }
+        now_lua = _lookups_lua(key, path, [])
+        spread_lua = _lookups_lua(key, path, random_instants(500))
+        url = f"{base}{path}"
+        for label, lua, connections in (
+            ("now, 1 connection", now_lua, 1),
+            ("now, 8 connections", now_lua, 8),
+            ("93 days, 1 connection", spread_lua, 1),
+        ):
+            measured = _wrk(url, lua, seconds, workdir, connections)
+            if measured["non2xx"]:
+                raise RuntimeError(f"{measured['non2xx']} lookups failed ({label})")
+            results[label] = measured
+        return results
 
 
 def main() -> None:
