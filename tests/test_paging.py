@@ -419,3 +419,20 @@ async def test_reminders_stop_at_their_bound(admin: Api, receiver: Receiver) -> 
     assert len(receiver.at(f"/{user['id']}/pager")) == 1 + MAX_REMINDERS
     bad = await admin.patch(f"/api/escalation-policies/{policy['id']}", {"reminder_minutes": 0})
     assert bad.status_code == 400 and bad.json()["error"]["details"]["field"] == "reminder_minutes"
+
+
+async def test_an_sms_page_is_one_line_with_one_short_link(
+    admin: Api, receiver: Receiver, public_links: Any
+) -> None:
+    incident = await paged_through(
+        admin, "sms", receiver.url("/sms-gateway").replace("http://", "json://")
+    )
+    (request,) = await receiver.wait_for("/sms-gateway", 1)
+    text = request.json["message"]
+    assert text.startswith(f"[OpsKnight] #{incident['number']} LOW: Card payments failing ")
+    link = text.rsplit(" ", 1)[1]
+    assert "/r/" in link and "/acknowledge" not in text and len(link) < 80
+    async with httpx.AsyncClient(timeout=10) as browser:
+        page = await browser.get(link)
+    assert page.status_code == 200
+    assert page.text.count('method="post"') == 2  # acknowledge and resolve

@@ -22,6 +22,7 @@ import apprise
 
 from opsknight.directory.models import ContactMethod
 from opsknight.errors import ValidationFailed
+from opsknight.notifications.email import subject_of
 from opsknight.notifications.models import Notification
 from opsknight.webhooks import guard
 from opsknight.webhooks.transport import Attempt
@@ -122,11 +123,13 @@ def _send(url: str, title: str, body: str) -> str | None:
 
 def message(notification: Notification) -> tuple[str, str]:
     payload = notification.payload
+    if notification.channel == "SMS":
+        # One short line and one short link: the page offers both actions.
+        link = (payload.get("links") or {}).get("short", "")
+        return "", f"{subject_of(payload)} {link}".strip()
     incident = payload.get("incident") or {}
     links = payload.get("links") or {}
-    title = (
-        f"[OpsKnight] #{incident.get('number')} {incident.get('urgency')}: {incident.get('title')}"
-    )
+    title = subject_of(payload)
     service = (incident.get("service") or {}).get("name")
     lines = [f"{service}: {incident.get('title')} ({incident.get('status')})"]
     lines += [

@@ -24,6 +24,7 @@ from opsknight.notifications.models import Notification
 
 ACTIONS = {"acknowledge": "ACKNOWLEDGED", "resolve": "RESOLVED"}
 PATH = "/respond"
+SHORT_PATH = "/r"  # for SMS: the incident page, with both buttons
 
 _public_url = "http://127.0.0.1:8080"
 _ttl = timedelta(hours=24)
@@ -48,7 +49,11 @@ def digest(secret: str) -> str:
 
 def links_for(secret: str) -> dict[str, str]:
     base = f"{_public_url}{PATH}/{secret}"
-    return {"incident": base, **{action: f"{base}/{action}" for action in ACTIONS}}
+    return {
+        "incident": base,
+        **{action: f"{base}/{action}" for action in ACTIONS},
+        "short": f"{_public_url}{SHORT_PATH}/{secret}",
+    }
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from opsknight.auth.principal import ANONYMOUS
 from opsknight.errors import HTTP_STATUS
 from opsknight.graphql.context import Context
 from opsknight.graphql.schema import schema
-from opsknight.notifications.links import ACTIONS, PATH
+from opsknight.notifications.links import ACTIONS, PATH, SHORT_PATH
 
 _FIELDS = "incidentId number title status urgency serviceName recipientName channel expiresAt"
 _OPEN = f"query($secret: String!) {{ pageLink(secret: $secret) {{ {_FIELDS} }} }}"
@@ -115,6 +115,7 @@ async def act(request: Request) -> Response:
 
 ROUTES = [
     Route(PATH + "/{secret}", show, methods=["GET"]),
+    Route(SHORT_PATH + "/{secret}", show, methods=["GET"]),
     Route(PATH + "/{secret}/{action}", show, methods=["GET"]),
     Route(PATH + "/{secret}/{action}", act, methods=["POST"]),
 ]
