@@ -14,7 +14,7 @@ _last_random = 0
 PREFIXES = frozenset(
     {
         "usr", "team", "svc", "int", "pol", "stp", "sch", "lay", "ovr", "inc", "alr",
-        "note", "evt", "key", "whk", "dlv", "cm", "chg", "ntf", "tok", "nrl",
+        "note", "evt", "key", "whk", "dlv", "cm", "chg", "ntf", "tok", "nrl", "hnd",
     }
 )  # fmt: skip
 

@@ -436,3 +436,43 @@ async def test_an_sms_page_is_one_line_with_one_short_link(
         page = await browser.get(link)
     assert page.status_code == 200
     assert page.text.count('method="post"') == 2  # acknowledge and resolve
+
+
+async def test_a_shift_start_is_announced_once_to_the_person_on_call(
+    admin: Api, receiver: Receiver
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from opsknight.notifications import handoffs
+
+    regular = await responder_with_hooks(admin, receiver, "pager")
+    cover = await responder_with_hooks(admin, receiver, "pager")
+    quiet = await responder_with_hooks(admin, receiver, "pager")
+    assert (await admin.patch(f"/api/users/{quiet['id']}", {"handoff_notices": False})).json()[
+        "data"
+    ]["handoff_notices"] is False
+    now = datetime.now(UTC)
+
+    def at(seconds: float) -> str:
+        return (now + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+
+    schedules = []
+    for person in (cover, quiet):  # each takes over a schedule of their own in 0.3 s
+        schedule = await admin.create("/api/schedules", {
+            "name": unique("Payments primary"), "time_zone": "Europe/Berlin",
+            "layers": [{"rotation_type": "weekly", "handoff_start": "2024-01-01T09:00:00",
+                        "users": [regular["id"]]}],
+        })  # fmt: skip
+        await admin.create(f"/api/schedules/{schedule['id']}/overrides",
+                           {"user_id": person["id"], "start": at(0.3), "end": at(3600)})  # fmt: skip
+        schedules.append(schedule)
+    schedule = schedules[0]
+    (notice,) = await receiver.wait_for(f"/{cover['id']}/pager", 1)
+    assert notice.json["event"] == "handoff"
+    assert notice.json["subject"].startswith(f"You are on call for {schedule['name']} until ")
+    assert notice.json["subject"].endswith("Europe/Berlin")
+    # Any number of sweeps, in parallel (as several workers would): still one notice.
+    await asyncio.gather(*(handoffs.sweep() for _ in range(4)))
+    await asyncio.sleep(0.3)
+    assert len(receiver.at(f"/{cover['id']}/pager")) == 1
+    assert receiver.at(f"/{quiet['id']}/pager") == []

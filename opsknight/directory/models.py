@@ -15,6 +15,8 @@ class User(PrefixedModel):
     role = fields.CharField(max_length=16)
     status = fields.CharField(max_length=16, default="ACTIVE")
     time_zone = fields.CharField(max_length=64, default="UTC")
+    # Tell this person when an on-call shift of theirs starts.
+    handoff_notices = fields.BooleanField(default=True, db_default=True)
     password_hash = fields.CharField(max_length=255, null=True)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()

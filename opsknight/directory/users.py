@@ -49,6 +49,9 @@ def _apply(user: User, fields: dict[str, Any]) -> list[str]:
     if "time_zone" in fields:
         user.time_zone = validation.time_zone(fields["time_zone"])
         changed.append("time_zone")
+    if fields.get("handoff_notices") is not None:
+        user.handoff_notices = bool(fields["handoff_notices"])
+        changed.append("handoff_notices")
     if fields.get("password") is not None:
         user.password_hash = _password_hash(fields["password"])
         changed.append("password_hash")

@@ -12,7 +12,7 @@ from typing import Any
 
 from opsknight.escalation import engine
 from opsknight.incidents import commands
-from opsknight.notifications import dispatch
+from opsknight.notifications import dispatch, handoffs
 from opsknight.webhooks import delivery, outbox
 
 logger = logging.getLogger("opsknight.jobs")
@@ -39,6 +39,7 @@ SWEEPS: tuple[Callable[[], Awaitable[int]], ...] = (
     engine.sweep_reminders,
     delivery.sweep,
     dispatch.sweep,
+    handoffs.sweep,
 )
 
 

@@ -123,6 +123,8 @@ def _send(url: str, title: str, body: str) -> str | None:
 
 def message(notification: Notification) -> tuple[str, str]:
     payload = notification.payload
+    if payload.get("text"):  # a notice that is not about an incident (a handoff)
+        return subject_of(payload), str(payload["text"])
     if notification.channel == "SMS":
         # One short line and one short link: the page offers both actions.
         link = (payload.get("links") or {}).get("short", "")

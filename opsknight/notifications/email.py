@@ -84,6 +84,8 @@ def check_address(value: Any, field: str) -> str:
 
 def subject_of(payload: dict[str, Any]) -> str:
     """A page's one line, for email subjects and chat titles."""
+    if payload.get("subject"):  # a message that is not about an incident (a handoff)
+        return str(payload["subject"])
     incident = payload.get("incident") or {}
     number, urgency, title = incident.get("number"), incident.get("urgency"), incident.get("title")
     return f"[OpsKnight] #{number} {urgency}: {title}"
@@ -92,6 +94,17 @@ def subject_of(payload: dict[str, Any]) -> str:
 def message_for(contact: ContactMethod, notification: Notification, sender: str) -> EmailMessage:
     """The page as an email: text and HTML, with the response links of the payload."""
     payload = notification.payload
+    if payload.get("text"):  # a notice that is not about an incident (a handoff)
+        notice = EmailMessage()
+        notice["Subject"], notice["From"], notice["To"] = (
+            subject_of(payload),
+            sender,
+            contact.address,
+        )
+        notice["Message-ID"] = make_msgid(idstring=notification.id)
+        notice.set_content(str(payload["text"]) + "\n")
+        notice.add_alternative(f"<p>{html.escape(str(payload['text']))}</p>", subtype="html")
+        return notice
     incident = payload.get("incident") or {}
     links = payload.get("links") or {}
     number, urgency, title = incident.get("number"), incident.get("urgency"), incident.get("title")

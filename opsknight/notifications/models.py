@@ -7,6 +7,34 @@ from tortoise import fields
 from opsknight.db import PrefixedModel, json_field
 
 
+# Telling a person that an on-call shift of theirs has started: one row per (schedule,
+# person, shift start), so however many processes notice the shift, it is told once.
+class HandoffNotice(PrefixedModel):
+    id_prefix = "hnd"
+    schedule = fields.ForeignKeyField(
+        "models.Schedule", related_name="handoff_notices", on_delete=fields.CASCADE
+    )
+    user = fields.ForeignKeyField(
+        "models.User", related_name="handoff_notices_sent", on_delete=fields.CASCADE
+    )
+    shift_start = fields.DatetimeField()
+    shift_end = fields.DatetimeField()
+    payload: dict[str, Any] = json_field()
+    status = fields.CharField(max_length=16, default="pending")
+    attempts = fields.IntField(default=0)
+    last_status_code = fields.IntField(null=True)
+    last_error = fields.TextField(null=True)
+    token = fields.CharField(max_length=40, null=True)
+    created_at = fields.DatetimeField()
+    delivered_at = fields.DatetimeField(null=True)
+    next_attempt_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "handoff_notices"
+        unique_together = (("schedule", "user", "shift_start"),)
+        indexes = (("status", "next_attempt_at"),)
+
+
 # One message to one person through one contact method: an outbox row written by the
 # escalation step that decided to notify them, delivered after commit.
 class Notification(PrefixedModel):

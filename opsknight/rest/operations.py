@@ -9,7 +9,8 @@ _API_KEY = """id name prefix last4 scopes environment user { id name }
 FRAGMENTS = {
     "UserFields": """
 fragment UserFields on User {
-  id name email role status time_zone: timeZone created_at: createdAt updated_at: updatedAt
+  id name email role status time_zone: timeZone handoff_notices: handoffNotices
+  created_at: createdAt updated_at: updatedAt
 }""",
     "TeamFields": """
 fragment TeamFields on Team {

@@ -442,11 +442,22 @@ async def on_call(
     """Who is on call at ``at`` across schedules (optionally one schedule or one user)."""
     principal.require("schedules:read")
     instant = clock.now() if at is None else validation.aware(at, "at")
+    return [
+        (schedule, shift)
+        for schedule, shift in await current_shifts(instant, schedule_id)
+        if user_id is None or shift.user_id == user_id
+    ]
+
+
+async def current_shifts(
+    at: datetime, schedule_id: str | None = None
+) -> list[tuple[Schedule, rotation.Shift]]:
+    """Every schedule's shift at ``at`` (schedules in a gap left out), by name."""
     query = Schedule.all() if schedule_id is None else Schedule.filter(id=schedule_id)
     entries = []
     for schedule in await query.order_by("name_key", "id"):
-        shift = await _current(schedule, instant)
-        if shift is not None and (user_id is None or shift.user_id == user_id):
+        shift = await _current(schedule, at)
+        if shift is not None:
             entries.append((schedule, shift))
     return entries
 

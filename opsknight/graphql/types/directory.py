@@ -26,6 +26,9 @@ class User:
     role: Role
     status: UserStatus
     time_zone: str
+    handoff_notices: bool = strawberry.field(
+        description="Whether this person is told when an on-call shift of theirs starts."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -38,6 +41,7 @@ class User:
             role=Role(row.role),
             status=UserStatus(row.status),
             time_zone=row.time_zone,
+            handoff_notices=row.handoff_notices,
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -322,6 +326,7 @@ class UserInput:
     role: Role | None = strawberry.UNSET
     status: UserStatus | None = strawberry.UNSET
     time_zone: str | None = strawberry.UNSET
+    handoff_notices: bool | None = strawberry.UNSET
     password: str | None = strawberry.UNSET
 
 
