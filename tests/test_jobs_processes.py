@@ -263,3 +263,43 @@ async def test_serve_with_worker_runs_jobs_itself_with_redis(
         await created(client, "/api/incidents", {"title": "x", "service_id": service["id"]})
         pages = await receiver.wait_for(f"/u/{user['id']}", 2, timeout=10)
         assert [p.json["step"] for p in pages] == [1, 2]
+
+
+@needs_postgres
+async def test_two_workers_announce_each_shift_start_exactly_once(
+    database: str, redis_url: str, receiver: Receiver, processes: list[Processes]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    group = Processes(environment(database, 600, redis_url))
+    processes.append(group)
+    key = group.admin_key()
+    group.start("worker")
+    group.start("worker")
+    _, client = await group.serve(key)
+    async with client:
+        people = []
+        for index in range(3):
+            person = await created(client, "/api/users", {
+                "name": f"Cover {index}", "email": f"{unique('c')}@x.io", "role": "RESPONDER",
+            })  # fmt: skip
+            await created(client, f"/api/users/{person['id']}/contact-methods",
+                          {"type": "webhook", "address": receiver.url(f"/h/{person['id']}")})  # fmt: skip
+            people.append(person)
+        start = datetime.now(UTC) + timedelta(seconds=1)
+        for index, person in enumerate(people):
+            schedule = await created(client, "/api/schedules", {
+                "name": unique("primary"), "time_zone": "UTC",
+                "layers": [{"rotation_type": "weekly", "handoff_start": "2024-01-01T00:00:00",
+                            "users": [people[(index + 1) % 3]["id"]]}],
+            })  # fmt: skip
+            await created(client, f"/api/schedules/{schedule['id']}/overrides", {
+                "user_id": person["id"], "start": start.isoformat(),
+                "end": (start + timedelta(hours=1)).isoformat(),
+            })  # fmt: skip
+        for person in people:
+            await receiver.wait_for(f"/h/{person['id']}", 1, timeout=15)
+        await asyncio.sleep(2.0)  # both workers sweep every 0.2 s: a double would be here
+        for person in people:
+            notices = receiver.at(f"/h/{person['id']}")
+            assert [n.json["event"] for n in notices] == ["handoff"], notices
