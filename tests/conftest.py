@@ -252,10 +252,21 @@ class SmtpSink:
 
     port: int
     messages: list[Any]
+    handler: Any
+    controller: Any
+    greetings: list[str]  # one per SMTP session a client opened (its EHLO)
 
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
+
+    def restart(self) -> None:
+        """Stop and start again on the same port: every open session is dropped."""
+        from aiosmtpd.controller import Controller
+
+        self.controller.stop()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
 
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[Any]:
         import asyncio
@@ -279,6 +290,14 @@ def smtp_sink() -> Any:
     class Handler:
         def __init__(self) -> None:
             self.messages: list[Any] = []
+            self.greetings: list[str] = []
+
+        async def handle_EHLO(
+            self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+        ) -> list[str]:
+            session.host_name = hostname
+            self.greetings.append(hostname)
+            return responses
 
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             parsed = message_from_bytes(envelope.content, policy=policy.default)
@@ -288,10 +307,10 @@ def smtp_sink() -> Any:
     handler = Handler()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
-    sink = SmtpSink(controller.port, handler.messages)
+    sink = SmtpSink(controller.port, handler.messages, handler, controller, handler.greetings)
     email.configure(sink.url, "OpsKnight <pager@example.com>")
     try:
         yield sink
     finally:
         email.configure(None, "")
-        controller.stop()
+        sink.controller.stop()

@@ -53,6 +53,48 @@ async def test_a_page_arrives_by_email_with_text_and_html(admin: Api, smtp_sink:
     assert "<h2>" in page and "Checkout is down" in page
 
 
+async def test_pages_share_an_smtp_session_and_survive_a_server_restart(
+    admin: Api, smtp_sink: SmtpSink
+) -> None:
+    _, service = await paged_by_email(admin)
+    for title in ("Disk full", "Queue stuck"):
+        await admin.create("/api/incidents", {"title": title, "service_id": service["id"]})
+        await smtp_sink.wait_for(len(smtp_sink.messages) + 1)
+    assert len(smtp_sink.greetings) == 1  # one session carried both pages
+    # The server drops every session: the next page opens a new one and still arrives.
+    smtp_sink.restart()
+    await admin.create("/api/incidents", {"title": "Cache cold", "service_id": service["id"]})
+    messages = await smtp_sink.wait_for(3)
+    assert [m["Subject"].split(": ", 1)[1] for m in messages] == [
+        "Disk full", "Queue stuck", "Cache cold"]  # fmt: skip
+    assert len(smtp_sink.greetings) == 2
+
+
+async def test_a_title_with_line_breaks_and_accents_is_one_subject_line(
+    admin: Api, smtp_sink: SmtpSink
+) -> None:
+    _, service = await paged_by_email(admin)
+    title = "Dépôt plein ✓\r\nBcc: attacker@example.com"
+    incident = await admin.create("/api/incidents", {"title": title, "service_id": service["id"]})
+    (message,) = await smtp_sink.wait_for(1)
+    number = incident["number"]
+    assert (
+        message["Subject"] == f"[OpsKnight] #{number} LOW: Dépôt plein ✓ Bcc: attacker@example.com"
+    )
+    assert message["Bcc"] is None
+    assert "Dépôt plein ✓" in message.get_body(("plain",)).get_content()
+
+
+def test_the_smtp_url_bounds_its_connections() -> None:
+    from opsknight.notifications.email import parse_smtp_url
+
+    assert parse_smtp_url("smtp://mail:25", "").connections == 4
+    assert parse_smtp_url("smtp://mail:25?connections=16", "").connections == 16
+    for bad in ("0", "65", "many"):
+        with pytest.raises(ValueError, match="connections must be a number from 1 to 64"):
+            parse_smtp_url(f"smtp://mail:25?connections={bad}", "")
+
+
 async def test_email_contacts_are_checked_on_save(admin: Api, smtp_sink: SmtpSink) -> None:
     path = f"/api/users/{admin.user_id}/contact-methods"
     bad = await admin.post(path, {"type": "email", "address": "not an address"})

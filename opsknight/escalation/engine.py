@@ -22,9 +22,11 @@ from opsknight.incidents import timeline
 from opsknight.incidents.models import Incident
 from opsknight.jobs import queue
 from opsknight.notifications import dispatch
+from opsknight.notifications.models import Notification
 from opsknight.observability import ESCALATION_LAG
 from opsknight.schedules.service import on_call_user_ids
 from opsknight.transaction import atomic
+from opsknight.webhooks.payloads import incident_payload
 
 logger = logging.getLogger("opsknight.escalation")
 
@@ -266,13 +268,16 @@ async def _notify(incident: Incident, number: int, step: dict[str, Any]) -> None
     user_ids = [u.id for u in users]
     methods = await ContactMethod.filter(user_id__in=user_ids).order_by("created_at")
     rules = await NotificationRule.filter(user_id__in=user_ids).order_by("position")
+    planned: list[Notification] = []
+    snapshot = await incident_payload(incident)
     for user in users:
         own = [m for m in methods if m.user_id == user.id]  # type: ignore[attr-defined]
         own_rules = [r for r in rules if r.user_id == user.id]  # type: ignore[attr-defined]
-        queued = await dispatch.queue_notifications(
-            incident, user, own, number, step.get("channels"), own_rules
+        theirs = await dispatch.plan_notifications(
+            incident, user, own, number, step.get("channels"), own_rules, snapshot
         )
-        if not queued:
+        planned.extend(theirs)
+        if not theirs:
             await timeline.record(
                 incident,
                 "notification_failed",
@@ -284,6 +289,7 @@ async def _notify(incident: Incident, number: int, step: dict[str, Any]) -> None
                     "reason": "no_contact_method",
                 },
             )
+    await dispatch.queue_all(planned)
 
 
 async def remind(incident: Incident) -> None:

@@ -8,6 +8,7 @@ later than that helps less than the escalation's next step.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,20 +56,23 @@ def _plan(
     return plan
 
 
-async def queue_notifications(
+async def plan_notifications(
     incident: Incident,
     user: User,
     methods: list[ContactMethod],
     step: int,
     channels: list[str] | None,
     rules: list[NotificationRule] | None = None,
-) -> int:
-    """Inside the step's transaction: one row per contact method to use; how many."""
+    snapshot: dict[str, Any] | None = None,
+) -> list[Notification]:
+    """The unsaved rows for one person paged by one step: one per contact method to
+    use, due when their rules say (``queue_all`` saves and starts them). ``snapshot`` is
+    the incident's payload, when the caller plans for several people."""
     plan = _plan(methods, channels, rules or [], incident.urgency)
     if not plan:
-        return 0
+        return []
     now = clock.now()
-    snapshot = await incident_payload(incident)
+    snapshot = snapshot or await incident_payload(incident)
     created = []
     for method, delay in plan:
         due = now + clock.scaled(timedelta(minutes=delay))
@@ -98,35 +102,59 @@ async def queue_notifications(
         if delay:
             notification.payload["rule_delay_minutes"] = delay
         created.append(notification)
-    await Notification.bulk_create(created)
-    for notification in created:
-        await _schedule(notification.id, notification.token or "", notification.next_attempt_at)
-    return len(created)
+    return created
 
 
-async def _schedule(notification_id: str, token: str, at: datetime | None = None) -> None:
-    await queue.enqueue_after_commit(JOB, notification_id, token, at=at, job_id=f"ntf:{token}")
-
-
-async def deliver(notification_id: str, token: str) -> None:
-    """The job: one attempt at one notification, if ``token`` is still current."""
-    lease = await rows.claim(Notification, notification_id, token)
-    if lease is None:
+async def queue_all(notifications: list[Notification]) -> None:
+    """Inside the step's transaction: save the rows; after commit, one job per due
+    time delivers all the rows due then (a step paging three people is one job)."""
+    if not notifications:
         return
-    notification = await Notification.get(id=notification_id)
-    if notification.payload.get("rule_delay_minutes") and await _answered(notification):
-        # A later step of the person's own rules: they have answered already.
-        await Notification.filter(id=notification.id, token=lease).update(
+    await Notification.bulk_create(notifications)
+    by_due: dict[datetime | None, list[Notification]] = {}
+    for notification in notifications:
+        by_due.setdefault(notification.next_attempt_at, []).append(notification)
+    for due, group in by_due.items():
+        await _schedule([n.id for n in group], [n.token or "" for n in group], due)
+
+
+async def _schedule(notification_ids: list[str], tokens: list[str], at: datetime | None) -> None:
+    await queue.enqueue_after_commit(
+        JOB, ",".join(notification_ids), ",".join(tokens), at=at, job_id=f"ntf:{tokens[0]}"
+    )
+
+
+async def deliver(notification_ids: str, tokens: str) -> None:
+    """The job: one attempt at each of the notifications (comma-separated ids, with
+    their tokens) whose token is still current; they share an incident."""
+    lease = ids.new_id("tok")
+    won = await Notification.filter(
+        id__in=notification_ids.split(","), token__in=tokens.split(","), status="pending"
+    ).update(token=lease, next_attempt_at=clock.now() + rows.LEASE)
+    if not won:
+        return
+    claimed = await Notification.filter(token=lease).select_related("contact_method")
+    if not claimed:
+        return
+    incident = await Incident.get_or_none(id=claimed[0].incident_id)  # type: ignore[attr-defined]
+    answered = incident is None or incident.status in ("ACKNOWLEDGED", "RESOLVED")
+    cancelled = [n.id for n in claimed if n.payload.get("rule_delay_minutes") and answered]
+    if cancelled:
+        # Later steps of people's own rules: they have answered already.
+        await Notification.filter(id__in=cancelled, token=lease).update(
             status="cancelled", token=None, next_attempt_at=None
         )
-        return
-    contact = await ContactMethod.get_or_none(id=notification.contact_method_id)  # type: ignore[attr-defined]
+    sending = [n for n in claimed if n.id not in cancelled]
+    results = await asyncio.gather(*(_send(n) for n in sending))
+    await _record(incident, lease, list(zip(sending, results, strict=True)))
+
+
+async def _send(notification: Notification) -> tuple[transport.Attempt, bool]:
+    """One attempt, and whether it is final (no retry can help)."""
+    contact = notification.contact_method
     if contact is None or contact.type not in NOTIFIERS:
-        result = transport.Attempt(None, "the contact method was removed")
-        await _record(notification, lease, result, final=True)
-        return
-    result = await NOTIFIERS[contact.type].send(contact, notification)
-    await _record(notification, lease, result)
+        return transport.Attempt(None, "the contact method was removed"), True
+    return await NOTIFIERS[contact.type].send(contact, notification), False
 
 
 async def for_incident(incident_id: str) -> list[Notification]:
@@ -157,33 +185,38 @@ async def send_test(principal: Principal, user_id: str, method_id: str) -> trans
     return await notifier.send(contact, test)
 
 
-async def _answered(notification: Notification) -> bool:
-    incident = await Incident.get_or_none(id=notification.incident_id).only("id", "status")  # type: ignore[attr-defined]
-    return incident is None or incident.status in ("ACKNOWLEDGED", "RESOLVED")
-
-
 async def _record(
-    notification: Notification, lease: str, result: transport.Attempt, final: bool = False
+    incident: Incident | None,
+    lease: str,
+    outcomes: list[tuple[Notification, tuple[transport.Attempt, bool]]],
 ) -> None:
-    attempts = notification.attempts + 1
-    error = result.problem
-    wait = None if (result.ok or final) else rows.retry_wait(attempts, RETRY_SCHEDULE, None)
-    outcome, done = rows.settled(result.ok, result.status_code, error, attempts, wait)
+    """Settle the attempts in one transaction, with their timeline entries."""
+    entries: list[tuple[str, dict[str, Any]]] = []
+    counted: list[str] = []
     async with atomic():
-        won = await Notification.filter(id=notification.id, token=lease).update(**done)
-        if not won:
-            return
-        if outcome != "retry":
-            await _write_entry(notification, outcome, error)
-        else:
-            await _schedule(notification.id, done["token"], done["next_attempt_at"])
-    WEBHOOK_DELIVERIES.labels("notification", outcome).inc()
+        for notification, (result, final) in outcomes:
+            attempts = notification.attempts + 1
+            wait = None if (result.ok or final) else rows.retry_wait(attempts, RETRY_SCHEDULE, None)
+            outcome, done = rows.settled(
+                result.ok, result.status_code, result.problem, attempts, wait
+            )
+            won = await Notification.filter(id=notification.id, token=lease).update(**done)
+            if not won:
+                continue
+            counted.append(outcome)
+            if outcome == "retry":
+                await _schedule([notification.id], [done["token"]], done["next_attempt_at"])
+            else:
+                entries.append(_entry(notification, outcome, result.problem))
+        if incident is not None and entries:
+            await timeline.record_all(incident, timeline.SYSTEM, entries)
+    for outcome in counted:
+        WEBHOOK_DELIVERIES.labels("notification", outcome).inc()
 
 
-async def _write_entry(notification: Notification, outcome: str, error: str | None) -> None:
-    incident = await Incident.get_or_none(id=notification.incident_id)  # type: ignore[attr-defined]
-    if incident is None:
-        return
+def _entry(
+    notification: Notification, outcome: str, error: str | None
+) -> tuple[str, dict[str, Any]]:
     details: dict[str, Any] = {
         "step": notification.step,
         "user": notification.payload.get("recipient"),
@@ -192,10 +225,9 @@ async def _write_entry(notification: Notification, outcome: str, error: str | No
         "notification_id": notification.id,
     }
     if outcome == "delivered":
-        await timeline.record(incident, "notification_sent", timeline.SYSTEM, details)
-    else:
-        details["reason"] = error
-        await timeline.record(incident, "notification_failed", timeline.SYSTEM, details)
+        return "notification_sent", details
+    details["reason"] = error
+    return "notification_failed", details
 
 
 async def sweep(limit: int = 50) -> int:
