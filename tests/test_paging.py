@@ -249,6 +249,31 @@ async def test_a_page_reaches_an_apprise_target_with_its_links(
     assert sent["details"]["channel"] == kind.upper()
 
 
+async def test_an_ntfy_page_has_buttons_that_act_when_the_app_posts_them(
+    admin: Api, receiver: Receiver, public_links: Any
+) -> None:
+    address = f"ntfy://127.0.0.1:{receiver.port}/oncall-topic"
+    incident = await paged_through(admin, "push", address)
+
+    async def arrived() -> list[Any]:
+        return receiver.received
+
+    (request,) = await eventually(arrived)
+    buttons = [b.strip() for b in request.headers["x-actions"].split(";")]
+    assert [b.split(", ")[:2] for b in buttons] == [["http", "Acknowledge"], ["http", "Resolve"]]
+    assert all("method=POST" in b for b in buttons)
+    assert "/respond/" in request.headers["x-click"]
+    # What the ntfy app does on a tap: a bare POST to the button's address.
+    acknowledge = buttons[0].split(", ")[2]
+    async with httpx.AsyncClient() as phone:
+        assert (await phone.post(acknowledge)).status_code == 200
+    incident_now = (await admin.get(f"/api/incidents/{incident['id']}")).json()["data"]
+    assert incident_now["status"] == "ACKNOWLEDGED"
+    entries = (await admin.get(f"/api/incidents/{incident['id']}/timeline")).json()["data"]
+    acked = next(e for e in entries if e["type"] == "acknowledged")
+    assert acked["actor"]["name"] == "Grace Oncall" and acked["details"]["via"] == "PUSH"
+
+
 async def test_apprise_addresses_are_checked_and_shown_masked(
     admin: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:

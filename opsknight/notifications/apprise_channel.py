@@ -16,7 +16,7 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import apprise
 
@@ -142,6 +142,25 @@ def message(notification: Notification) -> tuple[str, str]:
     return title, "\n".join(lines)
 
 
+# ntfy shows buttons (its "actions"): the app POSTs to the link itself, which acts like
+# the button on the link's page. Apprise passes them on from the URL's query.
+_BUTTON_SCHEMES = ("ntfy", "ntfys")
+
+
+def with_buttons(url: str, notification: Notification) -> str:
+    """The contact's URL, plus action buttons and a tap target where the service has them."""
+    links = notification.payload.get("links") or {}
+    if urlparse(url).scheme not in _BUTTON_SCHEMES or not links.get("incident"):
+        return url
+    buttons = [
+        f"http, {label}, {links[key]}, method=POST, clear=true"
+        for key, label in (("acknowledge", "Acknowledge"), ("resolve", "Resolve"))
+        if links.get(key)
+    ]
+    query = f"actions={quote('; '.join(buttons))}&click={quote(links['incident'], safe='')}"
+    return f"{url}{'&' if '?' in url else '?'}{query}"
+
+
 class AppriseNotifier:
     def __init__(self, channel: str) -> None:
         self.channel = channel
@@ -156,5 +175,6 @@ class AppriseNotifier:
                 return Attempt(None, str(exc))
         title, body = message(notification)
         loop = asyncio.get_running_loop()
-        problem = await loop.run_in_executor(_pool, _send, contact.address, title, body)
+        url = with_buttons(contact.address, notification)
+        problem = await loop.run_in_executor(_pool, _send, url, title, body)
         return Attempt(None, problem) if problem else Attempt(200, None)
