@@ -46,7 +46,7 @@ from opsknight.rest.adapter import RouteHandler
 from opsknight.rest.openapi import openapi_document
 from opsknight.rest.responses import JsonResponse, error_response
 from opsknight.rest.routes import ROUTES
-from opsknight.web import respond
+from opsknight.web import console, respond
 
 logger = logging.getLogger("opsknight")
 _GRAPHIQL_PAGE = ide.page_html()
@@ -201,7 +201,14 @@ def _connection_key(context: Context) -> str | None:
     return api_key_from_headers({"authorization": header}) if isinstance(header, str) else None
 
 
+_API_PATHS = ("/api", "/graphql", "/v2", "/metrics", "/healthz", "/readyz")
+
+
 async def _not_found(request: Request, exc: Exception) -> Response:
+    if not request.url.path.startswith(_API_PATHS) and "text/html" in request.headers.get(
+        "accept", ""
+    ):
+        return await console.not_found(request)  # a page for browsers
     return error_response("NOT_FOUND", f"no route for {request.method} {request.url.path}")
 
 
@@ -293,6 +300,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route(f"{ide.ASSET_PATH}/{{name}}", ide.asset, methods=["GET"]),
         WebSocketRoute("/graphql", graphql_app),  # OpsKnightApp takes these before routing
         *respond.ROUTES,
+        *console.ROUTES,
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/readyz", readyz_endpoint(settings), methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

@@ -14,7 +14,8 @@ _last_random = 0
 PREFIXES = frozenset(
     {
         "usr", "team", "svc", "int", "pol", "stp", "sch", "lay", "ovr", "inc", "alr",
-        "note", "evt", "key", "whk", "dlv", "cm", "chg", "ntf", "tok", "nrl", "hnd",
+        "note", "evt", "key", "whk", "dlv", "cm", "chg", "ntf", "tok", "nrl", "hnd", "ses",
+        "sif",
     }
 )  # fmt: skip
 

@@ -1,0 +1,203 @@
+"""The responder console: server-rendered pages over the GraphQL schema.
+
+Pages read and act through the same schema as the API, as the signed-in person (their
+role's scopes), so there is no second business layer. Every POST carries the session's
+CSRF token (form field ``csrf`` or header ``X-CSRF-Token``); the sign-in form, before
+any session, carries one from a short-lived cookie (double submit).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from opsknight.auth import sessions
+from opsknight.auth.principal import Credential
+from opsknight.errors import OpsKnightError, RateLimited
+from opsknight.graphql.context import Context
+from opsknight.graphql.schema import schema
+
+SESSION_COOKIE = "opsknight_session"
+SIGN_IN_COOKIE = "opsknight_sign_in"  # the sign-in form's CSRF token, before a session
+_FORM_BYTES = 16_384
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+}
+
+_BOARD = """
+query Board {
+  incidents(filter: {statuses: [OPEN, ACKNOWLEDGED]}, limit: 50) {
+    nodes { id number title status urgency createdAt service { name } }
+  }
+}
+"""
+
+
+def _render(request: Request, template: str, status: int = 200, **values: Any) -> Response:
+    values.setdefault("me", None)
+    values.setdefault("csrf", "")
+    response = templates.TemplateResponse(
+        request, template, {"title": values.pop("title", "OpsKnight"), **values},
+        status_code=status,
+    )  # fmt: skip
+    response.headers.update(_HEADERS)
+    return response
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The fields of a urlencoded form (the console's forms send nothing else)."""
+    body = await request.body()
+    if len(body) > _FORM_BYTES or not request.headers.get("content-type", "").startswith(
+        "application/x-www-form-urlencoded"
+    ):
+        return {}
+    return dict(parse_qsl(body.decode("utf-8", "replace"), max_num_fields=50))
+
+
+def _local(path: str | None) -> str:
+    """Where to go after signing in: only a path on this server."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/"
+    return path
+
+
+async def signed_in(request: Request) -> sessions.Current | None:
+    return await sessions.current(request.cookies.get(SESSION_COOKIE))
+
+
+def _to_sign_in(request: Request) -> Response:
+    target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    return RedirectResponse(f"/sign-in?next={target}", status_code=303)
+
+
+async def _run(current: sessions.Current, document: str, variables: dict[str, Any]) -> Any:
+    credential = Credential(principal=current.principal, presented=True)
+    result = await schema.execute(
+        document, variable_values=variables, context_value=Context(credential=credential)
+    )
+    if result.errors:
+        raise result.errors[0].original_error or RuntimeError(result.errors[0].message)
+    return result.data
+
+
+async def sign_in_page(request: Request) -> Response:
+    if await signed_in(request) is not None:
+        return RedirectResponse(_local(request.query_params.get("next")), status_code=303)
+    return _sign_in_form(request, next_path=_local(request.query_params.get("next")))
+
+
+def _sign_in_form(
+    request: Request, next_path: str, error: str | None = None, email: str = "", status: int = 200
+) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = _render(
+        request, "sign_in.html", status, title="Sign in", csrf=token, next=next_path,
+        error=error, email=email,
+    )  # fmt: skip
+    response.set_cookie(
+        SIGN_IN_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
+        secure=_secure(request), path="/sign-in",
+    )  # fmt: skip
+    return response
+
+
+async def sign_in(request: Request) -> Response:
+    form = await _form(request)
+    next_path = _local(form.get("next"))
+    expected = request.cookies.get(SIGN_IN_COOKIE, "")
+    if not expected or not secrets.compare_digest(expected, form.get("csrf", "")):
+        return _sign_in_form(
+            request, next_path, "The form expired; please sign in again.", status=403
+        )
+    email = form.get("email", "")[:320]
+    try:
+        done = await sessions.sign_in(
+            email,
+            form.get("password", "")[:256],
+            request.client.host if request.client else "",
+            request.headers.get("user-agent", ""),
+        )
+    except RateLimited as exc:
+        return _sign_in_form(request, next_path, exc.message, email, status=429)
+    except OpsKnightError as exc:
+        return _sign_in_form(request, next_path, exc.message, email, status=401)
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE, done.secret, max_age=int(sessions.LIFETIME.total_seconds()),
+        httponly=True, samesite="lax", secure=_secure(request), path="/",
+    )  # fmt: skip
+    response.delete_cookie(SIGN_IN_COOKIE, path="/sign-in")
+    return response
+
+
+def csrf_ok(request: Request, current: sessions.Current, form: dict[str, str]) -> bool:
+    presented = request.headers.get("x-csrf-token") or form.get("csrf")
+    return sessions.csrf_matches(current.session, presented)
+
+
+async def sign_out(request: Request) -> Response:
+    current = await signed_in(request)
+    if current is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    if not csrf_ok(request, current, await _form(request)):
+        return _forbidden(request, current)
+    await sessions.sign_out(current.session.id)
+    response = RedirectResponse("/sign-in", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _forbidden(request: Request, current: sessions.Current) -> Response:
+    return _render(
+        request, "not_found.html", 403, title="Refused", me=current.user,
+        csrf=current.session.csrf_token,
+    )  # fmt: skip
+
+
+async def board(request: Request) -> Response:
+    current = await signed_in(request)
+    if current is None:
+        return _to_sign_in(request)
+    data = await _run(current, _BOARD, {})
+    return _render(
+        request, "board.html", title="Incidents", me=current.user,
+        csrf=current.session.csrf_token, incidents=data["incidents"]["nodes"],
+    )  # fmt: skip
+
+
+async def not_found(request: Request) -> Response:
+    """The 404 page for browsers (JSON stays for the API)."""
+    current = await signed_in(request)
+    return _render(
+        request, "not_found.html", 404, title="Not found",
+        me=current.user if current else None,
+        csrf=current.session.csrf_token if current else "",
+    )  # fmt: skip
+
+
+ROUTES = [
+    Route("/", board, methods=["GET"]),
+    Route("/sign-in", sign_in_page, methods=["GET"]),
+    Route("/sign-in", sign_in, methods=["POST"]),
+    Route("/sign-out", sign_out, methods=["POST"]),
+]

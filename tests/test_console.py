@@ -1,0 +1,167 @@
+"""The console's sign-in, sessions and pages, over a real socket (issue: responder console)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Api, make_api, unique
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+async def admin(unlimited: httpx.AsyncClient) -> Api:
+    return await make_api(unlimited)
+
+
+@pytest.fixture
+async def browser(served_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that keeps cookies, like a browser; failed sign-ins of the test's address
+    are forgotten afterwards, so they do not slow other tests down."""
+    from opsknight.auth.models import SignInFailures
+
+    async with httpx.AsyncClient(
+        base_url=f"http://{served_url}", headers={"Accept": "text/html"}
+    ) as client:
+        yield client
+    await SignInFailures.filter(key__startswith="ip:").delete()
+
+
+async def person(api: Api, role: str = "RESPONDER") -> dict[str, Any]:
+    email = f"{unique('ada')}@example.com"
+    user = await api.create(
+        "/api/users", {"name": "Ada Console", "email": email, "role": role, "password": PASSWORD}
+    )
+    return {**user, "email": email}
+
+
+def field(page: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert match is not None, f"no {name} in the page"
+    return match.group(1)
+
+
+async def sign_in(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD, next_path: str = "/"
+) -> httpx.Response:
+    form = await client.get("/sign-in", params={"next": next_path})
+    return await client.post(
+        "/sign-in",
+        data={"csrf": field(form.text, "csrf"), "next": next_path, "email": email,
+              "password": password},
+    )  # fmt: skip
+
+
+async def test_signing_in_opens_the_board_and_signing_out_ends_the_session(
+    admin: Api, browser: httpx.AsyncClient
+) -> None:
+    user = await person(admin)
+    service = await admin.create("/api/services", {"name": unique("checkout")})
+    await admin.create("/api/incidents", {"title": "Checkout is down", "service_id": service["id"]})
+
+    first = await browser.get("/")
+    assert first.status_code == 303 and first.headers["location"] == "/sign-in?next=/"
+
+    signed = await sign_in(browser, user["email"])
+    assert signed.status_code == 303 and signed.headers["location"] == "/"
+    cookie = signed.headers["set-cookie"].lower()
+    assert "opsknight_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+
+    board = await browser.get("/")
+    assert board.status_code == 200 and "Checkout is down" in board.text
+    assert "Ada Console" in board.text and board.headers["cache-control"] == "no-store"
+
+    # Signing out needs the session's CSRF token: without it, nothing happens.
+    refused = await browser.post("/sign-out")
+    assert refused.status_code == 403
+    assert (await browser.get("/")).status_code == 200
+
+    out = await browser.post("/sign-out", data={"csrf": field(board.text, "csrf")})
+    assert out.status_code == 303 and out.headers["location"] == "/sign-in"
+    assert (await browser.get("/")).status_code == 303
+
+
+async def test_a_stolen_cookie_stops_working_after_sign_out(
+    admin: Api, browser: httpx.AsyncClient, served_url: str
+) -> None:
+    user = await person(admin)
+    await sign_in(browser, user["email"])
+    stolen = browser.cookies["opsknight_session"]
+    board = await browser.get("/")
+    await browser.post("/sign-out", data={"csrf": field(board.text, "csrf")})
+    async with httpx.AsyncClient(base_url=f"http://{served_url}") as other:
+        other.cookies.set("opsknight_session", stolen)
+        assert (await other.get("/")).status_code == 303
+
+
+async def test_wrong_passwords_are_refused_then_slowed_down(
+    admin: Api, browser: httpx.AsyncClient
+) -> None:
+    user = await person(admin)
+    for _ in range(3):
+        wrong = await sign_in(browser, user["email"], "not the password")
+        assert wrong.status_code == 401
+        assert "The email or the password is wrong" in wrong.text.replace("the email", "The email")
+        assert "opsknight_session" not in browser.cookies
+    # The fourth failure starts a wait; meanwhile even the right password is not checked.
+    assert (await sign_in(browser, user["email"], "still wrong")).status_code == 401
+    blocked = await sign_in(browser, user["email"])
+    assert blocked.status_code == 429 and "try again in" in blocked.text
+    assert "opsknight_session" not in browser.cookies
+
+
+async def test_an_unknown_account_answers_like_a_wrong_password(
+    browser: httpx.AsyncClient,
+) -> None:
+    answer = await sign_in(browser, f"{unique('nobody')}@example.com")
+    assert answer.status_code == 401 and "the password is wrong" in answer.text
+
+
+async def test_a_sign_in_without_the_forms_token_is_refused(
+    admin: Api, browser: httpx.AsyncClient
+) -> None:
+    user = await person(admin)
+    forged = await browser.post(
+        "/sign-in", data={"csrf": "guessed", "email": user["email"], "password": PASSWORD}
+    )
+    assert forged.status_code == 403 and "opsknight_session" not in browser.cookies
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"status": "DISABLED"}, {"role": "USER"}, {"password": "a brand new password"}],
+)
+async def test_sessions_end_when_the_person_is_disabled_demoted_or_changes_password(
+    admin: Api, browser: httpx.AsyncClient, change: dict[str, str]
+) -> None:
+    user = await person(admin)
+    await sign_in(browser, user["email"])
+    assert (await browser.get("/")).status_code == 200
+    response = await admin.client.patch(
+        f"/api/users/{user['id']}", json=change, headers=admin.headers
+    )
+    assert response.status_code == 200, response.text
+    assert (await browser.get("/")).status_code == 303
+
+
+async def test_after_sign_in_only_local_pages_are_followed(
+    admin: Api, browser: httpx.AsyncClient
+) -> None:
+    user = await person(admin)
+    answer = await sign_in(browser, user["email"], next_path="//evil.example.com/")
+    assert answer.headers["location"] == "/"
+
+
+async def test_browsers_get_a_page_for_unknown_addresses_and_the_api_keeps_json(
+    browser: httpx.AsyncClient,
+) -> None:
+    page = await browser.get("/no-such-page")
+    assert page.status_code == 404 and "Page not found" in page.text
+    assert page.headers["content-type"].startswith("text/html")
+    api = await browser.get("/api/no-such-route")
+    assert api.status_code == 404 and api.json()["error"]["code"] == "NOT_FOUND"
