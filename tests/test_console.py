@@ -165,3 +165,51 @@ async def test_browsers_get_a_page_for_unknown_addresses_and_the_api_keeps_json(
     assert page.headers["content-type"].startswith("text/html")
     api = await browser.get("/api/no-such-route")
     assert api.status_code == 404 and api.json()["error"]["code"] == "NOT_FOUND"
+
+
+async def test_acknowledge_from_the_board_is_on_the_timeline_as_the_person(
+    admin: Api, browser: httpx.AsyncClient
+) -> None:
+    user = await person(admin)
+    service = await admin.create("/api/services", {"name": unique("checkout")})
+    incident = await admin.create(
+        "/api/incidents", {"title": "Queue stuck", "service_id": service["id"]}
+    )
+    await sign_in(browser, user["email"])
+    board = await browser.get("/")
+    assert f'aria-label="Acknowledge #{incident["number"]}"' in board.text
+    action = f"/incidents/{incident['id']}/status"
+
+    forged = await browser.post(action, data={"status": "ACKNOWLEDGED", "back": "/"})
+    assert forged.status_code == 403
+    assert (await admin.get(f"/api/incidents/{incident['id']}")).json()["data"]["status"] == "OPEN"
+
+    done = await browser.post(
+        action, data={"csrf": field(board.text, "csrf"), "status": "ACKNOWLEDGED", "back": "/"}
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/"
+    assert (await admin.get(f"/api/incidents/{incident['id']}")).json()["data"][
+        "status"
+    ] == "ACKNOWLEDGED"
+    entries = (await admin.get(f"/api/incidents/{incident['id']}/timeline")).json()["data"]
+    acked = next(e for e in entries if e["type"] == "acknowledged")
+    assert acked["actor"] == {"type": "user", "id": user["id"], "name": "Ada Console"}
+
+
+async def test_a_user_role_sees_no_buttons_and_cannot_change_incidents(
+    admin: Api, browser: httpx.AsyncClient
+) -> None:
+    viewer = await person(admin, role="USER")
+    service = await admin.create("/api/services", {"name": unique("checkout")})
+    incident = await admin.create(
+        "/api/incidents", {"title": "Cache cold", "service_id": service["id"]}
+    )
+    await sign_in(browser, viewer["email"])
+    board = await browser.get("/")
+    assert "Cache cold" in board.text and "Acknowledge #" not in board.text
+    refused = await browser.post(
+        f"/incidents/{incident['id']}/status",
+        data={"csrf": field(board.text, "csrf"), "status": "RESOLVED"},
+    )
+    assert refused.status_code == 403 and "USER role may not" in refused.text
+    assert (await admin.get(f"/api/incidents/{incident['id']}")).json()["data"]["status"] == "OPEN"

@@ -22,7 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from opsknight import clock
 from opsknight.auth.models import SignInFailures, WebSession
 from opsknight.auth.principal import Principal
-from opsknight.auth.scopes import ALL_SCOPES, role_allows
+from opsknight.auth.scopes import ALL_SCOPES
 from opsknight.directory.models import User
 from opsknight.errors import RateLimited, Unauthorized
 
@@ -48,12 +48,13 @@ def password_mark(password_hash: str | None) -> str:
 
 
 def principal_of(user: User) -> Principal:
-    """A signed-in person: every scope their role allows, in the live environment."""
+    """A signed-in person: every scope, so their role alone decides (and its refusal
+    names the role), in the live environment."""
     return Principal(
         user_id=user.id,
         user_name=user.name,
         role=user.role,
-        scopes=frozenset(s for s in ALL_SCOPES if role_allows(user.role, s)),
+        scopes=frozenset(ALL_SCOPES),
         environment="live",
     )
 

@@ -20,7 +20,7 @@ from starlette.templating import Jinja2Templates
 
 from opsknight.auth import sessions
 from opsknight.auth.principal import Credential
-from opsknight.errors import OpsKnightError, RateLimited
+from opsknight.errors import HTTP_STATUS, OpsKnightError, RateLimited, ValidationFailed
 from opsknight.graphql.context import Context
 from opsknight.graphql.schema import schema
 
@@ -178,11 +178,48 @@ async def board(request: Request) -> Response:
     current = await signed_in(request)
     if current is None:
         return _to_sign_in(request)
+    return await _board(request, current)
+
+
+async def _board(
+    request: Request, current: sessions.Current, error: str | None = None, status: int = 200
+) -> Response:
     data = await _run(current, _BOARD, {})
     return _render(
-        request, "board.html", title="Incidents", me=current.user,
-        csrf=current.session.csrf_token, incidents=data["incidents"]["nodes"],
+        request, "board.html", status, title="Incidents", me=current.user,
+        csrf=current.session.csrf_token, incidents=data["incidents"]["nodes"], error=error,
+        may_write=current.principal.may("incidents:write"),
     )  # fmt: skip
+
+
+_UPDATE = """
+mutation Update($id: ID!, $input: UpdateIncidentInput!) {
+  updateIncident(id: $id, input: $input) { id status }
+}
+"""
+_STATUSES = ("ACKNOWLEDGED", "RESOLVED", "SNOOZED")
+
+
+async def change_status(request: Request) -> Response:
+    """Acknowledge, resolve or snooze one incident from a page; back to that page."""
+    current = await signed_in(request)
+    if current is None:
+        return _to_sign_in(request)
+    form = await _form(request)
+    if not csrf_ok(request, current, form):
+        return _forbidden(request, current)
+    status = form.get("status", "")
+    change: dict[str, Any] = {"status": status}
+    if status == "SNOOZED":
+        minutes = form.get("minutes", "")
+        change["snoozeDuration"] = int(minutes) if minutes.isdigit() else 0
+    try:
+        if status not in _STATUSES:
+            raise ValidationFailed(f"status must be one of {', '.join(_STATUSES)}", field="status")
+        await _run(current, _UPDATE, {"id": request.path_params["id"], "input": change})
+    except OpsKnightError as exc:
+        return await _board(request, current, error=exc.message, status=HTTP_STATUS[exc.code])
+    return RedirectResponse(_local(form.get("back")), status_code=303)
 
 
 async def not_found(request: Request) -> Response:
@@ -200,4 +237,5 @@ ROUTES = [
     Route("/sign-in", sign_in_page, methods=["GET"]),
     Route("/sign-in", sign_in, methods=["POST"]),
     Route("/sign-out", sign_out, methods=["POST"]),
+    Route("/incidents/{id}/status", change_status, methods=["POST"]),
 ]
