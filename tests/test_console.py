@@ -213,3 +213,43 @@ async def test_a_user_role_sees_no_buttons_and_cannot_change_incidents(
     )
     assert refused.status_code == 403 and "USER role may not" in refused.text
     assert (await admin.get(f"/api/incidents/{incident['id']}")).json()["data"]["status"] == "OPEN"
+
+
+async def test_the_incident_page_shows_the_timeline_and_takes_notes_and_a_snooze(
+    admin: Api, browser: httpx.AsyncClient
+) -> None:
+    user = await person(admin)
+    service = await admin.create("/api/services", {"name": unique("search")})
+    incident = await admin.create(
+        "/api/incidents", {"title": "Search <b>slow</b>", "service_id": service["id"]}
+    )
+    await sign_in(browser, user["email"])
+    board = await browser.get("/")
+    assert f'href="/incidents/{incident["id"]}"' in board.text
+    page = await browser.get(f"/incidents/{incident['id']}")
+    assert page.status_code == 200
+    assert "Search &lt;b&gt;slow&lt;/b&gt;" in page.text and "<b>slow</b>" not in page.text
+    assert "created" in page.text and service["name"] in page.text
+    csrf = field(page.text, "csrf")
+
+    noted = await browser.post(
+        f"/incidents/{incident['id']}/notes", data={"csrf": csrf, "content": "Rolled back 4.2"}
+    )
+    assert noted.status_code == 303
+    empty = await browser.post(
+        f"/incidents/{incident['id']}/notes", data={"csrf": csrf, "content": " "}
+    )
+    assert empty.status_code == 400 and 'role="alert"' in empty.text
+
+    snoozed = await browser.post(
+        f"/incidents/{incident['id']}/status",
+        data={"csrf": csrf, "status": "SNOOZED", "minutes": "60",
+              "back": f"/incidents/{incident['id']}"},
+    )  # fmt: skip
+    assert snoozed.headers["location"] == f"/incidents/{incident['id']}"
+    page = await browser.get(f"/incidents/{incident['id']}")
+    assert "Rolled back 4.2" in page.text and "Ada Console" in page.text
+    assert "<strong>SNOOZED</strong> until" in page.text
+
+    missing = await browser.get("/incidents/inc_nosuchthing")
+    assert missing.status_code == 404 and "Page not found" in missing.text

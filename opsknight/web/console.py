@@ -20,7 +20,13 @@ from starlette.templating import Jinja2Templates
 
 from opsknight.auth import sessions
 from opsknight.auth.principal import Credential
-from opsknight.errors import HTTP_STATUS, OpsKnightError, RateLimited, ValidationFailed
+from opsknight.errors import (
+    HTTP_STATUS,
+    NotFound,
+    OpsKnightError,
+    RateLimited,
+    ValidationFailed,
+)
 from opsknight.graphql.context import Context
 from opsknight.graphql.schema import schema
 
@@ -218,8 +224,64 @@ async def change_status(request: Request) -> Response:
             raise ValidationFailed(f"status must be one of {', '.join(_STATUSES)}", field="status")
         await _run(current, _UPDATE, {"id": request.path_params["id"], "input": change})
     except OpsKnightError as exc:
-        return await _board(request, current, error=exc.message, status=HTTP_STATUS[exc.code])
+        show = _incident if _local(form.get("back")).startswith("/incidents/") else _board
+        return await show(request, current, error=exc.message, status=HTTP_STATUS[exc.code])
     return RedirectResponse(_local(form.get("back")), status_code=303)
+
+
+_INCIDENT = """
+query Incident($id: ID!) {
+  incident(id: $id) {
+    id number title description status urgency createdAt snoozedUntil alertCount
+    escalationStatus currentEscalationStep service { name }
+    notes { content createdAt author { name } }
+    timeline { type timestamp actor { name } details }
+    notifications { step channel status attempts lastError recipient { name } }
+  }
+}
+"""
+_ADD_NOTE = """
+mutation AddNote($id: ID!, $input: NoteInput!) { addNote(incidentId: $id, input: $input) { id } }
+"""
+
+
+async def incident_page(request: Request) -> Response:
+    current = await signed_in(request)
+    if current is None:
+        return _to_sign_in(request)
+    return await _incident(request, current)
+
+
+async def _incident(
+    request: Request, current: sessions.Current, error: str | None = None, status: int = 200
+) -> Response:
+    try:
+        data = await _run(current, _INCIDENT, {"id": request.path_params["id"]})
+    except NotFound:
+        return await not_found(request)
+    incident = data["incident"]
+    return _render(
+        request, "incident.html", status, title=f"#{incident['number']} {incident['title']}",
+        me=current.user, csrf=current.session.csrf_token, incident=incident, error=error,
+        may_write=current.principal.may("incidents:write"),
+    )  # fmt: skip
+
+
+async def add_note(request: Request) -> Response:
+    current = await signed_in(request)
+    if current is None:
+        return _to_sign_in(request)
+    form = await _form(request)
+    if not csrf_ok(request, current, form):
+        return _forbidden(request, current)
+    incident_id = request.path_params["id"]
+    try:
+        await _run(
+            current, _ADD_NOTE, {"id": incident_id, "input": {"content": form.get("content", "")}}
+        )
+    except OpsKnightError as exc:
+        return await _incident(request, current, error=exc.message, status=HTTP_STATUS[exc.code])
+    return RedirectResponse(f"/incidents/{quote(incident_id)}", status_code=303)
 
 
 async def not_found(request: Request) -> Response:
@@ -237,5 +299,7 @@ ROUTES = [
     Route("/sign-in", sign_in_page, methods=["GET"]),
     Route("/sign-in", sign_in, methods=["POST"]),
     Route("/sign-out", sign_out, methods=["POST"]),
+    Route("/incidents/{id}", incident_page, methods=["GET"]),
     Route("/incidents/{id}/status", change_status, methods=["POST"]),
+    Route("/incidents/{id}/notes", add_note, methods=["POST"]),
 ]
