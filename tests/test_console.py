@@ -253,3 +253,56 @@ async def test_the_incident_page_shows_the_timeline_and_takes_notes_and_a_snooze
 
     missing = await browser.get("/incidents/inc_nosuchthing")
     assert missing.status_code == 404 and "Page not found" in missing.text
+
+
+async def test_the_board_scripts_are_served_here_with_their_integrity(
+    admin: Api, browser: httpx.AsyncClient
+) -> None:
+    import base64
+    import hashlib
+
+    user = await person(admin)
+    await sign_in(browser, user["email"])
+    board = await browser.get("/")
+    scripts = re.findall(r'<script src="([^"]+)" integrity="([^"]+)"', board.text)
+    assert [src for src, _ in scripts] == [
+        "/static/console/htmx-2.0.4.min.js", "/static/console/console-1.js"]  # fmt: skip
+    assert "https://" not in board.text
+    for src, integrity in scripts:
+        served = await browser.get(src)
+        assert served.status_code == 200 and "immutable" in served.headers["cache-control"]
+        digest = base64.b64encode(hashlib.sha384(served.content).digest()).decode()
+        assert integrity == f"sha384-{digest}"
+    assert (await browser.get("/static/console/other.js")).status_code == 404
+
+
+async def test_the_live_feed_brings_new_incidents_and_ends_with_the_session(
+    admin: Api, browser: httpx.AsyncClient
+) -> None:
+    import asyncio
+
+    user = await person(admin)
+    service = await admin.create("/api/services", {"name": unique("billing")})
+    await sign_in(browser, user["email"])
+    board = await browser.get("/")
+    assert (await browser.get("/live/incidents", headers={"Cookie": ""})).status_code == 401
+    async with browser.stream("GET", "/live/incidents") as stream:
+        lines = stream.aiter_lines()
+        assert await anext(lines) == ": connected"
+        created = await admin.create(
+            "/api/incidents", {"title": "Invoices late", "service_id": service["id"]}
+        )
+        async with asyncio.timeout(5):
+            async for line in lines:
+                if line.startswith("event: incident.triggered"):
+                    break
+        rows = await browser.get("/board/rows")
+        assert "Invoices late" in rows.text and "<html" not in rows.text
+        assert f'data-number="{created["number"]}"' in rows.text
+
+        await browser.post("/sign-out", data={"csrf": field(board.text, "csrf")})
+        async with asyncio.timeout(10):
+            async for line in lines:
+                if line.startswith("data:") and "session has ended" in line:
+                    break
+    assert (await browser.get("/board/rows")).status_code == 401

@@ -37,6 +37,8 @@ class Principal:
     api_key_id: str | None = None
     # The channel a person acts through without a key (a page's response link).
     via: str | None = None
+    # A person signed in to the console: their session (it ends open streams too).
+    session_id: str | None = None
 
     def require(self, scope: str) -> Principal:
         """Raise FORBIDDEN unless both the key's scopes and the owner's role allow ``scope``."""

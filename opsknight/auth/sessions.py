@@ -47,7 +47,7 @@ def password_mark(password_hash: str | None) -> str:
     return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
 
 
-def principal_of(user: User) -> Principal:
+def principal_of(user: User, session_id: str | None = None) -> Principal:
     """A signed-in person: every scope, so their role alone decides (and its refusal
     names the role), in the live environment."""
     return Principal(
@@ -56,6 +56,7 @@ def principal_of(user: User) -> Principal:
         role=user.role,
         scopes=frozenset(ALL_SCOPES),
         environment="live",
+        session_id=session_id,
     )
 
 
@@ -136,7 +137,7 @@ class Current:
 
     @property
     def principal(self) -> Principal:
-        return principal_of(self.user)
+        return principal_of(self.user, self.session.id)
 
 
 async def current(secret: str | None) -> Current | None:
@@ -185,3 +186,18 @@ async def open_sessions(user_id: str) -> list[WebSession]:
             user_id=user_id, ended_at=None, expires_at__gt=now, last_seen_at__gt=now - IDLE
         ).order_by("-last_seen_at")
     )
+
+
+async def live_session_ids(session_ids: list[str]) -> set[str]:
+    """Which of the sessions still hold (open, not expired, their person unchanged)."""
+    now = clock.now()
+    rows = await WebSession.filter(
+        id__in=session_ids, ended_at=None, expires_at__gt=now, last_seen_at__gt=now - IDLE
+    ).values("id", "role", "password_mark", "user__status", "user__role", "user__password_hash")
+    return {
+        row["id"]
+        for row in rows
+        if row["user__status"] == "ACTIVE"
+        and row["user__role"] == row["role"]
+        and password_mark(row["user__password_hash"]) == row["password_mark"]
+    }

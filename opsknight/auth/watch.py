@@ -59,6 +59,7 @@ async def _watch_loop() -> None:
 
 async def check_now() -> None:
     """End every open connection whose credential no longer holds."""
+    await _check_sessions()
     key_ids = {entry.principal.api_key_id for entry in _open if entry.principal.api_key_id}
     if not key_ids:
         return
@@ -85,3 +86,18 @@ def ended_because(principal: Principal, row: dict[str, object] | None) -> tuple[
     if row["user__role"] != principal.role:
         return "FORBIDDEN", "the owner's role changed: connect again"
     return None
+
+
+async def _check_sessions() -> None:
+    """End the console's streams whose session ended (or should have)."""
+    from opsknight.auth import sessions
+
+    by_session = [entry for entry in _open if entry.principal.session_id]
+    if not by_session:
+        return
+    live = await sessions.live_session_ids([e.principal.session_id or "" for e in by_session])
+    for entry in by_session:
+        if entry.principal.session_id not in live:
+            _open.discard(entry)
+            with contextlib.suppress(Exception):
+                entry.end("UNAUTHORIZED", "the session has ended: sign in again")

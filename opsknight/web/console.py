@@ -8,13 +8,15 @@ any session, carries one from a short-lived cookie (double submit).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
@@ -29,12 +31,26 @@ from opsknight.errors import (
 )
 from opsknight.graphql.context import Context
 from opsknight.graphql.schema import schema
+from opsknight.rest.operations import INCIDENT_STREAM
+from opsknight.rest.stream import event_stream
+from opsknight.webhooks.outbox import EVENTS
 
 SESSION_COOKIE = "opsknight_session"
 SIGN_IN_COOKIE = "opsknight_sign_in"  # the sign-in form's CSRF token, before a session
 _FORM_BYTES = 16_384
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+# Vendored scripts: versioned names (cached for a year) and their integrity hashes.
+ASSETS = Path(__file__).resolve().parent.parent / "static" / "console"
+_SCRIPTS = ("htmx-2.0.4.min.js", "console-1.js")
+INTEGRITY = {
+    name: "sha384-"
+    + base64.b64encode(hashlib.sha384((ASSETS / name).read_bytes()).digest()).decode()
+    for name in _SCRIPTS
+}
+templates.env.globals["scripts"] = [(f"/static/console/{n}", INTEGRITY[n]) for n in _SCRIPTS]
+templates.env.globals["feed_events"] = " ".join(EVENTS)
 
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -284,6 +300,37 @@ async def add_note(request: Request) -> Response:
     return RedirectResponse(f"/incidents/{quote(incident_id)}", status_code=303)
 
 
+async def board_rows(request: Request) -> Response:
+    """The board's rows alone, for the live refresh."""
+    current = await signed_in(request)
+    if current is None:
+        return Response("sign in again", status_code=401, headers=_HEADERS)
+    data = await _run(current, _BOARD, {})
+    return _render(
+        request, "board_rows.html", csrf=current.session.csrf_token,
+        incidents=data["incidents"]["nodes"], may_write=current.principal.may("incidents:write"),
+    )  # fmt: skip
+
+
+async def live_feed(request: Request) -> Response:
+    """The live feed as server-sent events, for the signed-in person; it ends when their
+    session does."""
+    current = await signed_in(request)
+    if current is None:
+        return Response("sign in again", status_code=401, headers=_HEADERS)
+    credential = Credential(principal=current.principal, presented=True)
+    return await event_stream(schema, INCIDENT_STREAM, {}, Context(credential=credential))
+
+
+async def asset(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in INTEGRITY:
+        return await not_found(request)
+    return FileResponse(
+        ASSETS / name, headers={"Cache-Control": "public, max-age=31536000, immutable"}
+    )
+
+
 async def not_found(request: Request) -> Response:
     """The 404 page for browsers (JSON stays for the API)."""
     current = await signed_in(request)
@@ -299,6 +346,9 @@ ROUTES = [
     Route("/sign-in", sign_in_page, methods=["GET"]),
     Route("/sign-in", sign_in, methods=["POST"]),
     Route("/sign-out", sign_out, methods=["POST"]),
+    Route("/board/rows", board_rows, methods=["GET"]),
+    Route("/live/incidents", live_feed, methods=["GET"]),
+    Route("/static/console/{name}", asset, methods=["GET"]),
     Route("/incidents/{id}", incident_page, methods=["GET"]),
     Route("/incidents/{id}/status", change_status, methods=["POST"]),
     Route("/incidents/{id}/notes", add_note, methods=["POST"]),
