@@ -1,0 +1,142 @@
+"""The console in a real browser: Debian's Chromium driven by Playwright (no browser
+download; the system's /usr/bin/chromium), against the app on a loopback port.
+
+With ``OPSKNIGHT_SCREENSHOTS=<dir>`` the tests also save screenshots of the pages they
+visit (``scripts/screenshots`` refreshes docs/screenshots with them)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Api, make_api, unique
+from tests.test_console import PASSWORD, person
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Without these, Chromium keeps reaching for Google's hosts, which this network refuses.
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+async def chromium() -> AsyncIterator[Any]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium is required under CI=true (apt-get install chromium)")
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def admin(unlimited: httpx.AsyncClient) -> Api:
+    return await make_api(unlimited)
+
+
+@pytest.fixture
+async def page(chromium: Any) -> AsyncIterator[Any]:
+    context = await chromium.new_context(viewport={"width": 1200, "height": 800})
+    yield await context.new_page()
+    await context.close()
+
+
+async def screenshot(page: Any, name: str) -> None:
+    folder = os.environ.get("OPSKNIGHT_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+async def signed_in(page: Any, base: str, email: str) -> None:
+    await page.goto(f"{base}/")
+    assert "/sign-in" in page.url
+    await screenshot(page, "sign-in")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(f"{base}/")
+
+
+async def test_a_new_event_appears_on_the_open_board_and_is_acknowledged_there(
+    admin: Api, page: Any, served_url: str
+) -> None:
+    from playwright.async_api import expect
+
+    base = f"http://{served_url}"
+    user = await person(admin)
+    service = await admin.create("/api/services", {"name": unique("payments")})
+    integration = await admin.create(
+        f"/api/services/{service['id']}/integrations", {"name": "am", "type": "events_api"}
+    )
+    await signed_in(page, base, user["email"])
+    await expect(page.get_by_role("heading", name="Open incidents")).to_be_visible()
+    marker = await page.evaluate("() => (window.boardMarker = Math.random())")
+
+    title = f"Card payments failing {unique('x')}"
+    async with httpx.AsyncClient(base_url=base) as client:
+        sent = await client.post("/v2/enqueue", json={
+            "routing_key": integration["key"], "event_action": "trigger",
+            "payload": {"summary": title, "source": "prometheus", "severity": "critical"}})  # fmt: skip
+        assert sent.status_code == 202, sent.text
+    number = sent.json()["data"]["incident"]["number"]
+    row = page.locator(f'tr[data-number="{number}"]')
+    await expect(row).to_contain_text(title, timeout=2000)
+    # The same page, not a reload.
+    assert await page.evaluate("() => window.boardMarker") == marker
+    await screenshot(page, "board")
+
+    await row.get_by_role("button", name=f"Acknowledge #{number}").click()
+    await expect(page.locator(f'tr[data-number="{number}"]')).to_contain_text("ACKNOWLEDGED")
+    incident_id = sent.json()["data"]["incident"]["id"]
+    entries = (await admin.get(f"/api/incidents/{incident_id}/timeline")).json()["data"]
+    acked = next(e for e in entries if e["type"] == "acknowledged")
+    assert acked["actor"]["name"] == "Ada Console"
+
+    await page.get_by_role("link", name=title).click()
+    await expect(page.get_by_role("heading", name=f"#{number} {title}")).to_be_visible()
+    await expect(page.locator("ol.timeline")).to_contain_text("acknowledged by Ada Console")
+    await screenshot(page, "incident")
+
+
+async def test_signing_out_in_the_browser_ends_the_session(
+    admin: Api, page: Any, served_url: str
+) -> None:
+    base = f"http://{served_url}"
+    user = await person(admin)
+    await signed_in(page, base, user["email"])
+    await page.get_by_role("button", name="Sign out").click()
+    await page.wait_for_url(f"{base}/sign-in")
+    await page.goto(f"{base}/")
+    assert "/sign-in" in page.url
+
+
+async def test_the_board_fits_a_phone_and_follows_dark_mode(
+    admin: Api, chromium: Any, served_url: str
+) -> None:
+    base = f"http://{served_url}"
+    user = await person(admin)
+    context = await chromium.new_context(
+        viewport={"width": 360, "height": 740}, color_scheme="dark"
+    )
+    phone = await context.new_page()
+    try:
+        await signed_in(phone, base, user["email"])
+        width = await phone.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 360
+        background = await phone.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(18, 20, 23)"
+        await screenshot(phone, "board-phone-dark")
+    finally:
+        await context.close()
