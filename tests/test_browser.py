@@ -140,3 +140,33 @@ async def test_the_board_fits_a_phone_and_follows_dark_mode(
         await screenshot(phone, "board-phone-dark")
     finally:
         await context.close()
+
+
+async def test_keys_select_acknowledge_and_resolve_on_the_board(
+    admin: Api, page: Any, served_url: str
+) -> None:
+    from playwright.async_api import expect
+
+    base = f"http://{served_url}"
+    user = await person(admin)
+    service = await admin.create("/api/services", {"name": unique("keys")})
+    made = [
+        await admin.create("/api/incidents", {"title": f"Key {n} {unique('k')}",
+                                              "service_id": service["id"]})
+        for n in (1, 2)
+    ]  # fmt: skip
+    await signed_in(page, base, user["email"])
+    # The newest incident is first: j selects it, j again the one before.
+    await page.keyboard.press("j")
+    await page.keyboard.press("j")
+    older = page.locator(f'tr[data-number="{made[0]["number"]}"]')
+    await expect(older).to_have_attribute("aria-selected", "true")
+    await page.keyboard.press("a")
+    await expect(older).to_contain_text("ACKNOWLEDGED")
+    await expect(older).to_have_attribute("aria-selected", "true")  # kept across the reload
+    await page.keyboard.press("r")
+    await expect(older).to_have_count(0)  # resolved incidents leave the board
+    statuses = [
+        (await admin.get(f"/api/incidents/{m['id']}")).json()["data"]["status"] for m in made
+    ]
+    assert statuses == ["RESOLVED", "OPEN"]

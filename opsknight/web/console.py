@@ -41,15 +41,25 @@ _FORM_BYTES = 16_384
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
-# Vendored scripts: versioned names (cached for a year) and their integrity hashes.
+# Vendored scripts, served under names that carry a hash of their content: a browser may
+# keep each for a year, and an upgrade changes the name rather than breaking integrity.
 ASSETS = Path(__file__).resolve().parent.parent / "static" / "console"
-_SCRIPTS = ("htmx-2.0.4.min.js", "console-1.js")
-INTEGRITY = {
-    name: "sha384-"
-    + base64.b64encode(hashlib.sha384((ASSETS / name).read_bytes()).digest()).decode()
-    for name in _SCRIPTS
-}
-templates.env.globals["scripts"] = [(f"/static/console/{n}", INTEGRITY[n]) for n in _SCRIPTS]
+_SCRIPTS = ("htmx-2.0.4.min.js", "console.js")
+
+
+def _served(name: str) -> tuple[str, str, str]:
+    """(address name, file name, integrity) of one script."""
+    content = (ASSETS / name).read_bytes()
+    stem, _, suffix = name.rpartition(".")
+    served = f"{stem}.{hashlib.sha256(content).hexdigest()[:10]}.{suffix}"
+    integrity = "sha384-" + base64.b64encode(hashlib.sha384(content).digest()).decode()
+    return served, name, integrity
+
+
+_ASSET_FILES = {served: name for served, name, _ in map(_served, _SCRIPTS)}
+templates.env.globals["scripts"] = [
+    (f"/static/console/{served}", integrity) for served, _, integrity in map(_served, _SCRIPTS)
+]
 templates.env.globals["feed_events"] = " ".join(EVENTS)
 
 _HEADERS = {
@@ -240,8 +250,12 @@ async def change_status(request: Request) -> Response:
             raise ValidationFailed(f"status must be one of {', '.join(_STATUSES)}", field="status")
         await _run(current, _UPDATE, {"id": request.path_params["id"], "input": change})
     except OpsKnightError as exc:
+        if request.headers.get("hx-request"):
+            return await _rows(request, current, error=exc.message)
         show = _incident if _local(form.get("back")).startswith("/incidents/") else _board
         return await show(request, current, error=exc.message, status=HTTP_STATUS[exc.code])
+    if request.headers.get("hx-request"):  # a board button with scripts: just the rows
+        return await _rows(request, current)
     return RedirectResponse(_local(form.get("back")), status_code=303)
 
 
@@ -305,9 +319,15 @@ async def board_rows(request: Request) -> Response:
     current = await signed_in(request)
     if current is None:
         return Response("sign in again", status_code=401, headers=_HEADERS)
+    return await _rows(request, current)
+
+
+async def _rows(request: Request, current: sessions.Current, error: str | None = None) -> Response:
+    # A refused action comes back as rows too (htmx swaps only successful answers),
+    # with the reason in the first row.
     data = await _run(current, _BOARD, {})
     return _render(
-        request, "board_rows.html", csrf=current.session.csrf_token,
+        request, "board_rows.html", csrf=current.session.csrf_token, rows_error=error,
         incidents=data["incidents"]["nodes"], may_write=current.principal.may("incidents:write"),
     )  # fmt: skip
 
@@ -323,8 +343,8 @@ async def live_feed(request: Request) -> Response:
 
 
 async def asset(request: Request) -> Response:
-    name = request.path_params["name"]
-    if name not in INTEGRITY:
+    name = _ASSET_FILES.get(request.path_params["name"])
+    if name is None:
         return await not_found(request)
     return FileResponse(
         ASSETS / name, headers={"Cache-Control": "public, max-age=31536000, immutable"}

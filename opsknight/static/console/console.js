@@ -1,0 +1,62 @@
+// The board follows the live feed: each change reloads the rows (htmx swaps them in
+// place), so new incidents appear and status changes move rows without a full reload.
+// Keys: j / k select the next / previous incident, a acknowledges it, r resolves it,
+// Enter opens it.
+(function () {
+  "use strict";
+  var rows = document.getElementById("rows");
+  if (!rows) { return; }
+  var selected = null;  // the incident number of the selected row
+
+  function list() { return Array.prototype.slice.call(rows.querySelectorAll("tr[data-number]")); }
+
+  function mark() {
+    list().forEach(function (row) {
+      var on = row.dataset.number === selected;
+      row.classList.toggle("selected", on);
+      if (on) { row.setAttribute("aria-selected", "true"); } else { row.removeAttribute("aria-selected"); }
+    });
+  }
+
+  var pending = false;
+  function refresh() {
+    if (pending) { return; }
+    pending = true;
+    window.htmx.ajax("GET", rows.dataset.source, { target: "#rows", swap: "innerHTML" })
+      .then(function () { pending = false; }, function () { pending = false; });
+  }
+  // Rows swapped in by a refresh get the selection back once htmx has settled them.
+  document.body.addEventListener("htmx:afterSettle", mark);
+
+  if (window.EventSource) {
+    var feed = new EventSource(rows.dataset.feed);
+    rows.dataset.events.split(" ").forEach(function (name) { feed.addEventListener(name, refresh); });
+    feed.addEventListener("error", function () { rows.setAttribute("aria-busy", "true"); });
+    feed.addEventListener("open", function () { rows.removeAttribute("aria-busy"); refresh(); });
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) { return; }
+    if (event.target.closest && event.target.closest("input, textarea, select, button, a")) { return; }
+    var all = list();
+    if (!all.length) { return; }
+    var at = all.findIndex(function (row) { return row.dataset.number === selected; });
+    var row = at >= 0 ? all[at] : null;
+    if (event.key === "j" || event.key === "k") {
+      at = event.key === "j" ? Math.min(at + 1, all.length - 1) : Math.max(at - 1, 0);
+      selected = all[at].dataset.number;
+      mark();
+      all[at].scrollIntoView({ block: "nearest" });
+    } else if ((event.key === "a" || event.key === "r") && row) {
+      var label = event.key === "a" ? "Acknowledge #" : "Resolve #";
+      var button = row.querySelector('button[aria-label^="' + label + '"]');
+      if (button) { button.click(); }
+    } else if (event.key === "Enter" && row) {
+      var link = row.querySelector("a");
+      if (link) { link.click(); }
+    } else {
+      return;
+    }
+    event.preventDefault();
+  });
+})();
