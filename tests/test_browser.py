@@ -170,3 +170,32 @@ async def test_keys_select_acknowledge_and_resolve_on_the_board(
         (await admin.get(f"/api/incidents/{m['id']}")).json()["data"]["status"] for m in made
     ]
     assert statuses == ["RESOLVED", "OPEN"]
+
+
+async def test_an_api_key_is_shown_once_with_a_copy_button(
+    admin: Api, chromium: Any, served_url: str
+) -> None:
+    from playwright.async_api import expect
+
+    base = f"http://{served_url}"
+    boss = await person(admin, role="ADMIN")
+    context = await chromium.new_context(viewport={"width": 1200, "height": 900})
+    await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    page = await context.new_page()
+    try:
+        await signed_in(page, base, boss["email"])
+        await page.get_by_role("link", name="API keys").click()
+        await page.get_by_label("Name").fill("Alertmanager")
+        await page.get_by_label("events:write").check()
+        await page.get_by_role("button", name="Create API key").click()
+        key = await page.locator("#new-key").text_content()
+        assert key is not None and key.startswith("sk_live_")
+        await screenshot(page, "api-keys")
+        await page.get_by_role("button", name="Copy").click()
+        await expect(page.get_by_role("button", name="Copied")).to_be_visible()
+        assert await page.evaluate("() => navigator.clipboard.readText()") == key
+        await page.goto(f"{base}/api-keys")
+        assert key not in await page.content()
+        await expect(page.get_by_role("cell", name=f"sk_live_…{key[-4:]}")).to_be_visible()
+    finally:
+        await context.close()

@@ -328,3 +328,60 @@ async def test_a_board_button_sent_by_htmx_gets_the_rows_back(
         action, data={"csrf": csrf, "status": "BOGUS"}, headers={"HX-Request": "true"}
     )
     assert 'role="alert">status must be one of' in again.text
+
+
+async def test_an_api_key_made_in_the_console_is_shown_once_works_and_can_be_revoked(
+    admin: Api, browser: httpx.AsyncClient
+) -> None:
+    boss = await person(admin, role="ADMIN")
+    await sign_in(browser, boss["email"])
+    page = await browser.get("/api-keys")
+    csrf = field(page.text, "csrf")
+    name = unique("grafana")
+    made = await browser.post(
+        "/api-keys",
+        data={"csrf": csrf, "name": name, "scopes": ["incidents:read", "events:write"]},
+    )  # fmt: skip
+    assert made.status_code == 201 and "shown only once" in made.text
+    key = re.search(r'<code id="new-key">(sk_live_[^<]+)</code>', made.text)
+    assert key is not None
+    async with httpx.AsyncClient(base_url=str(browser.base_url)) as api:
+        bearer = {"Authorization": f"Bearer {key.group(1)}"}
+        assert (await api.get("/api/incidents", headers=bearer)).status_code == 200
+        later = await browser.get("/api-keys")
+        assert name in later.text and key.group(1) not in later.text
+        assert f"…{key.group(1)[-4:]}" in later.text
+        key_id = re.search(rf'action="/api-keys/([^/]+)/revoke".*?Revoke {name}"', later.text)
+        assert key_id is not None
+        revoked = await browser.post(f"/api-keys/{key_id.group(1)}/revoke", data={"csrf": csrf})
+        assert revoked.status_code == 303
+        assert (await api.get("/api/incidents", headers=bearer)).status_code == 401
+
+
+async def test_api_key_form_errors_sit_next_to_their_field(
+    admin: Api, browser: httpx.AsyncClient
+) -> None:
+    boss = await person(admin, role="ADMIN")
+    await sign_in(browser, boss["email"])
+    csrf = field((await browser.get("/api-keys")).text, "csrf")
+    nameless = await browser.post(
+        "/api-keys", data={"csrf": csrf, "name": "", "scopes": ["incidents:read"]}
+    )
+    assert nameless.status_code == 400 and 'id="name-error"' in nameless.text
+    scopeless = await browser.post("/api-keys", data={"csrf": csrf, "name": "x"})
+    assert scopeless.status_code == 400 and 'id="scopes-error"' in scopeless.text
+    assert "Traceback" not in scopeless.text
+
+
+async def test_a_responder_cannot_make_api_keys_in_the_console(
+    admin: Api, browser: httpx.AsyncClient
+) -> None:
+    user = await person(admin)
+    await sign_in(browser, user["email"])
+    page = await browser.get("/api-keys")
+    assert page.status_code == 200 and "Create an API key" not in page.text
+    refused = await browser.post(
+        "/api-keys",
+        data={"csrf": field(page.text, "csrf"), "name": "mine", "scopes": ["incidents:read"]},
+    )
+    assert refused.status_code == 403 and "RESPONDER role may not" in refused.text

@@ -22,6 +22,7 @@ from starlette.templating import Jinja2Templates
 
 from opsknight.auth import sessions
 from opsknight.auth.principal import Credential
+from opsknight.auth.scopes import ALL_SCOPES
 from opsknight.errors import (
     HTTP_STATUS,
     NotFound,
@@ -96,14 +97,18 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-async def _form(request: Request) -> dict[str, str]:
-    """The fields of a urlencoded form (the console's forms send nothing else)."""
+async def _fields(request: Request) -> list[tuple[str, str]]:
+    """The fields of a urlencoded form, in order (the console's forms send nothing else)."""
     body = await request.body()
     if len(body) > _FORM_BYTES or not request.headers.get("content-type", "").startswith(
         "application/x-www-form-urlencoded"
     ):
-        return {}
-    return dict(parse_qsl(body.decode("utf-8", "replace"), max_num_fields=50))
+        return []
+    return parse_qsl(body.decode("utf-8", "replace"), max_num_fields=50)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    return dict(await _fields(request))
 
 
 def _local(path: str | None) -> str:
@@ -351,6 +356,72 @@ async def asset(request: Request) -> Response:
     )
 
 
+_KEYS = """
+query Keys { apiKeys(limit: 100) { nodes { id name prefix last4 scopes environment createdAt
+  lastUsedAt user { name } } } }
+"""
+_CREATE_KEY = """
+mutation CreateKey($input: ApiKeyInput!) { createApiKey(input: $input) { name key scopes } }
+"""
+_REVOKE_KEY = "mutation RevokeKey($id: ID!) { revokeApiKey(id: $id) { id } }"
+
+
+async def api_keys_page(request: Request) -> Response:
+    current = await signed_in(request)
+    if current is None:
+        return _to_sign_in(request)
+    return await _api_keys(request, current)
+
+
+async def _api_keys(
+    request: Request,
+    current: sessions.Current,
+    *,
+    issued: dict[str, Any] | None = None,
+    error: OpsKnightError | None = None,
+    name: str = "",
+) -> Response:
+    data = await _run(current, _KEYS, {})
+    status = HTTP_STATUS[error.code] if error else (201 if issued else 200)
+    return _render(
+        request, "api_keys.html", status, title="API keys", me=current.user,
+        csrf=current.session.csrf_token, keys=data["apiKeys"]["nodes"], issued=issued,
+        error=error.message if error else None,
+        error_field=(error.details.get("field") if error else None), name=name,
+        all_scopes=ALL_SCOPES, may_write=current.principal.may("api_keys:write"),
+    )  # fmt: skip
+
+
+async def create_api_key(request: Request) -> Response:
+    current = await signed_in(request)
+    if current is None:
+        return _to_sign_in(request)
+    fields = await _fields(request)
+    form = dict(fields)
+    if not csrf_ok(request, current, form):
+        return _forbidden(request, current)
+    scopes = [value for key, value in fields if key == "scopes"]
+    name = form.get("name", "")
+    try:
+        data = await _run(current, _CREATE_KEY, {"input": {"name": name, "scopes": scopes}})
+    except OpsKnightError as exc:
+        return await _api_keys(request, current, error=exc, name=name)
+    return await _api_keys(request, current, issued=data["createApiKey"])
+
+
+async def revoke_api_key(request: Request) -> Response:
+    current = await signed_in(request)
+    if current is None:
+        return _to_sign_in(request)
+    if not csrf_ok(request, current, await _form(request)):
+        return _forbidden(request, current)
+    try:
+        await _run(current, _REVOKE_KEY, {"id": request.path_params["id"]})
+    except OpsKnightError as exc:
+        return await _api_keys(request, current, error=exc)
+    return RedirectResponse("/api-keys", status_code=303)
+
+
 async def not_found(request: Request) -> Response:
     """The 404 page for browsers (JSON stays for the API)."""
     current = await signed_in(request)
@@ -367,6 +438,9 @@ ROUTES = [
     Route("/sign-in", sign_in, methods=["POST"]),
     Route("/sign-out", sign_out, methods=["POST"]),
     Route("/board/rows", board_rows, methods=["GET"]),
+    Route("/api-keys", api_keys_page, methods=["GET"]),
+    Route("/api-keys", create_api_key, methods=["POST"]),
+    Route("/api-keys/{id}/revoke", revoke_api_key, methods=["POST"]),
     Route("/live/incidents", live_feed, methods=["GET"]),
     Route("/static/console/{name}", asset, methods=["GET"]),
     Route("/incidents/{id}", incident_page, methods=["GET"]),

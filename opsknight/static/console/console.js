@@ -1,9 +1,19 @@
-// The board follows the live feed: each change reloads the rows (htmx swaps them in
-// place), so new incidents appear and status changes move rows without a full reload.
+// The console's one script. The board follows the live feed: each change reloads the
+// rows (htmx swaps them in place), so new incidents appear and status changes move rows
+// without a full reload.
 // Keys: j / k select the next / previous incident, a acknowledges it, r resolves it,
 // Enter opens it.
 (function () {
   "use strict";
+  // Copy buttons: data-copy names the element whose text they copy.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    if (!button || !navigator.clipboard) { return; }
+    var source = document.getElementById(button.dataset.copy);
+    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+      button.textContent = "Copied";
+    });
+  });
   var rows = document.getElementById("rows");
   if (!rows) { return; }
   var selected = null;  // the incident number of the selected row
