@@ -81,7 +81,7 @@ async def test_a_new_event_appears_on_the_open_board_and_is_acknowledged_there(
         f"/api/services/{service['id']}/integrations", {"name": "am", "type": "events_api"}
     )
     await signed_in(page, base, user["email"])
-    await expect(page.get_by_role("heading", name="Open incidents")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Incidents", exact=True)).to_be_visible()
     marker = await page.evaluate("() => (window.boardMarker = Math.random())")
 
     title = f"Card payments failing {unique('x')}"

@@ -385,3 +385,53 @@ async def test_a_responder_cannot_make_api_keys_in_the_console(
         data={"csrf": field(page.text, "csrf"), "name": "mine", "scopes": ["incidents:read"]},
     )
     assert refused.status_code == 403 and "RESPONDER role may not" in refused.text
+
+
+async def test_the_board_filters_and_pages_like_the_api(
+    admin: Api, browser: httpx.AsyncClient
+) -> None:
+    user = await person(admin)
+    service = await admin.create("/api/services", {"name": unique("filters")})
+    other = await admin.create("/api/services", {"name": unique("elsewhere")})
+    high = await admin.create("/api/incidents", {"title": "High one", "service_id": service["id"],
+                                                 "urgency": "HIGH"})  # fmt: skip
+    low = await admin.create("/api/incidents", {"title": "Low one", "service_id": service["id"],
+                                                "urgency": "LOW"})  # fmt: skip
+    await admin.create("/api/incidents", {"title": "Not here", "service_id": other["id"]})
+    await sign_in(browser, user["email"])
+
+    page = await browser.get("/", params={"service": service["id"], "urgency": "HIGH"})
+    assert "High one" in page.text and "Low one" not in page.text and "Not here" not in page.text
+    # The rows' refresh and the buttons keep the view.
+    assert f'data-source="/board/rows?urgency=HIGH&amp;service={service["id"]}"' in page.text
+    rows = await browser.get("/board/rows", params={"service": service["id"]})
+    assert "High one" in rows.text and "Low one" in rows.text and "Not here" not in rows.text
+
+    csrf = field(page.text, "csrf")
+    await browser.post(f"/incidents/{low['id']}/status", data={"csrf": csrf, "status": "RESOLVED"})
+    resolved = await browser.get("/", params={"service": service["id"], "status": "RESOLVED"})
+    assert "Low one" in resolved.text and "High one" not in resolved.text
+    mine = await browser.get("/", params={"service": service["id"], "mine": "1"})
+    assert "High one" not in mine.text
+    assert high["number"] > 0
+
+    bad = await browser.get("/", params={"status": "BURNING"})
+    assert bad.status_code == 400 and "status must be one of" in bad.text
+    assert (await browser.get("/", params={"page": "0"})).status_code == 400
+
+
+def test_a_board_view_reads_and_writes_its_address() -> None:
+    from opsknight.errors import ValidationFailed
+    from opsknight.web.board import PAGE_SIZE, view_of
+
+    view = view_of([("status", "open"), ("status", "SNOOZED"), ("urgency", "LOW"),
+                    ("mine", "1"), ("page", "3")])  # fmt: skip
+    assert view.statuses == ("OPEN", "SNOOZED") and view.page == 3
+    assert view.variables("usr_1") == {
+        "filter": {"statuses": ["OPEN", "SNOOZED"], "urgencies": ["LOW"],
+                   "assigneeIds": ["usr_1"]},
+        "limit": PAGE_SIZE, "offset": 2 * PAGE_SIZE}  # fmt: skip
+    assert view.query(4) == "status=OPEN&status=SNOOZED&urgency=LOW&mine=1&page=4"
+    assert view_of([]).query() == ""  # open and acknowledged, first page: a bare address
+    with pytest.raises(ValidationFailed, match="urgency must be one of"):
+        view_of([("urgency", "URGENT")])

@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
@@ -34,6 +34,7 @@ from opsknight.graphql.context import Context
 from opsknight.graphql.schema import schema
 from opsknight.rest.operations import INCIDENT_STREAM
 from opsknight.rest.stream import event_stream
+from opsknight.web import board
 from opsknight.webhooks.outbox import EVENTS
 
 SESSION_COOKIE = "opsknight_session"
@@ -72,14 +73,6 @@ _HEADERS = {
         "form-action 'self'; frame-ancestors 'none'"
     ),
 }
-
-_BOARD = """
-query Board {
-  incidents(filter: {statuses: [OPEN, ACKNOWLEDGED]}, limit: 50) {
-    nodes { id number title status urgency createdAt service { name } }
-  }
-}
-"""
 
 
 def _render(request: Request, template: str, status: int = 200, **values: Any) -> Response:
@@ -211,7 +204,7 @@ def _forbidden(request: Request, current: sessions.Current) -> Response:
     )  # fmt: skip
 
 
-async def board(request: Request) -> Response:
+async def board_page(request: Request) -> Response:
     current = await signed_in(request)
     if current is None:
         return _to_sign_in(request)
@@ -221,11 +214,37 @@ async def board(request: Request) -> Response:
 async def _board(
     request: Request, current: sessions.Current, error: str | None = None, status: int = 200
 ) -> Response:
-    data = await _run(current, _BOARD, {})
+    return await _board_view(request, current, list(request.query_params.multi_items()),
+                             "board.html", error, status)  # fmt: skip
+
+
+async def _board_view(
+    request: Request,
+    current: sessions.Current,
+    params: list[tuple[str, str]],
+    template: str,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    """The board (or its rows) for the view the parameters ask for."""
+    try:
+        view = board.view_of(params)
+    except OpsKnightError as exc:
+        view, error, status = board.View(), exc.message, HTTP_STATUS[exc.code]
+    data = await _run(current, board.DOCUMENT, view.variables(current.user.id))
+    incidents = data["incidents"]
+    query = view.query()
     return _render(
-        request, "board.html", status, title="Incidents", me=current.user,
-        csrf=current.session.csrf_token, incidents=data["incidents"]["nodes"], error=error,
-        may_write=current.principal.may("incidents:write"),
+        request, template, status, title="Incidents", me=current.user,
+        csrf=current.session.csrf_token, incidents=incidents["nodes"], error=error,
+        rows_error=error if template == "board_rows.html" else None,
+        may_write=current.principal.may("incidents:write"), view=view,
+        statuses=board.STATUSES, urgencies=board.URGENCIES,
+        services=data["services"]["nodes"], teams=data["teams"]["nodes"],
+        pagination=incidents["pagination"], here="/" + (f"?{query}" if query else ""),
+        rows_source="/board/rows" + (f"?{query}" if query else ""),
+        previous_page=view.query(view.page - 1) if view.page > 1 else None,
+        next_page=view.query(view.page + 1) if incidents["pagination"]["hasMore"] else None,
     )  # fmt: skip
 
 
@@ -328,13 +347,14 @@ async def board_rows(request: Request) -> Response:
 
 
 async def _rows(request: Request, current: sessions.Current, error: str | None = None) -> Response:
-    # A refused action comes back as rows too (htmx swaps only successful answers),
-    # with the reason in the first row.
-    data = await _run(current, _BOARD, {})
-    return _render(
-        request, "board_rows.html", csrf=current.session.csrf_token, rows_error=error,
-        incidents=data["incidents"]["nodes"], may_write=current.principal.may("incidents:write"),
-    )  # fmt: skip
+    # For a board button, the view is the one of the board it was pressed on (``back``);
+    # a refused action comes back as rows too (htmx swaps only successful answers), with
+    # the reason in the first row.
+    params = list(request.query_params.multi_items())
+    if request.method == "POST":
+        back = urlsplit(_local((await _form(request)).get("back")))
+        params = parse_qsl(back.query)
+    return await _board_view(request, current, params, "board_rows.html", error)
 
 
 async def live_feed(request: Request) -> Response:
@@ -433,7 +453,7 @@ async def not_found(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/", board, methods=["GET"]),
+    Route("/", board_page, methods=["GET"]),
     Route("/sign-in", sign_in_page, methods=["GET"]),
     Route("/sign-in", sign_in, methods=["POST"]),
     Route("/sign-out", sign_out, methods=["POST"]),

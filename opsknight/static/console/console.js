@@ -36,6 +36,7 @@
       .then(function () { pending = false; }, function () { pending = false; });
   }
   // Rows swapped in by a refresh get the selection back once htmx has settled them.
+  document.body.addEventListener("htmx:afterSwap", mark);
   document.body.addEventListener("htmx:afterSettle", mark);
 
   if (window.EventSource) {
