@@ -435,3 +435,65 @@ def test_a_board_view_reads_and_writes_its_address() -> None:
     assert view_of([]).query() == ""  # open and acknowledged, first page: a bare address
     with pytest.raises(ValidationFailed, match="urgency must be one of"):
         view_of([("urgency", "URGENT")])
+
+
+async def test_the_profile_changes_name_time_zone_and_password_and_ends_other_sessions(
+    admin: Api, browser: httpx.AsyncClient, served_url: str
+) -> None:
+    user = await person(admin)
+    await sign_in(browser, user["email"])
+    async with httpx.AsyncClient(base_url=f"http://{served_url}") as laptop:
+        await sign_in(laptop, user["email"])  # a second session, elsewhere
+        page = await browser.get("/profile")
+        assert page.status_code == 200 and user["email"] in page.text
+        assert page.text.count("UTC</time>") == 2  # both sessions listed
+        csrf = field(page.text, "csrf")
+
+        bad_zone = await browser.post(
+            "/profile", data={"csrf": csrf, "name": "Ada C.", "time_zone": "Mars/Olympus"}
+        )
+        assert bad_zone.status_code == 400 and 'aria-invalid="true"' in bad_zone.text
+        saved = await browser.post(
+            "/profile", data={"csrf": csrf, "name": "Ada C.", "time_zone": "Europe/Berlin"}
+        )
+        assert saved.status_code == 303
+        stored = (await admin.get(f"/api/users/{user['id']}")).json()["data"]
+        assert stored["name"] == "Ada C." and stored["time_zone"] == "Europe/Berlin"
+        assert stored["handoff_notices"] is False  # the box was left unticked
+
+        wrong = await browser.post("/profile/password", data={
+            "csrf": csrf, "current_password": "not it", "password": "a new passphrase"})  # fmt: skip
+        assert wrong.status_code == 400 and "current password is wrong" in wrong.text
+        changed = await browser.post("/profile/password", data={
+            "csrf": csrf, "current_password": PASSWORD, "password": "a new passphrase"})  # fmt: skip
+        assert changed.status_code == 200 and "Password changed" in changed.text
+        assert (await browser.get("/")).status_code == 200  # this session stays
+        assert (await laptop.get("/")).status_code == 303  # the other one ended
+        assert (await sign_in(laptop, user["email"], "a new passphrase")).status_code == 303
+
+
+async def test_sign_out_everywhere_ends_every_session(
+    admin: Api, browser: httpx.AsyncClient, served_url: str
+) -> None:
+    user = await person(admin)
+    await sign_in(browser, user["email"])
+    async with httpx.AsyncClient(base_url=f"http://{served_url}") as phone:
+        await sign_in(phone, user["email"])
+        csrf = field((await browser.get("/profile")).text, "csrf")
+        out = await browser.post("/profile/sign-out-everywhere", data={"csrf": csrf})
+        assert out.status_code == 303 and out.headers["location"] == "/sign-in"
+        assert (await phone.get("/")).status_code == 303
+        assert (await browser.get("/")).status_code == 303
+
+
+async def test_the_api_offers_the_same_self_service(admin: Api) -> None:
+    user = await person(admin, role="USER")
+    key = await admin.create("/api/api-keys", {"name": "own", "scopes": ["users:read"],
+                                               "user_id": user["id"]})  # fmt: skip
+    own = {"Authorization": f"Bearer {key['key']}"}
+    document = 'mutation { updateProfile(input: {timeZone: "Asia/Tokyo"}) { timeZone } }'
+    answer = await admin.client.post("/graphql", json={"query": document}, headers=own)
+    assert answer.json()["data"]["updateProfile"]["timeZone"] == "Asia/Tokyo"
+    role = 'mutation { updateProfile(input: {name: "x", role: ADMIN}) { id } }'
+    refused = await admin.client.post("/graphql", json={"query": role}, headers=own)
+    assert refused.json()["errors"]  # role is not part of a profile

@@ -201,3 +201,12 @@ async def live_session_ids(session_ids: list[str]) -> set[str]:
         and row["user__role"] == row["role"]
         and password_mark(row["user__password_hash"]) == row["password_mark"]
     }
+
+
+async def keep_after_password_change(session_id: str, user: User) -> None:
+    """The session in which the person changed their password stays; the others end."""
+    await WebSession.filter(id=session_id).update(password_mark=password_mark(user.password_hash))
+
+
+async def current_user(user_id: str) -> User:
+    return await User.get(id=user_id)

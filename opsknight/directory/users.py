@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
@@ -122,6 +124,50 @@ async def update_user(principal: Principal, user_id: str, fields: dict[str, Any]
         user.updated_at = clock.now()
         async with unique_field("email", user.email):
             await user.save(update_fields=[*changed, "updated_at"])
+    return user
+
+
+# What a person may change about themselves, whatever their role.
+OWN_FIELDS = ("name", "time_zone", "handoff_notices")
+
+
+async def update_own_profile(principal: Principal, fields: dict[str, Any]) -> User:
+    """The caller's own name, time zone and handoff notices (no scope needed: it is
+    theirs). Other fields are VALIDATION_ERROR naming them."""
+    others = [name for name in fields if name not in OWN_FIELDS]
+    if others:
+        raise ValidationFailed(
+            f"{others[0]} cannot be changed on your own profile", field=others[0]
+        )
+    user = await _get(principal.user_id)
+    changed = _apply(user, fields)
+    if changed:
+        user.updated_at = clock.now()
+        await user.save(update_fields=[*changed, "updated_at"])
+    return user
+
+
+def verify_password(user: User, password: str) -> bool:
+    """Whether ``password`` is the user's (False when they have none)."""
+    if not user.password_hash:
+        return False
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def change_own_password(principal: Principal, current: str, new: str) -> User:
+    """A new password for the caller, who must give the current one. Their other
+    console sessions end (their next request sees a different password)."""
+    user = await _get(principal.user_id)
+    if not await asyncio.to_thread(verify_password, user, current):
+        raise ValidationFailed(
+            "the current password is wrong", field="current_password", reason="invalid"
+        )
+    user.password_hash = await asyncio.to_thread(_password_hash, new)
+    user.updated_at = clock.now()
+    await user.save(update_fields=["password_hash", "updated_at"])
     return user
 
 

@@ -75,7 +75,7 @@ _HEADERS = {
 }
 
 
-def _render(request: Request, template: str, status: int = 200, **values: Any) -> Response:
+def render(request: Request, template: str, status: int = 200, **values: Any) -> Response:
     values.setdefault("me", None)
     values.setdefault("csrf", "")
     response = templates.TemplateResponse(
@@ -115,12 +115,12 @@ async def signed_in(request: Request) -> sessions.Current | None:
     return await sessions.current(request.cookies.get(SESSION_COOKIE))
 
 
-def _to_sign_in(request: Request) -> Response:
+def to_sign_in(request: Request) -> Response:
     target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
     return RedirectResponse(f"/sign-in?next={target}", status_code=303)
 
 
-async def _run(current: sessions.Current, document: str, variables: dict[str, Any]) -> Any:
+async def run(current: sessions.Current, document: str, variables: dict[str, Any]) -> Any:
     credential = Credential(principal=current.principal, presented=True)
     result = await schema.execute(
         document, variable_values=variables, context_value=Context(credential=credential)
@@ -140,7 +140,7 @@ def _sign_in_form(
     request: Request, next_path: str, error: str | None = None, email: str = "", status: int = 200
 ) -> Response:
     token = secrets.token_urlsafe(24)
-    response = _render(
+    response = render(
         request, "sign_in.html", status, title="Sign in", csrf=token, next=next_path,
         error=error, email=email,
     )  # fmt: skip
@@ -180,6 +180,18 @@ async def sign_in(request: Request) -> Response:
     return response
 
 
+async def checked_form(request: Request) -> tuple[sessions.Current, dict[str, str]] | Response:
+    """The signed-in person and their form, or the answer when there is none (sign in)
+    or its CSRF token is wrong (403)."""
+    current = await signed_in(request)
+    if current is None:
+        return to_sign_in(request)
+    form = await _form(request)
+    if not csrf_ok(request, current, form):
+        return _forbidden(request, current)
+    return current, form
+
+
 def csrf_ok(request: Request, current: sessions.Current, form: dict[str, str]) -> bool:
     presented = request.headers.get("x-csrf-token") or form.get("csrf")
     return sessions.csrf_matches(current.session, presented)
@@ -198,7 +210,7 @@ async def sign_out(request: Request) -> Response:
 
 
 def _forbidden(request: Request, current: sessions.Current) -> Response:
-    return _render(
+    return render(
         request, "not_found.html", 403, title="Refused", me=current.user,
         csrf=current.session.csrf_token,
     )  # fmt: skip
@@ -207,7 +219,7 @@ def _forbidden(request: Request, current: sessions.Current) -> Response:
 async def board_page(request: Request) -> Response:
     current = await signed_in(request)
     if current is None:
-        return _to_sign_in(request)
+        return to_sign_in(request)
     return await _board(request, current)
 
 
@@ -231,10 +243,10 @@ async def _board_view(
         view = board.view_of(params)
     except OpsKnightError as exc:
         view, error, status = board.View(), exc.message, HTTP_STATUS[exc.code]
-    data = await _run(current, board.DOCUMENT, view.variables(current.user.id))
+    data = await run(current, board.DOCUMENT, view.variables(current.user.id))
     incidents = data["incidents"]
     query = view.query()
-    return _render(
+    return render(
         request, template, status, title="Incidents", me=current.user,
         csrf=current.session.csrf_token, incidents=incidents["nodes"], error=error,
         rows_error=error if template == "board_rows.html" else None,
@@ -258,12 +270,10 @@ _STATUSES = ("ACKNOWLEDGED", "RESOLVED", "SNOOZED")
 
 async def change_status(request: Request) -> Response:
     """Acknowledge, resolve or snooze one incident from a page; back to that page."""
-    current = await signed_in(request)
-    if current is None:
-        return _to_sign_in(request)
-    form = await _form(request)
-    if not csrf_ok(request, current, form):
-        return _forbidden(request, current)
+    checked = await checked_form(request)
+    if isinstance(checked, Response):
+        return checked
+    current, form = checked
     status = form.get("status", "")
     change: dict[str, Any] = {"status": status}
     if status == "SNOOZED":
@@ -272,7 +282,7 @@ async def change_status(request: Request) -> Response:
     try:
         if status not in _STATUSES:
             raise ValidationFailed(f"status must be one of {', '.join(_STATUSES)}", field="status")
-        await _run(current, _UPDATE, {"id": request.path_params["id"], "input": change})
+        await run(current, _UPDATE, {"id": request.path_params["id"], "input": change})
     except OpsKnightError as exc:
         if request.headers.get("hx-request"):
             return await _rows(request, current, error=exc.message)
@@ -302,7 +312,7 @@ mutation AddNote($id: ID!, $input: NoteInput!) { addNote(incidentId: $id, input:
 async def incident_page(request: Request) -> Response:
     current = await signed_in(request)
     if current is None:
-        return _to_sign_in(request)
+        return to_sign_in(request)
     return await _incident(request, current)
 
 
@@ -310,11 +320,11 @@ async def _incident(
     request: Request, current: sessions.Current, error: str | None = None, status: int = 200
 ) -> Response:
     try:
-        data = await _run(current, _INCIDENT, {"id": request.path_params["id"]})
+        data = await run(current, _INCIDENT, {"id": request.path_params["id"]})
     except NotFound:
         return await not_found(request)
     incident = data["incident"]
-    return _render(
+    return render(
         request, "incident.html", status, title=f"#{incident['number']} {incident['title']}",
         me=current.user, csrf=current.session.csrf_token, incident=incident, error=error,
         may_write=current.principal.may("incidents:write"),
@@ -322,15 +332,13 @@ async def _incident(
 
 
 async def add_note(request: Request) -> Response:
-    current = await signed_in(request)
-    if current is None:
-        return _to_sign_in(request)
-    form = await _form(request)
-    if not csrf_ok(request, current, form):
-        return _forbidden(request, current)
+    checked = await checked_form(request)
+    if isinstance(checked, Response):
+        return checked
+    current, form = checked
     incident_id = request.path_params["id"]
     try:
-        await _run(
+        await run(
             current, _ADD_NOTE, {"id": incident_id, "input": {"content": form.get("content", "")}}
         )
     except OpsKnightError as exc:
@@ -389,7 +397,7 @@ _REVOKE_KEY = "mutation RevokeKey($id: ID!) { revokeApiKey(id: $id) { id } }"
 async def api_keys_page(request: Request) -> Response:
     current = await signed_in(request)
     if current is None:
-        return _to_sign_in(request)
+        return to_sign_in(request)
     return await _api_keys(request, current)
 
 
@@ -401,9 +409,9 @@ async def _api_keys(
     error: OpsKnightError | None = None,
     name: str = "",
 ) -> Response:
-    data = await _run(current, _KEYS, {})
+    data = await run(current, _KEYS, {})
     status = HTTP_STATUS[error.code] if error else (201 if issued else 200)
-    return _render(
+    return render(
         request, "api_keys.html", status, title="API keys", me=current.user,
         csrf=current.session.csrf_token, keys=data["apiKeys"]["nodes"], issued=issued,
         error=error.message if error else None,
@@ -415,7 +423,7 @@ async def _api_keys(
 async def create_api_key(request: Request) -> Response:
     current = await signed_in(request)
     if current is None:
-        return _to_sign_in(request)
+        return to_sign_in(request)
     fields = await _fields(request)
     form = dict(fields)
     if not csrf_ok(request, current, form):
@@ -423,20 +431,19 @@ async def create_api_key(request: Request) -> Response:
     scopes = [value for key, value in fields if key == "scopes"]
     name = form.get("name", "")
     try:
-        data = await _run(current, _CREATE_KEY, {"input": {"name": name, "scopes": scopes}})
+        data = await run(current, _CREATE_KEY, {"input": {"name": name, "scopes": scopes}})
     except OpsKnightError as exc:
         return await _api_keys(request, current, error=exc, name=name)
     return await _api_keys(request, current, issued=data["createApiKey"])
 
 
 async def revoke_api_key(request: Request) -> Response:
-    current = await signed_in(request)
-    if current is None:
-        return _to_sign_in(request)
-    if not csrf_ok(request, current, await _form(request)):
-        return _forbidden(request, current)
+    checked = await checked_form(request)
+    if isinstance(checked, Response):
+        return checked
+    current, _ = checked
     try:
-        await _run(current, _REVOKE_KEY, {"id": request.path_params["id"]})
+        await run(current, _REVOKE_KEY, {"id": request.path_params["id"]})
     except OpsKnightError as exc:
         return await _api_keys(request, current, error=exc)
     return RedirectResponse("/api-keys", status_code=303)
@@ -445,7 +452,7 @@ async def revoke_api_key(request: Request) -> Response:
 async def not_found(request: Request) -> Response:
     """The 404 page for browsers (JSON stays for the API)."""
     current = await signed_in(request)
-    return _render(
+    return render(
         request, "not_found.html", 404, title="Not found",
         me=current.user if current else None,
         csrf=current.session.csrf_token if current else "",

@@ -14,6 +14,7 @@ from opsknight.graphql.types.directory import (
     Integration,
     IntegrationInput,
     IssuedApiKey,
+    ProfileInput,
     Service,
     ServiceInput,
     Team,
@@ -33,6 +34,21 @@ class DirectoryMutation:
     @strawberry.mutation
     async def update_user(self, info: Info, id: strawberry.ID, input: UserInput) -> User:
         row = await users.update_user(info.context.principal(), id, provided(input))
+        return User.from_row(row)
+
+    @strawberry.mutation(description="Your own name, time zone and handoff notices.")
+    async def update_profile(self, info: Info, input: ProfileInput) -> User:
+        row = await users.update_own_profile(info.context.principal(), provided(input))
+        return User.from_row(row)
+
+    @strawberry.mutation(
+        description="A new password for yourself; the current one is required. Your other "
+        "console sessions end."
+    )
+    async def change_password(self, info: Info, current_password: str, new_password: str) -> User:
+        row = await users.change_own_password(
+            info.context.principal(), current_password, new_password
+        )
         return User.from_row(row)
 
     @strawberry.mutation

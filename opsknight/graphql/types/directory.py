@@ -331,6 +331,13 @@ class UserInput:
 
 
 @strawberry.input
+class ProfileInput:
+    name: str | None = strawberry.UNSET
+    time_zone: str | None = strawberry.UNSET
+    handoff_notices: bool | None = strawberry.UNSET
+
+
+@strawberry.input
 class TeamInput:
     name: str | None = strawberry.UNSET
     description: str | None = strawberry.UNSET
