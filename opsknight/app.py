@@ -46,7 +46,7 @@ from opsknight.rest.adapter import RouteHandler
 from opsknight.rest.openapi import openapi_document
 from opsknight.rest.responses import JsonResponse, error_response
 from opsknight.rest.routes import ROUTES
-from opsknight.web import console, profile, respond
+from opsknight.web import console, oncall, profile, respond
 
 logger = logging.getLogger("opsknight")
 _GRAPHIQL_PAGE = ide.page_html()
@@ -302,6 +302,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *respond.ROUTES,
         *console.ROUTES,
         *profile.ROUTES,
+        *oncall.ROUTES,
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/readyz", readyz_endpoint(settings), methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

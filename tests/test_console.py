@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -497,3 +498,43 @@ async def test_the_api_offers_the_same_self_service(admin: Api) -> None:
     role = 'mutation { updateProfile(input: {name: "x", role: ADMIN}) { id } }'
     refused = await admin.client.post("/graphql", json={"query": role}, headers=own)
     assert refused.json()["errors"]  # role is not part of a profile
+
+
+async def test_on_call_now_and_a_schedule_with_its_gaps_and_an_override(
+    admin: Api, browser: httpx.AsyncClient
+) -> None:
+    from tests.test_schedules import make_schedule
+
+    user = await person(admin)
+    covered = await make_schedule(admin, [user])
+    empty = await admin.create(
+        "/api/schedules", {"name": unique("Nobody"), "time_zone": "Europe/Berlin"}
+    )
+    await sign_in(browser, user["email"])
+    now = await browser.get("/on-call")
+    assert now.status_code == 200
+    row = re.search(rf"{covered['name']}</a></td>\s*<td>([^<]*)</td>", now.text)
+    assert row is not None and row.group(1) == "Ada Console"
+    assert re.search(rf'class="gap"><td><a href="/schedules/{empty["id"]}"', now.text)
+
+    page = await browser.get(f"/schedules/{empty['id']}")
+    assert page.status_code == 200 and "Nobody on call</strong>" in page.text
+    csrf = field(page.text, "csrf")
+    backwards = await browser.post(f"/schedules/{empty['id']}/overrides", data={
+        "csrf": csrf, "user_id": user["id"], "start": "2030-01-02T09:00",
+        "end": "2030-01-01T09:00"})  # fmt: skip
+    assert backwards.status_code == 400 and 'role="alert"' in backwards.text
+    nonsense = await browser.post(f"/schedules/{empty['id']}/overrides", data={
+        "csrf": csrf, "user_id": user["id"], "start": "tomorrow", "end": "later"})  # fmt: skip
+    assert nonsense.status_code == 400 and "start must be a date and time" in nonsense.text
+
+    from opsknight import clock
+
+    start = (clock.now() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:00")
+    end = (clock.now() + timedelta(hours=6)).strftime("%Y-%m-%dT%H:00")
+    added = await browser.post(f"/schedules/{empty['id']}/overrides", data={
+        "csrf": csrf, "user_id": user["id"], "start": start, "end": end})  # fmt: skip
+    assert added.status_code == 303
+    page = await browser.get(f"/schedules/{empty['id']}")
+    assert "(override)" in page.text and "Nobody on call</strong>" in page.text  # gaps around it
+    assert (await browser.get("/schedules/sch_nothing")).status_code == 404

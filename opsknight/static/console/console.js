@@ -16,7 +16,10 @@
   });
   var rows = document.getElementById("rows");
   if (!rows) { return; }
-  var selected = null;  // the incident number of the selected row
+  // The incident number of the selected row; kept for the tab, so that it survives a
+  // form posted without htmx (a full page load) too.
+  var store = window.sessionStorage;
+  var selected = store ? store.getItem("opsknight.board.selected") : null;
 
   function list() { return Array.prototype.slice.call(rows.querySelectorAll("tr[data-number]")); }
 
@@ -36,6 +39,7 @@
       .then(function () { pending = false; }, function () { pending = false; });
   }
   // Rows swapped in by a refresh get the selection back once htmx has settled them.
+  mark();
   document.body.addEventListener("htmx:afterSwap", mark);
   document.body.addEventListener("htmx:afterSettle", mark);
 
@@ -56,6 +60,7 @@
     if (event.key === "j" || event.key === "k") {
       at = event.key === "j" ? Math.min(at + 1, all.length - 1) : Math.max(at - 1, 0);
       selected = all[at].dataset.number;
+      if (store) { store.setItem("opsknight.board.selected", selected); }
       mark();
       all[at].scrollIntoView({ block: "nearest" });
     } else if ((event.key === "a" || event.key === "r") && row) {

@@ -1,0 +1,123 @@
+"""The console's on-call pages: who is on call now on every schedule, and one schedule's
+next two weeks of shifts (gaps marked) with a form to add an override."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from opsknight import clock
+from opsknight.errors import HTTP_STATUS, NotFound, OpsKnightError, ValidationFailed
+from opsknight.web.console import checked_form, not_found, render, run, signed_in, to_sign_in
+
+WINDOW = timedelta(days=14)
+
+_NOW = """
+query OnCallNow {
+  schedules(limit: 100) { nodes { id name timeZone } }
+  onCall { schedule { id } user { name } end }
+}
+"""
+_SCHEDULE = """
+query Schedule($id: ID!, $since: DateTime!, $until: DateTime!) {
+  schedule(id: $id) {
+    id name timeZone
+    shifts(since: $since, until: $until) {
+      shifts { user { name } start end override }
+      gaps { start end }
+    }
+  }
+  users(limit: 100) { nodes { id name } }
+}
+"""
+_OVERRIDE = """
+mutation Override($id: ID!, $input: OverrideInput!) {
+  createOverride(scheduleId: $id, input: $input) { id }
+}
+"""
+
+
+async def on_call_page(request: Request) -> Response:
+    current = await signed_in(request)
+    if current is None:
+        return to_sign_in(request)
+    data = await run(current, _NOW, {})
+    by_schedule: dict[str, list[dict[str, Any]]] = {}
+    for entry in data["onCall"]:
+        by_schedule.setdefault(entry["schedule"]["id"], []).append(entry)
+    return render(
+        request, "on_call.html", title="On call", me=current.user,
+        csrf=current.session.csrf_token, schedules=data["schedules"]["nodes"],
+        on_call=by_schedule,
+    )  # fmt: skip
+
+
+async def schedule_page(request: Request) -> Response:
+    current = await signed_in(request)
+    if current is None:
+        return to_sign_in(request)
+    return await _schedule(request, current)
+
+
+async def _schedule(
+    request: Request, current: Any, error: OpsKnightError | None = None, form: Any = None
+) -> Response:
+    since = clock.now().replace(minute=0, second=0, microsecond=0)
+    variables = {"id": request.path_params["id"], "since": clock.isoformat_z(since),
+                 "until": clock.isoformat_z(since + WINDOW)}  # fmt: skip
+    try:
+        data = await run(current, _SCHEDULE, variables)
+    except NotFound:
+        return await not_found(request)
+    rendered = data["schedule"]["shifts"]
+    timeline = sorted(
+        [{"kind": "shift", **s} for s in rendered["shifts"]]
+        + [{"kind": "gap", **g} for g in rendered["gaps"]],
+        key=lambda item: item["start"],
+    )
+    return render(
+        request, "schedule.html", HTTP_STATUS[error.code] if error else 200,
+        title=data["schedule"]["name"], me=current.user, csrf=current.session.csrf_token,
+        schedule=data["schedule"], timeline=timeline, users=data["users"]["nodes"],
+        error=error.message if error else None,
+        error_field=error.details.get("field") if error else None, form=form or {},
+        may_write=current.principal.may("schedules:write"),
+    )  # fmt: skip
+
+
+def _instant(value: str, field: str) -> str:
+    """A form's date and time (``2026-12-05T18:00``, UTC) as the API's timestamp."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(f"{field} must be a date and time", field=field) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=clock.now().tzinfo)
+    return clock.isoformat_z(moment)
+
+
+async def add_override(request: Request) -> Response:
+    checked = await checked_form(request)
+    if isinstance(checked, Response):
+        return checked
+    current, form = checked
+    schedule_id = request.path_params["id"]
+    try:
+        override = {"start": _instant(form.get("start", ""), "start"),
+                    "end": _instant(form.get("end", ""), "end"),
+                    "userId": form.get("user_id", "")}  # fmt: skip
+        await run(current, _OVERRIDE, {"id": schedule_id, "input": override})
+    except OpsKnightError as exc:
+        return await _schedule(request, current, exc, form)
+    return RedirectResponse(f"/schedules/{schedule_id}", status_code=303)
+
+
+ROUTES = [
+    Route("/on-call", on_call_page, methods=["GET"]),
+    Route("/schedules/{id}", schedule_page, methods=["GET"]),
+    Route("/schedules/{id}/overrides", add_override, methods=["POST"]),
+]
