@@ -211,7 +211,7 @@ async def sign_out(request: Request) -> Response:
 
 def _forbidden(request: Request, current: sessions.Current) -> Response:
     return render(
-        request, "not_found.html", 403, title="Refused", me=current.user,
+        request, "refused.html", 403, title="Not done", me=current.user,
         csrf=current.session.csrf_token,
     )  # fmt: skip
 
