@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from opsknight import clock
 from opsknight.auth.models import SignInFailures, WebSession
 from opsknight.auth.principal import Principal
 from opsknight.auth.scopes import ALL_SCOPES
 from opsknight.directory.models import User
+from opsknight.directory.users import password_matches
 from opsknight.errors import RateLimited, Unauthorized
 
 IDLE = timedelta(hours=12)  # a night shift without a click
@@ -33,9 +33,8 @@ LONGEST_WAIT = timedelta(minutes=15)
 # last_seen_at is written at most this often, so pages do not each cost a write.
 _SEEN_RESOLUTION = timedelta(seconds=60)
 
-_hasher = PasswordHasher()
 # Checked when the account does not exist, so both answers take as long.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+_DUMMY_HASH = PasswordHasher().hash(secrets.token_hex(16))
 
 
 def digest(secret: str) -> str:
@@ -77,7 +76,7 @@ async def sign_in(email: str, password: str, ip: str, user_agent: str) -> Signed
         raise RateLimited(f"too many failed sign-ins: try again in {wait} s", {"retry_after": wait})
     user = await User.get_or_none(email_key=email.strip().lower())
     stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
-    matches = await asyncio.to_thread(_verify, stored, password)
+    matches = await asyncio.to_thread(password_matches, stored, password)
     if user is None or not user.password_hash or not matches or user.status != "ACTIVE":
         await _failed(counters)
         raise Unauthorized("the email or the password is wrong")
@@ -99,13 +98,6 @@ async def sign_in(email: str, password: str, ip: str, user_agent: str) -> Signed
         expires_at=now + LIFETIME,
     )
     return SignedIn(secret, session, user)
-
-
-def _verify(stored: str, password: str) -> bool:
-    try:
-        return _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 async def _wait(counters: list[str]) -> int:
