@@ -9,8 +9,10 @@ any session, carries one from a short-lived cookie (double submit).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -90,18 +92,25 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-async def _fields(request: Request) -> list[tuple[str, str]]:
-    """The fields of a urlencoded form, in order (the console's forms send nothing else)."""
+class Form(dict[str, str]):
+    """A posted form: the last value of each field, and ``every`` value of a repeated one."""
+
+    def __init__(self, fields: list[tuple[str, str]]) -> None:
+        super().__init__(fields)
+        self.fields = fields
+
+    def every(self, name: str) -> list[str]:
+        return [value for key, value in self.fields if key == name]
+
+
+async def _form(request: Request) -> Form:
+    """The fields of a urlencoded form (the console's forms send nothing else)."""
     body = await request.body()
     if len(body) > _FORM_BYTES or not request.headers.get("content-type", "").startswith(
         "application/x-www-form-urlencoded"
     ):
-        return []
-    return parse_qsl(body.decode("utf-8", "replace"), max_num_fields=50)
-
-
-async def _form(request: Request) -> dict[str, str]:
-    return dict(await _fields(request))
+        return Form([])
+    return Form(parse_qsl(body.decode("utf-8", "replace"), max_num_fields=200))
 
 
 def _local(path: str | None) -> str:
@@ -180,16 +189,45 @@ async def sign_in(request: Request) -> Response:
     return response
 
 
-async def checked_form(request: Request) -> tuple[sessions.Current, dict[str, str]] | Response:
-    """The signed-in person and their form, or the answer when there is none (sign in)
-    or its CSRF token is wrong (403)."""
-    current = await signed_in(request)
-    if current is None:
-        return to_sign_in(request)
-    form = await _form(request)
-    if not csrf_ok(request, current, form):
-        return _forbidden(request, current)
-    return current, form
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def page(handler: Callable[[Request, sessions.Current], Awaitable[Response]]) -> Endpoint:
+    """A page for the signed-in person; anyone else is asked to sign in first."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        current = await signed_in(request)
+        if current is None:
+            return to_sign_in(request)
+        return await handler(request, current)
+
+    return endpoint
+
+
+def action(handler: Callable[[Request, sessions.Current, Form], Awaitable[Response]]) -> Endpoint:
+    """A form's POST for the signed-in person: without a session, sign in; with a wrong
+    CSRF token, a 403 page saying nothing changed."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        current = await signed_in(request)
+        if current is None:
+            return to_sign_in(request)
+        form = await _form(request)
+        if not csrf_ok(request, current, form):
+            return _forbidden(request, current)
+        return await handler(request, current, form)
+
+    return endpoint
+
+
+def refusal(error: OpsKnightError | None) -> dict[str, Any]:
+    """What a page shows about a refused form: the status, the message and the field."""
+    if error is None:
+        return {"status": 200, "error": None, "error_field": None}
+    return {"status": HTTP_STATUS[error.code], "error": error.message,
+            "error_field": error.details.get("field")}  # fmt: skip
 
 
 def csrf_ok(request: Request, current: sessions.Current, form: dict[str, str]) -> bool:
@@ -216,10 +254,8 @@ def _forbidden(request: Request, current: sessions.Current) -> Response:
     )  # fmt: skip
 
 
-async def board_page(request: Request) -> Response:
-    current = await signed_in(request)
-    if current is None:
-        return to_sign_in(request)
+@page
+async def board_page(request: Request, current: sessions.Current) -> Response:
     return await _board(request, current)
 
 
@@ -268,12 +304,9 @@ mutation Update($id: ID!, $input: UpdateIncidentInput!) {
 _STATUSES = ("ACKNOWLEDGED", "RESOLVED", "SNOOZED")
 
 
-async def change_status(request: Request) -> Response:
+@action
+async def change_status(request: Request, current: sessions.Current, form: Form) -> Response:
     """Acknowledge, resolve or snooze one incident from a page; back to that page."""
-    checked = await checked_form(request)
-    if isinstance(checked, Response):
-        return checked
-    current, form = checked
     status = form.get("status", "")
     change: dict[str, Any] = {"status": status}
     if status == "SNOOZED":
@@ -309,10 +342,8 @@ mutation AddNote($id: ID!, $input: NoteInput!) { addNote(incidentId: $id, input:
 """
 
 
-async def incident_page(request: Request) -> Response:
-    current = await signed_in(request)
-    if current is None:
-        return to_sign_in(request)
+@page
+async def incident_page(request: Request, current: sessions.Current) -> Response:
     return await _incident(request, current)
 
 
@@ -331,11 +362,8 @@ async def _incident(
     )  # fmt: skip
 
 
-async def add_note(request: Request) -> Response:
-    checked = await checked_form(request)
-    if isinstance(checked, Response):
-        return checked
-    current, form = checked
+@action
+async def add_note(request: Request, current: sessions.Current, form: Form) -> Response:
     incident_id = request.path_params["id"]
     try:
         await run(
@@ -394,10 +422,8 @@ mutation CreateKey($input: ApiKeyInput!) { createApiKey(input: $input) { name ke
 _REVOKE_KEY = "mutation RevokeKey($id: ID!) { revokeApiKey(id: $id) { id } }"
 
 
-async def api_keys_page(request: Request) -> Response:
-    current = await signed_in(request)
-    if current is None:
-        return to_sign_in(request)
+@page
+async def api_keys_page(request: Request, current: sessions.Current) -> Response:
     return await _api_keys(request, current)
 
 
@@ -410,25 +436,20 @@ async def _api_keys(
     name: str = "",
 ) -> Response:
     data = await run(current, _KEYS, {})
-    status = HTTP_STATUS[error.code] if error else (201 if issued else 200)
+    shown = refusal(error)
+    if issued:
+        shown["status"] = 201
     return render(
-        request, "api_keys.html", status, title="API keys", me=current.user,
+        request, "api_keys.html", title="API keys", me=current.user,
         csrf=current.session.csrf_token, keys=data["apiKeys"]["nodes"], issued=issued,
-        error=error.message if error else None,
-        error_field=(error.details.get("field") if error else None), name=name,
-        all_scopes=ALL_SCOPES, may_write=current.principal.may("api_keys:write"),
+        name=name, all_scopes=ALL_SCOPES, may_write=current.principal.may("api_keys:write"),
+        **shown,
     )  # fmt: skip
 
 
-async def create_api_key(request: Request) -> Response:
-    current = await signed_in(request)
-    if current is None:
-        return to_sign_in(request)
-    fields = await _fields(request)
-    form = dict(fields)
-    if not csrf_ok(request, current, form):
-        return _forbidden(request, current)
-    scopes = [value for key, value in fields if key == "scopes"]
+@action
+async def create_api_key(request: Request, current: sessions.Current, form: Form) -> Response:
+    scopes = form.every("scopes")
     name = form.get("name", "")
     try:
         data = await run(current, _CREATE_KEY, {"input": {"name": name, "scopes": scopes}})
@@ -437,11 +458,8 @@ async def create_api_key(request: Request) -> Response:
     return await _api_keys(request, current, issued=data["createApiKey"])
 
 
-async def revoke_api_key(request: Request) -> Response:
-    checked = await checked_form(request)
-    if isinstance(checked, Response):
-        return checked
-    current, _ = checked
+@action
+async def revoke_api_key(request: Request, current: sessions.Current, form: Form) -> Response:
     try:
         await run(current, _REVOKE_KEY, {"id": request.path_params["id"]})
     except OpsKnightError as exc:

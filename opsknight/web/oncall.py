@@ -11,8 +11,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from opsknight import clock
-from opsknight.errors import HTTP_STATUS, NotFound, OpsKnightError, ValidationFailed
-from opsknight.web.console import checked_form, not_found, render, run, signed_in, to_sign_in
+from opsknight.auth import sessions
+from opsknight.errors import NotFound, OpsKnightError, ValidationFailed
+from opsknight.web.console import Form, action, not_found, page, refusal, render, run
 
 WINDOW = timedelta(days=14)
 
@@ -41,10 +42,8 @@ mutation Override($id: ID!, $input: OverrideInput!) {
 """
 
 
-async def on_call_page(request: Request) -> Response:
-    current = await signed_in(request)
-    if current is None:
-        return to_sign_in(request)
+@page
+async def on_call_page(request: Request, current: sessions.Current) -> Response:
     data = await run(current, _NOW, {})
     by_schedule: dict[str, list[dict[str, Any]]] = {}
     for entry in data["onCall"]:
@@ -56,15 +55,16 @@ async def on_call_page(request: Request) -> Response:
     )  # fmt: skip
 
 
-async def schedule_page(request: Request) -> Response:
-    current = await signed_in(request)
-    if current is None:
-        return to_sign_in(request)
+@page
+async def schedule_page(request: Request, current: sessions.Current) -> Response:
     return await _schedule(request, current)
 
 
 async def _schedule(
-    request: Request, current: Any, error: OpsKnightError | None = None, form: Any = None
+    request: Request,
+    current: sessions.Current,
+    error: OpsKnightError | None = None,
+    form: Form | None = None,
 ) -> Response:
     since = clock.now().replace(minute=0, second=0, microsecond=0)
     variables = {"id": request.path_params["id"], "since": clock.isoformat_z(since),
@@ -80,12 +80,10 @@ async def _schedule(
         key=lambda item: item["start"],
     )
     return render(
-        request, "schedule.html", HTTP_STATUS[error.code] if error else 200,
-        title=data["schedule"]["name"], me=current.user, csrf=current.session.csrf_token,
-        schedule=data["schedule"], timeline=timeline, users=data["users"]["nodes"],
-        error=error.message if error else None,
-        error_field=error.details.get("field") if error else None, form=form or {},
-        may_write=current.principal.may("schedules:write"),
+        request, "schedule.html", title=data["schedule"]["name"], me=current.user,
+        csrf=current.session.csrf_token, schedule=data["schedule"], timeline=timeline,
+        users=data["users"]["nodes"], form=form or {},
+        may_write=current.principal.may("schedules:write"), **refusal(error),
     )  # fmt: skip
 
 
@@ -100,11 +98,8 @@ def _instant(value: str, field: str) -> str:
     return clock.isoformat_z(moment)
 
 
-async def add_override(request: Request) -> Response:
-    checked = await checked_form(request)
-    if isinstance(checked, Response):
-        return checked
-    current, form = checked
+@action
+async def add_override(request: Request, current: sessions.Current, form: Form) -> Response:
     schedule_id = request.path_params["id"]
     try:
         override = {"start": _instant(form.get("start", ""), "start"),

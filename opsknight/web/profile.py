@@ -8,14 +8,16 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from opsknight.auth import sessions
-from opsknight.errors import HTTP_STATUS, OpsKnightError
+from opsknight.errors import OpsKnightError
 from opsknight.web.console import (
     SESSION_COOKIE,
-    checked_form,
+    Form,
+    action,
+    page,
+    refusal,
     render,
     run,
     signed_in,
-    to_sign_in,
 )
 
 _PROFILE = """
@@ -34,10 +36,8 @@ mutation ChangePassword($current: String!, $new: String!) {
 """
 
 
-async def profile_page(request: Request) -> Response:
-    current = await signed_in(request)
-    if current is None:
-        return to_sign_in(request)
+@page
+async def profile_page(request: Request, current: sessions.Current) -> Response:
     return await _profile(request, current)
 
 
@@ -49,22 +49,16 @@ async def _profile(
     notice: str | None = None,
 ) -> Response:
     data = await run(current, _PROFILE, {"id": current.user.id})
-    status = HTTP_STATUS[error.code] if error else 200
     return render(
-        request, "profile.html", status, title="My profile", me=current.user,
+        request, "profile.html", title="My profile", me=current.user,
         csrf=current.session.csrf_token, profile=data["viewer"], notice=notice,
-        contact_methods=data["contactMethods"],
-        error=error.message if error else None,
-        error_field=error.details.get("field") if error else None,
+        contact_methods=data["contactMethods"], **refusal(error),
         sessions=await sessions.open_sessions(current.user.id), this_session=current.session.id,
     )  # fmt: skip
 
 
-async def update_profile(request: Request) -> Response:
-    checked = await checked_form(request)
-    if isinstance(checked, Response):
-        return checked
-    current, form = checked
+@action
+async def update_profile(request: Request, current: sessions.Current, form: Form) -> Response:
     change = {"name": form.get("name", ""), "timeZone": form.get("time_zone", ""),
               "handoffNotices": form.get("handoff_notices") == "on"}  # fmt: skip
     try:
@@ -74,11 +68,8 @@ async def update_profile(request: Request) -> Response:
     return RedirectResponse("/profile", status_code=303)
 
 
-async def change_password(request: Request) -> Response:
-    checked = await checked_form(request)
-    if isinstance(checked, Response):
-        return checked
-    current, form = checked
+@action
+async def change_password(request: Request, current: sessions.Current, form: Form) -> Response:
     variables = {"current": form.get("current_password", ""), "new": form.get("password", "")}
     try:
         await run(current, _CHANGE_PASSWORD, variables)
@@ -92,11 +83,8 @@ async def change_password(request: Request) -> Response:
     )  # fmt: skip
 
 
-async def sign_out_everywhere(request: Request) -> Response:
-    checked = await checked_form(request)
-    if isinstance(checked, Response):
-        return checked
-    current, _ = checked
+@action
+async def sign_out_everywhere(request: Request, current: sessions.Current, form: Form) -> Response:
     await sessions.sign_out_everywhere(current.user.id)
     response = RedirectResponse("/sign-in", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
