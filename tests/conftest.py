@@ -246,6 +246,19 @@ async def served_url(app: Any) -> AsyncIterator[str]:
         yield url
 
 
+@pytest.fixture
+async def browser(served_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the console that keeps cookies, like a browser; failed sign-ins of the
+    test's address are forgotten afterwards, so they do not slow other tests down."""
+    from opsknight.auth.models import SignInFailures
+
+    async with httpx.AsyncClient(
+        base_url=f"http://{served_url}", headers={"Accept": "text/html"}
+    ) as client:
+        yield client
+    await SignInFailures.filter(key__startswith="ip:").delete()
+
+
 @dataclass
 class SmtpSink:
     """A real SMTP server (aiosmtpd) on a loopback port; keeps every message it accepts."""

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import Api, make_api, unique
-from tests.test_console import PASSWORD, person
+from tests.console import PASSWORD, person
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without these, Chromium keeps reaching for Google's hosts, which this network refuses.
@@ -170,6 +170,42 @@ async def test_keys_select_acknowledge_and_resolve_on_the_board(
         (await admin.get(f"/api/incidents/{m['id']}")).json()["data"]["status"] for m in made
     ]
     assert statuses == ["RESOLVED", "OPEN"]
+
+
+async def test_ticks_survive_a_live_refresh_and_acknowledge_together(
+    admin: Api, page: Any, served_url: str
+) -> None:
+    from playwright.async_api import expect
+
+    base = f"http://{served_url}"
+    user = await person(admin)
+    service = await admin.create("/api/services", {"name": unique("ticks")})
+    first, second, third = [
+        await admin.create("/api/incidents", {"title": f"Tick {n}", "service_id": service["id"]})
+        for n in (1, 2, 3)
+    ]
+    await signed_in(page, base, user["email"])
+    await page.goto(f"{base}/?service={service['id']}")
+    await page.get_by_label(f"Tick #{first['number']}").check()
+    await page.keyboard.press("j")  # the newest (third) is selected first
+    await page.keyboard.press("x")
+    await expect(page.get_by_label(f"Tick #{third['number']}")).to_be_checked()
+
+    # A new incident refreshes the rows; what was ticked stays ticked.
+    await admin.create("/api/incidents", {"title": "Tick 4", "service_id": service["id"]})
+    await expect(page.locator("#rows")).to_contain_text("Tick 4")
+    await expect(page.get_by_label(f"Tick #{first['number']}")).to_be_checked()
+    await expect(page.get_by_label(f"Tick #{third['number']}")).to_be_checked()
+
+    await page.locator("#bulk").get_by_role("button", name="Acknowledge").click()
+    row = page.locator(f'tr[data-number="{first["number"]}"]')
+    await expect(row).to_contain_text("ACKNOWLEDGED")
+    await expect(page.get_by_label(f"Tick #{first['number']}")).not_to_be_checked()
+    statuses = [
+        (await admin.get(f"/api/incidents/{i['id']}")).json()["data"]["status"]
+        for i in (first, second, third)
+    ]
+    assert statuses == ["ACKNOWLEDGED", "OPEN", "ACKNOWLEDGED"]
 
 
 async def test_an_api_key_is_shown_once_with_a_copy_button(

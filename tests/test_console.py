@@ -3,59 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import Api, make_api, unique
-
-PASSWORD = "correct horse battery"
+from tests.console import PASSWORD, field, person, sign_in
 
 
 @pytest.fixture
 async def admin(unlimited: httpx.AsyncClient) -> Api:
     return await make_api(unlimited)
-
-
-@pytest.fixture
-async def browser(served_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """A client that keeps cookies, like a browser; failed sign-ins of the test's address
-    are forgotten afterwards, so they do not slow other tests down."""
-    from opsknight.auth.models import SignInFailures
-
-    async with httpx.AsyncClient(
-        base_url=f"http://{served_url}", headers={"Accept": "text/html"}
-    ) as client:
-        yield client
-    await SignInFailures.filter(key__startswith="ip:").delete()
-
-
-async def person(api: Api, role: str = "RESPONDER") -> dict[str, Any]:
-    email = f"{unique('ada')}@example.com"
-    user = await api.create(
-        "/api/users", {"name": "Ada Console", "email": email, "role": role, "password": PASSWORD}
-    )
-    return {**user, "email": email}
-
-
-def field(page: str, name: str) -> str:
-    match = re.search(rf'name="{name}" value="([^"]*)"', page)
-    assert match is not None, f"no {name} in the page"
-    return match.group(1)
-
-
-async def sign_in(
-    client: httpx.AsyncClient, email: str, password: str = PASSWORD, next_path: str = "/"
-) -> httpx.Response:
-    form = await client.get("/sign-in", params={"next": next_path})
-    return await client.post(
-        "/sign-in",
-        data={"csrf": field(form.text, "csrf"), "next": next_path, "email": email,
-              "password": password},
-    )  # fmt: skip
 
 
 async def test_signing_in_opens_the_board_and_signing_out_ends_the_session(

@@ -289,6 +289,7 @@ async def _board_view(
         may_write=current.principal.may("incidents:write"), view=view,
         statuses=board.STATUSES, urgencies=board.URGENCIES,
         services=data["services"]["nodes"], teams=data["teams"]["nodes"],
+        users=data["users"]["nodes"],
         pagination=incidents["pagination"], here="/" + (f"?{query}" if query else ""),
         rows_source="/board/rows" + (f"?{query}" if query else ""),
         previous_page=view.query(view.page - 1) if view.page > 1 else None,
@@ -302,6 +303,59 @@ mutation Update($id: ID!, $input: UpdateIncidentInput!) {
 }
 """
 _STATUSES = ("ACKNOWLEDGED", "RESOLVED", "SNOOZED")
+_BULK = """
+mutation Bulk($ids: [ID!]!, $updates: BulkUpdateInput!) {
+  bulkUpdateIncidents(incidentIds: $ids, updates: $updates) {
+    updated failed results { id error { message } }
+  }
+}
+"""
+
+
+def _minutes(form: Form) -> int:
+    minutes = form.get("minutes", "")
+    return int(minutes) if minutes.isdigit() and len(minutes) < 7 else 0
+
+
+@action
+async def bulk_change(request: Request, current: sessions.Current, form: Form) -> Response:
+    """Acknowledge, resolve, snooze or assign the incidents ticked on the board."""
+    choices: dict[str, dict[str, Any]] = {
+        "acknowledge": {"status": "ACKNOWLEDGED"},
+        "resolve": {"status": "RESOLVED"},
+        "snooze": {"status": "SNOOZED", "snoozeDuration": _minutes(form)},
+        "assign": {"assigneeId": form.get("assignee_id") or None},
+    }
+    updates = choices.get(form.get("op", ""), {})
+    ids = form.every("ids")
+    try:
+        if not updates:
+            raise ValidationFailed("op must be one of acknowledge, resolve, snooze, assign",
+                                   field="op")  # fmt: skip
+        if not ids:
+            raise ValidationFailed("tick at least one incident first", field="ids")
+        data = await run(current, _BULK, {"ids": ids, "updates": updates})
+    except OpsKnightError as exc:
+        return await _board_answer(request, current, form, exc.message, HTTP_STATUS[exc.code])
+    result = data["bulkUpdateIncidents"]
+    error = None
+    if result["failed"]:
+        reasons = sorted({r["error"]["message"] for r in result["results"] if r["error"]})
+        error = (f"{result['failed']} of {len(ids)} not changed: " + "; ".join(reasons))[:500]
+    if error or request.headers.get("hx-request"):
+        return await _board_answer(request, current, form, error, 409 if error else 200)
+    return RedirectResponse(_local(form.get("back")), status_code=303)
+
+
+async def _board_answer(
+    request: Request, current: sessions.Current, form: Form, error: str | None, status: int
+) -> Response:
+    """After a board action: its rows for htmx (a refusal shown in the first row), else the
+    board the form came from with the reason."""
+    if request.headers.get("hx-request"):
+        return await _rows(request, current, error=error)
+    back = urlsplit(_local(form.get("back")))
+    return await _board_view(request, current, parse_qsl(back.query), "board.html", error, status)
 
 
 @action
@@ -310,8 +364,7 @@ async def change_status(request: Request, current: sessions.Current, form: Form)
     status = form.get("status", "")
     change: dict[str, Any] = {"status": status}
     if status == "SNOOZED":
-        minutes = form.get("minutes", "")
-        change["snoozeDuration"] = int(minutes) if minutes.isdigit() else 0
+        change["snoozeDuration"] = _minutes(form)
     try:
         if status not in _STATUSES:
             raise ValidationFailed(f"status must be one of {', '.join(_STATUSES)}", field="status")
@@ -329,16 +382,35 @@ async def change_status(request: Request, current: sessions.Current, form: Form)
 _INCIDENT = """
 query Incident($id: ID!) {
   incident(id: $id) {
-    id number title description status urgency createdAt snoozedUntil alertCount
-    escalationStatus currentEscalationStep service { name }
+    id number title description status urgency priority createdAt snoozedUntil alertCount
+    escalationStatus currentEscalationStep nextEscalationAt nextEscalationStep mergedInto
+    relatedIncidents service { id name } assignee { id name } escalationPolicy { id name }
     notes { content createdAt author { name } }
     timeline { type timestamp actor { name } details }
     notifications { step channel status attempts lastError recipient { name } }
+    recentChanges { summary source timestamp links { href text } }
+  }
+  users(limit: 100, status: ACTIVE) { nodes { id name } }
+  incidents(filter: {statuses: [OPEN, ACKNOWLEDGED, SNOOZED]}, limit: 50) {
+    nodes { id number title }
   }
 }
 """
+_ALERTS = """
+query Alerts($id: ID!, $offset: Int) {
+  incidentAlerts(incidentId: $id, limit: 25, offset: $offset) {
+    nodes { id action summary severity receivedAt payload }
+  }
+}
+"""
+ALERTS_SHOWN = 25
 _ADD_NOTE = """
 mutation AddNote($id: ID!, $input: NoteInput!) { addNote(incidentId: $id, input: $input) { id } }
+"""
+_MERGE = """
+mutation Merge($id: ID!, $sources: [ID!]!) {
+  mergeIncidents(id: $id, sourceIncidentIds: $sources) { id }
+}
 """
 
 
@@ -350,28 +422,58 @@ async def incident_page(request: Request, current: sessions.Current) -> Response
 async def _incident(
     request: Request, current: sessions.Current, error: str | None = None, status: int = 200
 ) -> Response:
+    incident_id = request.path_params["id"]
     try:
-        data = await run(current, _INCIDENT, {"id": request.path_params["id"]})
+        data = await run(current, _INCIDENT, {"id": incident_id})
     except NotFound:
         return await not_found(request)
     incident = data["incident"]
+    # The latest alerts: the ones a responder compares with what they see now.
+    offset = max(0, incident["alertCount"] - ALERTS_SHOWN)
+    alerts = await run(current, _ALERTS, {"id": incident_id, "offset": offset})
     return render(
         request, "incident.html", status, title=f"#{incident['number']} {incident['title']}",
         me=current.user, csrf=current.session.csrf_token, incident=incident, error=error,
-        may_write=current.principal.may("incidents:write"),
+        may_write=current.principal.may("incidents:write"), users=data["users"]["nodes"],
+        alerts=list(reversed(alerts["incidentAlerts"]["nodes"])), alerts_hidden=offset,
+        merge_candidates=[i for i in data["incidents"]["nodes"] if i["id"] != incident["id"]],
     )  # fmt: skip
 
 
 @action
-async def add_note(request: Request, current: sessions.Current, form: Form) -> Response:
+async def assign(request: Request, current: sessions.Current, form: Form) -> Response:
+    """Assign an incident to a person (or to nobody); back to the page it came from."""
+    change = {"assigneeId": form.get("assignee_id") or None}
+    return await _act(request, current, form, _UPDATE, {"input": change})
+
+
+@action
+async def merge_into(request: Request, current: sessions.Current, form: Form) -> Response:
+    """Merge the chosen incidents into this one."""
+    return await _act(request, current, form, _MERGE, {"sources": form.every("source_id")})
+
+
+async def _act(
+    request: Request,
+    current: sessions.Current,
+    form: Form,
+    document: str,
+    variables: dict[str, Any],
+) -> Response:
+    """Run one mutation on the incident in the address; on success back to where the form
+    was, on refusal the incident page again with the reason."""
     incident_id = request.path_params["id"]
     try:
-        await run(
-            current, _ADD_NOTE, {"id": incident_id, "input": {"content": form.get("content", "")}}
-        )
+        await run(current, document, {"id": incident_id, **variables})
     except OpsKnightError as exc:
         return await _incident(request, current, error=exc.message, status=HTTP_STATUS[exc.code])
-    return RedirectResponse(f"/incidents/{quote(incident_id)}", status_code=303)
+    return RedirectResponse(_local(form.get("back") or f"/incidents/{quote(incident_id)}"), 303)
+
+
+@action
+async def add_note(request: Request, current: sessions.Current, form: Form) -> Response:
+    return await _act(request, current, form, _ADD_NOTE,
+                      {"input": {"content": form.get("content", "")}})  # fmt: skip
 
 
 async def board_rows(request: Request) -> Response:
@@ -488,7 +590,10 @@ ROUTES = [
     Route("/api-keys/{id}/revoke", revoke_api_key, methods=["POST"]),
     Route("/live/incidents", live_feed, methods=["GET"]),
     Route("/static/console/{name}", asset, methods=["GET"]),
+    Route("/incidents/bulk", bulk_change, methods=["POST"]),
     Route("/incidents/{id}", incident_page, methods=["GET"]),
     Route("/incidents/{id}/status", change_status, methods=["POST"]),
     Route("/incidents/{id}/notes", add_note, methods=["POST"]),
+    Route("/incidents/{id}/assign", assign, methods=["POST"]),
+    Route("/incidents/{id}/merge", merge_into, methods=["POST"]),
 ]

@@ -177,6 +177,13 @@ class ChangeEvent:
         )
 
 
+def _escalating(row: Any) -> bool:
+    """Whether a step of the incident's escalation is waiting for its due time."""
+    return bool(
+        row.status == "OPEN" and row.escalation_status == "ACTIVE" and row.escalation_next_step
+    )
+
+
 @strawberry.type
 class Incident:
     id: strawberry.ID
@@ -208,6 +215,12 @@ class Incident:
     resolved_at: datetime | None
     snoozed_until: datetime | None
     last_status_change: datetime
+    next_escalation_at: datetime | None = strawberry.field(
+        description="When the escalation runs its next step (null when none is waiting)."
+    )
+    next_escalation_step: int | None = strawberry.field(
+        description="The step that runs at nextEscalationAt (1-based)."
+    )
     etag: str = strawberry.field(description="Changes with every change; send as If-Match.")
     service_id: strawberry.Private[str]
     assignee_id: strawberry.Private[str | None]
@@ -247,6 +260,8 @@ class Incident:
             resolved_at=row.resolved_at,
             snoozed_until=row.snoozed_until,
             last_status_change=row.last_status_change,
+            next_escalation_at=row.escalation_due_at if _escalating(row) else None,
+            next_escalation_step=row.escalation_next_step if _escalating(row) else None,
             etag=etag_of(row),
             service_id=row.service_id,
             assignee_id=row.assignee_id,

@@ -1,8 +1,8 @@
 // The console's one script. The board follows the live feed: each change reloads the
 // rows (htmx swaps them in place), so new incidents appear and status changes move rows
 // without a full reload.
-// Keys: j / k select the next / previous incident, a acknowledges it, r resolves it,
-// Enter opens it.
+// Keys: j / k select the next / previous incident, x ticks it for the bulk buttons,
+// a acknowledges it, r resolves it, Enter opens it. Ticks survive the live refresh.
 (function () {
   "use strict";
   // Copy buttons: data-copy names the element whose text they copy.
@@ -38,10 +38,32 @@
     window.htmx.ajax("GET", rows.dataset.source, { target: "#rows", swap: "innerHTML" })
       .then(function () { pending = false; }, function () { pending = false; });
   }
+  // Ticked incidents (ids), so that a refresh of the rows keeps them ticked.
+  var ticked = {};
+  function boxes() { return Array.prototype.slice.call(rows.querySelectorAll('input[name="ids"]')); }
+  function retick() { boxes().forEach(function (box) { box.checked = !!ticked[box.value]; }); }
+  rows.addEventListener("change", function (event) {
+    if (event.target.name === "ids") { ticked[event.target.value] = event.target.checked; }
+  });
+  var tickAll = document.getElementById("tick-all");
+  if (tickAll) {
+    tickAll.addEventListener("change", function () {
+      boxes().forEach(function (box) { box.checked = tickAll.checked; ticked[box.value] = tickAll.checked; });
+    });
+  }
+  var bulk = document.getElementById("bulk");
+  if (bulk) {
+    // Once a bulk action went through, its incidents are no longer ticked.
+    bulk.addEventListener("htmx:afterRequest", function (event) {
+      if (event.detail.successful) { ticked = {}; if (tickAll) { tickAll.checked = false; } retick(); }
+    });
+  }
+
   // Rows swapped in by a refresh get the selection back once htmx has settled them.
-  mark();
-  document.body.addEventListener("htmx:afterSwap", mark);
-  document.body.addEventListener("htmx:afterSettle", mark);
+  function restore() { mark(); retick(); }
+  restore();
+  document.body.addEventListener("htmx:afterSwap", restore);
+  document.body.addEventListener("htmx:afterSettle", restore);
 
   if (window.EventSource) {
     var feed = new EventSource(rows.dataset.feed);
@@ -52,7 +74,7 @@
 
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
-    if (event.target.closest && event.target.closest("input, textarea, select, button, a")) { return; }
+    if (event.target.closest && event.target.closest("input:not([type=checkbox]), textarea, select, button, a")) { return; }
     var all = list();
     if (!all.length) { return; }
     var at = all.findIndex(function (row) { return row.dataset.number === selected; });
@@ -63,6 +85,9 @@
       if (store) { store.setItem("opsknight.board.selected", selected); }
       mark();
       all[at].scrollIntoView({ block: "nearest" });
+    } else if (event.key === "x" && row) {
+      var box = row.querySelector('input[name="ids"]');
+      if (box) { box.checked = !box.checked; ticked[box.value] = box.checked; }
     } else if ((event.key === "a" || event.key === "r") && row) {
       var label = event.key === "a" ? "Acknowledge #" : "Resolve #";
       var button = row.querySelector('button[aria-label^="' + label + '"]');
