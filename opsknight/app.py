@@ -46,7 +46,7 @@ from opsknight.rest.adapter import RouteHandler
 from opsknight.rest.openapi import openapi_document
 from opsknight.rest.responses import JsonResponse, error_response
 from opsknight.rest.routes import ROUTES
-from opsknight.web import console, oncall, profile, respond
+from opsknight.web import console, oncall, people, policies, profile, respond, services, webhooks
 
 logger = logging.getLogger("opsknight")
 _GRAPHIQL_PAGE = ide.page_html()
@@ -303,6 +303,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *console.ROUTES,
         *profile.ROUTES,
         *oncall.ROUTES,
+        *services.ROUTES,
+        *policies.ROUTES,
+        *people.ROUTES,
+        *webhooks.ROUTES,
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/readyz", readyz_endpoint(settings), methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

@@ -37,6 +37,11 @@ def configure(public_url: str, ttl_hours: float) -> None:
     _ttl = timedelta(hours=ttl_hours)
 
 
+def public_url() -> str:
+    """The base of the addresses OpsKnight gives out (OPSKNIGHT_PUBLIC_URL)."""
+    return _public_url
+
+
 def new_secret() -> tuple[str, str]:
     """A link secret and the digest that is stored."""
     secret = secrets.token_urlsafe(24)

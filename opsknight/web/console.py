@@ -192,7 +192,11 @@ async def sign_in(request: Request) -> Response:
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def page(handler: Callable[[Request, sessions.Current], Awaitable[Response]]) -> Endpoint:
+PageHandler = Callable[[Request, sessions.Current], Awaitable[Response]]
+ActionHandler = Callable[[Request, sessions.Current, Form], Awaitable[Response]]
+
+
+def page(handler: PageHandler) -> Endpoint:
     """A page for the signed-in person; anyone else is asked to sign in first."""
 
     @functools.wraps(handler)
@@ -205,7 +209,7 @@ def page(handler: Callable[[Request, sessions.Current], Awaitable[Response]]) ->
     return endpoint
 
 
-def action(handler: Callable[[Request, sessions.Current, Form], Awaitable[Response]]) -> Endpoint:
+def action(handler: ActionHandler) -> Endpoint:
     """A form's POST for the signed-in person: without a session, sign in; with a wrong
     CSRF token, a 403 page saying nothing changed."""
 
@@ -220,6 +224,37 @@ def action(handler: Callable[[Request, sessions.Current, Form], Awaitable[Respon
         return await handler(request, current, form)
 
     return endpoint
+
+
+def admin_page(handler: PageHandler) -> Endpoint:
+    """A page (or, wrapped in ``action``, a form) only administrators may open; the
+    schema refuses others anyway, this answers them with a page that says so."""
+
+    @functools.wraps(handler)
+    async def guarded(request: Request, current: sessions.Current) -> Response:
+        if current.user.role != "ADMIN":
+            return _admins_only(request, current)
+        return await handler(request, current)
+
+    return page(guarded)
+
+
+def admin_action(handler: ActionHandler) -> Endpoint:
+    @functools.wraps(handler)
+    async def guarded(request: Request, current: sessions.Current, form: Form) -> Response:
+        if current.user.role != "ADMIN":
+            return _admins_only(request, current)
+        return await handler(request, current, form)
+
+    return action(guarded)
+
+
+def _admins_only(request: Request, current: sessions.Current) -> Response:
+    return render(
+        request, "refused.html", 403, title="Administrators only", me=current.user,
+        csrf=current.session.csrf_token,
+        reason="Only administrators can open this page. Nothing changed.",
+    )  # fmt: skip
 
 
 def refusal(error: OpsKnightError | None) -> dict[str, Any]:
