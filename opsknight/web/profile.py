@@ -3,12 +3,14 @@ methods and sessions (with "sign out everywhere")."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from opsknight.auth import sessions
-from opsknight.errors import OpsKnightError
+from opsknight.errors import OpsKnightError, ValidationFailed
 from opsknight.web.console import (
     SESSION_COOKIE,
     Form,
@@ -24,8 +26,48 @@ _PROFILE = """
 query Profile($id: ID!) {
   viewer { id name email role timeZone handoffNotices }
   contactMethods(userId: $id) { id type address }
+  notificationRules(userId: $id) { contactMethodId delayMinutes urgency }
 }
 """
+_ADD_CONTACT = """
+mutation Add($id: ID!, $input: ContactMethodInput!) {
+  createContactMethod(userId: $id, input: $input) { id type address secret }
+}
+"""
+_TEST_CONTACT = """
+mutation Test($id: ID!, $method: ID!) {
+  testContactMethod(userId: $id, id: $method) { delivered error }
+}
+"""
+_DELETE_CONTACT = """
+mutation Delete($id: ID!, $method: ID!) { deleteContactMethod(userId: $id, id: $method) { id } }
+"""
+_SET_RULES = """
+mutation Rules($id: ID!, $rules: [NotificationRuleInput!]!) {
+  setNotificationRules(userId: $id, rules: $rules) { id }
+}
+"""
+CONTACT_TYPES = (
+    ("email", "Email", "you@example.com"),
+    (
+        "push",
+        "Push (ntfy, Gotify, Pushover… as an Apprise address)",
+        "ntfys://ntfy.example.com/my-pages",
+    ),
+    (
+        "sms",
+        "Text message (an Apprise address: Twilio, Vonage, AWS SNS…)",
+        "twilio://SID:TOKEN@+15550001/+15550002",
+    ),
+    (
+        "chat",
+        "Chat (an Apprise address: Slack, Teams, Mattermost, Telegram, Matrix…)",
+        "slack://TokenA/TokenB/TokenC/#oncall",
+    ),
+    ("webhook", "Webhook (signed JSON to an address of yours)", "https://hooks.example.com/pages"),
+)
+URGENCIES = ("ANY", "HIGH", "LOW")
+MAX_RULES = 20
 _UPDATE_PROFILE = """
 mutation UpdateProfile($input: ProfileInput!) { updateProfile(input: $input) { id } }
 """
@@ -47,12 +89,16 @@ async def _profile(
     *,
     error: OpsKnightError | None = None,
     notice: str | None = None,
+    issued: dict[str, Any] | None = None,
+    form: Form | None = None,
 ) -> Response:
     data = await run(current, _PROFILE, {"id": current.user.id})
     return render(
         request, "profile.html", title="My profile", me=current.user,
         csrf=current.session.csrf_token, profile=data["viewer"], notice=notice,
-        contact_methods=data["contactMethods"], **refusal(error),
+        contact_methods=data["contactMethods"], rules=data["notificationRules"],
+        contact_types=CONTACT_TYPES, urgencies=URGENCIES, issued=issued, values=form or {},
+        **refusal(error),
         sessions=await sessions.open_sessions(current.user.id), this_session=current.session.id,
     )  # fmt: skip
 
@@ -91,9 +137,80 @@ async def sign_out_everywhere(request: Request, current: sessions.Current, form:
     return response
 
 
+@action
+async def add_contact_method(request: Request, current: sessions.Current, form: Form) -> Response:
+    method = {"type": form.get("type", ""), "address": form.get("address", "").strip()}
+    try:
+        data = await run(current, _ADD_CONTACT, {"id": current.user.id, "input": method})
+    except OpsKnightError as exc:
+        return await _profile(request, current, error=exc, form=form)
+    issued = data["createContactMethod"]
+    if issued["secret"]:  # a webhook's signing secret: shown on this page only
+        return await _profile(request, current, issued=issued)
+    return RedirectResponse("/profile#contact-methods", status_code=303)
+
+
+@action
+async def test_contact_method(request: Request, current: sessions.Current, form: Form) -> Response:
+    """Send a test message and say how it went, on the profile page."""
+    variables = {"id": current.user.id, "method": request.path_params["id"]}
+    try:
+        data = await run(current, _TEST_CONTACT, variables)
+    except OpsKnightError as exc:
+        return await _profile(request, current, error=exc)
+    outcome = data["testContactMethod"]
+    notice = ("Test message sent: check that it arrived." if outcome["delivered"]
+              else f"The test message was not delivered: {outcome['error']}")  # fmt: skip
+    return await _profile(request, current, notice=notice)
+
+
+@action
+async def delete_contact_method(
+    request: Request, current: sessions.Current, form: Form
+) -> Response:
+    variables = {"id": current.user.id, "method": request.path_params["id"]}
+    try:
+        await run(current, _DELETE_CONTACT, variables)
+    except OpsKnightError as exc:
+        return await _profile(request, current, error=exc)
+    return RedirectResponse("/profile#contact-methods", status_code=303)
+
+
+def rules_of(form: Form) -> list[dict[str, Any]]:
+    """The notification rules a profile form sends, in order; rows without a contact
+    method are dropped."""
+    rules: list[dict[str, Any]] = []
+    for row in range(MAX_RULES + 1):
+        method = form.get(f"rule-{row}-method", "")
+        if not method:
+            continue
+        delay = form.get(f"rule-{row}-delay", "0").strip() or "0"
+        if not delay.isdigit() or len(delay) > 5:
+            raise ValidationFailed(
+                f"rule {len(rules) + 1}: after must be a whole number of minutes",
+                field=f"rules[{len(rules)}].delay_minutes",
+            )
+        rules.append({"contactMethodId": method, "delayMinutes": int(delay),
+                      "urgency": form.get(f"rule-{row}-urgency") or "ANY"})  # fmt: skip
+    return rules
+
+
+@action
+async def set_rules(request: Request, current: sessions.Current, form: Form) -> Response:
+    try:
+        await run(current, _SET_RULES, {"id": current.user.id, "rules": rules_of(form)})
+    except OpsKnightError as exc:
+        return await _profile(request, current, error=exc)
+    return RedirectResponse("/profile#rules", status_code=303)
+
+
 ROUTES = [
     Route("/profile", profile_page, methods=["GET"]),
     Route("/profile", update_profile, methods=["POST"]),
     Route("/profile/password", change_password, methods=["POST"]),
     Route("/profile/sign-out-everywhere", sign_out_everywhere, methods=["POST"]),
+    Route("/profile/contact-methods", add_contact_method, methods=["POST"]),
+    Route("/profile/contact-methods/{id}/test", test_contact_method, methods=["POST"]),
+    Route("/profile/contact-methods/{id}/delete", delete_contact_method, methods=["POST"]),
+    Route("/profile/notification-rules", set_rules, methods=["POST"]),
 ]
