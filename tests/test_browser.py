@@ -142,6 +142,53 @@ async def test_the_board_fits_a_phone_and_follows_dark_mode(
         await context.close()
 
 
+# What sticks out of a phone's screen, to name it when a page is too wide.
+WIDER_THAN_SCREEN = """() => [...document.querySelectorAll("body *")]
+  .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+  .slice(0, 5).map((e) => `${e.tagName}.${e.className}`)"""
+
+
+async def test_every_page_fits_a_phone_for_an_administrator(
+    admin: Api, chromium: Any, served_url: str
+) -> None:
+    base = f"http://{served_url}"
+    boss = await person(admin, role="ADMIN")
+    policy = await admin.create("/api/escalation-policies", {"name": unique("primary"), "steps": [
+        {"target_type": "USER", "target_id": boss["id"], "delay_minutes": 15}]})  # fmt: skip
+    service = await admin.create(
+        "/api/services", {"name": unique("payments"), "escalation_policy_id": policy["id"]}
+    )
+    await admin.create(f"/api/services/{service['id']}/integrations",
+                       {"name": "Alertmanager", "type": "alertmanager"})  # fmt: skip
+    incident = await admin.create(
+        "/api/incidents", {"title": "Card payments failing", "service_id": service["id"]}
+    )
+    team = await admin.create("/api/teams", {"name": unique("platform")})
+    context = await chromium.new_context(viewport={"width": 360, "height": 740})
+    phone = await context.new_page()
+    try:
+        await signed_in(phone, base, boss["email"])
+        pages = {
+            "services": "/services", "service": f"/services/{service['id']}",
+            "policies": "/escalation-policies", "policy": f"/escalation-policies/{policy['id']}",
+            "incident-phone": f"/incidents/{incident['id']}", "on-call": "/on-call",
+            "teams": "/teams", "team": f"/teams/{team['id']}", "people": "/users",
+            "webhooks": "/webhooks", "profile": "/profile", "api-keys-phone": "/api-keys",
+        }  # fmt: skip
+        for name, path in pages.items():
+            await phone.goto(f"{base}{path}")
+            assert "/sign-in" not in phone.url
+            for opened in await phone.locator("details").all():
+                await opened.evaluate("(d) => { d.open = true; }")
+            width = await phone.evaluate("() => document.documentElement.scrollWidth")
+            overflowing = await phone.evaluate(WIDER_THAN_SCREEN)
+            assert width <= 360, f"{path} is {width} px wide: {overflowing}"
+            if name in ("service", "policy"):
+                await screenshot(phone, f"{name}-phone")
+    finally:
+        await context.close()
+
+
 async def test_keys_select_acknowledge_and_resolve_on_the_board(
     admin: Api, page: Any, served_url: str
 ) -> None:
