@@ -83,6 +83,7 @@ async def test_a_new_event_appears_on_the_open_board_and_is_acknowledged_there(
     await signed_in(page, base, user["email"])
     await expect(page.get_by_role("heading", name="Incidents", exact=True)).to_be_visible()
     marker = await page.evaluate("() => (window.boardMarker = Math.random())")
+    before = int((await page.locator("#board-count").text_content() or "").split()[0])
 
     title = f"Card payments failing {unique('x')}"
     async with httpx.AsyncClient(base_url=base) as client:
@@ -93,8 +94,9 @@ async def test_a_new_event_appears_on_the_open_board_and_is_acknowledged_there(
     number = sent.json()["data"]["incident"]["number"]
     row = page.locator(f'tr[data-number="{number}"]')
     await expect(row).to_contain_text(title, timeout=2000)
-    # The same page, not a reload.
+    # The same page, not a reload; the count under the board follows.
     assert await page.evaluate("() => window.boardMarker") == marker
+    await expect(page.locator("#board-count")).to_contain_text(f"{before + 1} incident")
     await screenshot(page, "board")
 
     await row.get_by_role("button", name=f"Acknowledge #{number}").click()

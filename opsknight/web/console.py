@@ -13,6 +13,7 @@ import functools
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -65,6 +66,20 @@ templates.env.globals["scripts"] = [
     (f"/static/console/{served}", integrity) for served, _, integrity in map(_served, _SCRIPTS)
 ]
 templates.env.globals["feed_events"] = " ".join(EVENTS)
+
+
+def _when(value: str | None) -> str:
+    """An API timestamp as people read it (the script shows it in the browser's zone)."""
+    if not value:
+        return "—"
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+templates.env.filters["when"] = _when
 
 _HEADERS = {
     "Cache-Control": "no-store",

@@ -14,6 +14,20 @@
       button.textContent = "Copied";
     });
   });
+  // Times in the reader's own time zone (the page says UTC without scripts).
+  var format = window.Intl ? new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }) : null;
+  function localTimes(root) {
+    if (!format) { return; }
+    Array.prototype.forEach.call(root.querySelectorAll("time[datetime]"), function (element) {
+      var moment = new Date(element.getAttribute("datetime"));
+      if (isNaN(moment.getTime())) { return; }
+      element.title = element.getAttribute("datetime");
+      element.textContent = format.format(moment);
+    });
+  }
+  localTimes(document);
+  document.body.addEventListener("htmx:afterSwap", function (event) { localTimes(event.target); });
+
   var rows = document.getElementById("rows");
   if (!rows) { return; }
   // The incident number of the selected row; kept for the tab, so that it survives a
@@ -60,7 +74,13 @@
   }
 
   // Rows swapped in by a refresh get the selection back once htmx has settled them.
-  function restore() { mark(); retick(); }
+  // The count under the board follows the rows (a hidden row carries it).
+  function recount() {
+    var carrier = rows.querySelector("tr[data-total]");
+    var count = document.getElementById("board-count");
+    if (carrier && count) { count.textContent = carrier.dataset.total; }
+  }
+  function restore() { mark(); retick(); recount(); }
   restore();
   document.body.addEventListener("htmx:afterSwap", restore);
   document.body.addEventListener("htmx:afterSettle", restore);
