@@ -144,6 +144,46 @@ async def test_the_board_fits_a_phone_and_follows_dark_mode(
         await context.close()
 
 
+async def test_a_responder_cannot_open_admin_pages(admin: Api, page: Any, served_url: str) -> None:
+    from playwright.async_api import expect
+
+    base = f"http://{served_url}"
+    responder = await person(admin)
+    await signed_in(page, base, responder["email"])
+    nav = page.get_by_role("navigation", name="Main")
+    await expect(nav.get_by_role("link", name="Services")).to_be_visible()
+    await expect(nav.get_by_role("link", name="People")).to_have_count(0)
+    await expect(nav.get_by_role("link", name="Webhooks")).to_have_count(0)
+    for path in ("/users", "/webhooks"):
+        answer = await page.goto(f"{base}{path}")
+        assert answer is not None and answer.status == 403
+        await expect(page.get_by_role("alert")).to_contain_text("Only administrators")
+    answer = await page.goto(f"{base}/api-keys")
+    assert answer is not None and answer.status == 200
+    await expect(page.get_by_role("button", name="Create API key")).to_have_count(0)
+
+
+async def test_a_post_without_the_csrf_token_changes_nothing(
+    admin: Api, page: Any, served_url: str
+) -> None:
+    base = f"http://{served_url}"
+    user = await person(admin)
+    service = await admin.create("/api/services", {"name": unique("csrf")})
+    incident = await admin.create(
+        "/api/incidents", {"title": "Leave me open", "service_id": service["id"]}
+    )
+    await signed_in(page, base, user["email"])
+    # The session cookie goes along (same site), the token does not.
+    status = await page.evaluate(
+        """async (path) => (await fetch(path, {method: "POST", body: "status=RESOLVED",
+            headers: {"Content-Type": "application/x-www-form-urlencoded"}})).status""",
+        f"/incidents/{incident['id']}/status",
+    )
+    assert status == 403
+    after = (await admin.get(f"/api/incidents/{incident['id']}")).json()["data"]
+    assert after["status"] == "OPEN"
+
+
 # What sticks out of a phone's screen, to name it when a page is too wide.
 WIDER_THAN_SCREEN = """() => [...document.querySelectorAll("body *")]
   .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
