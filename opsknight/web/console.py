@@ -280,6 +280,27 @@ def refusal(error: OpsKnightError | None) -> dict[str, Any]:
             "error_field": error.details.get("field")}  # fmt: skip
 
 
+Redisplay = Callable[[OpsKnightError], Awaitable[Response]]
+
+
+async def perform(
+    current: sessions.Current,
+    document: str,
+    variables: dict[str, Any] | Callable[[], dict[str, Any]],
+    *,
+    redisplay: Redisplay,
+    then: str | Callable[[Any], str],
+) -> Response:
+    """Run a form's mutation: when done, go to ``then`` (a path, or one made from the
+    answer); when refused — or when ``variables``, given as a function reading the form,
+    refuses it — the form's page again with the reason (``redisplay``)."""
+    try:
+        data = await run(current, document, variables() if callable(variables) else variables)
+    except OpsKnightError as exc:
+        return await redisplay(exc)
+    return RedirectResponse(then(data) if callable(then) else then, status_code=303)
+
+
 def csrf_ok(request: Request, current: sessions.Current, form: dict[str, str]) -> bool:
     presented = request.headers.get("x-csrf-token") or form.get("csrf")
     return sessions.csrf_matches(current.session, presented)
@@ -513,11 +534,13 @@ async def _act(
     """Run one mutation on the incident in the address; on success back to where the form
     was, on refusal the incident page again with the reason."""
     incident_id = request.path_params["id"]
-    try:
-        await run(current, document, {"id": incident_id, **variables})
-    except OpsKnightError as exc:
+
+    async def redisplay(exc: OpsKnightError) -> Response:
         return await _incident(request, current, error=exc.message, status=HTTP_STATUS[exc.code])
-    return RedirectResponse(_local(form.get("back") or f"/incidents/{quote(incident_id)}"), 303)
+
+    back = _local(form.get("back") or f"/incidents/{quote(incident_id)}")
+    return await perform(current, document, {"id": incident_id, **variables},
+                         redisplay=redisplay, then=back)  # fmt: skip
 
 
 @action

@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from opsknight import clock
 from opsknight.auth import sessions
 from opsknight.errors import NotFound, OpsKnightError, ValidationFailed
-from opsknight.web.console import Form, action, not_found, page, refusal, render, run
+from opsknight.web.console import Form, action, not_found, page, perform, refusal, render, run
 
 WINDOW = timedelta(days=14)
 
@@ -101,14 +101,18 @@ def _instant(value: str, field: str) -> str:
 @action
 async def add_override(request: Request, current: sessions.Current, form: Form) -> Response:
     schedule_id = request.path_params["id"]
-    try:
+
+    def variables() -> dict[str, Any]:
         override = {"start": _instant(form.get("start", ""), "start"),
                     "end": _instant(form.get("end", ""), "end"),
                     "userId": form.get("user_id", "")}  # fmt: skip
-        await run(current, _OVERRIDE, {"id": schedule_id, "input": override})
-    except OpsKnightError as exc:
+        return {"id": schedule_id, "input": override}
+
+    async def redisplay(exc: OpsKnightError) -> Response:
         return await _schedule(request, current, exc, form)
-    return RedirectResponse(f"/schedules/{schedule_id}", status_code=303)
+
+    return await perform(current, _OVERRIDE, variables, redisplay=redisplay,
+                         then=f"/schedules/{schedule_id}")  # fmt: skip
 
 
 ROUTES = [

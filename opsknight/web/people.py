@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from opsknight.auth import sessions
@@ -18,6 +18,7 @@ from opsknight.web.console import (
     admin_page,
     not_found,
     page,
+    perform,
     refusal,
     render,
     run,
@@ -81,21 +82,23 @@ async def create_user(request: Request, current: sessions.Current, form: Form) -
                               "role": form.get("role") or "RESPONDER"}  # fmt: skip
     if form.get("password"):
         person["password"] = form["password"]
-    try:
-        await run(current, _CREATE_USER, {"input": person})
-    except OpsKnightError as exc:
+
+    async def redisplay(exc: OpsKnightError) -> Response:
         return await _users(request, current, exc, form)
-    return RedirectResponse("/users", status_code=303)
+
+    return await perform(current, _CREATE_USER, {"input": person}, redisplay=redisplay,
+                         then="/users")  # fmt: skip
 
 
 @admin_action
 async def update_user(request: Request, current: sessions.Current, form: Form) -> Response:
     change = {"role": form.get("role", ""), "status": form.get("status", "")}
-    try:
-        await run(current, _UPDATE_USER, {"id": request.path_params["id"], "input": change})
-    except OpsKnightError as exc:
+
+    async def redisplay(exc: OpsKnightError) -> Response:
         return await _users(request, current, exc)
-    return RedirectResponse("/users", status_code=303)
+
+    return await perform(current, _UPDATE_USER, {"id": request.path_params["id"], "input": change},
+                         redisplay=redisplay, then="/users")  # fmt: skip
 
 
 @page
@@ -118,11 +121,12 @@ async def _teams(
 @action
 async def create_team(request: Request, current: sessions.Current, form: Form) -> Response:
     team = {"name": form.get("name", ""), "description": form.get("description") or None}
-    try:
-        data = await run(current, _CREATE_TEAM, {"input": team})
-    except OpsKnightError as exc:
+
+    async def redisplay(exc: OpsKnightError) -> Response:
         return await _teams(request, current, exc, form)
-    return RedirectResponse(f"/teams/{data['createTeam']['id']}", status_code=303)
+
+    return await perform(current, _CREATE_TEAM, {"input": team}, redisplay=redisplay,
+                         then=lambda data: f"/teams/{data['createTeam']['id']}")  # fmt: skip
 
 
 @page
@@ -151,13 +155,12 @@ async def _team_change(
     request: Request, current: sessions.Current, document: str, variables: dict[str, Any]
 ) -> Response:
     team_id = request.path_params["id"]
-    try:
-        await run(current, document, {"id": team_id, **variables})
-    except NotFound:
-        return await not_found(request)
-    except OpsKnightError as exc:
+
+    async def redisplay(exc: OpsKnightError) -> Response:
         return await _team(request, current, exc)
-    return RedirectResponse(f"/teams/{team_id}", status_code=303)
+
+    return await perform(current, document, {"id": team_id, **variables},
+                         redisplay=redisplay, then=f"/teams/{team_id}")  # fmt: skip
 
 
 @action

@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from opsknight.auth import sessions
 from opsknight.errors import NotFound, OpsKnightError, ValidationFailed
-from opsknight.web.console import Form, action, not_found, page, refusal, render, run
+from opsknight.web.console import Form, action, not_found, page, perform, refusal, render, run
 
 _TARGETS = """
   users(limit: 100, status: ACTIVE) { nodes { id name } }
@@ -56,6 +56,7 @@ mutation Update($id: ID!, $input: EscalationPolicyInput!) {
 }
 """
 MAX_ROWS = 20
+PATH = "/escalation-policies/"
 
 
 def _targets(data: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -120,13 +121,11 @@ async def _policies(
 
 @action
 async def create_policy(request: Request, current: sessions.Current, form: Form) -> Response:
-    try:
-        data = await run(current, _CREATE, {"input": _settings(form)})
-    except OpsKnightError as exc:
+    async def redisplay(exc: OpsKnightError) -> Response:
         return await _policies(request, current, exc, form)
-    return RedirectResponse(
-        f"/escalation-policies/{data['createEscalationPolicy']['id']}", status_code=303
-    )
+
+    return await perform(current, _CREATE, lambda: {"input": _settings(form)}, redisplay=redisplay,
+                         then=lambda data: PATH + data["createEscalationPolicy"]["id"])  # fmt: skip
 
 
 @page
@@ -152,13 +151,12 @@ async def _policy(
 @action
 async def update_policy(request: Request, current: sessions.Current, form: Form) -> Response:
     policy_id = request.path_params["id"]
-    try:
-        await run(current, _UPDATE, {"id": policy_id, "input": _settings(form)})
-    except NotFound:
-        return await not_found(request)
-    except OpsKnightError as exc:
+
+    async def redisplay(exc: OpsKnightError) -> Response:
         return await _policy(request, current, exc)
-    return RedirectResponse(f"/escalation-policies/{policy_id}", status_code=303)
+
+    return await perform(current, _UPDATE, lambda: {"id": policy_id, "input": _settings(form)},
+                         redisplay=redisplay, then=f"/escalation-policies/{policy_id}")  # fmt: skip
 
 
 ROUTES = [

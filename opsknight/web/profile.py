@@ -14,8 +14,10 @@ from opsknight.errors import OpsKnightError, ValidationFailed
 from opsknight.web.console import (
     SESSION_COOKIE,
     Form,
+    Redisplay,
     action,
     page,
+    perform,
     refusal,
     render,
     run,
@@ -103,15 +105,19 @@ async def _profile(
     )  # fmt: skip
 
 
+def _redisplay(request: Request, current: sessions.Current) -> Redisplay:
+    async def redisplay(exc: OpsKnightError) -> Response:
+        return await _profile(request, current, error=exc)
+
+    return redisplay
+
+
 @action
 async def update_profile(request: Request, current: sessions.Current, form: Form) -> Response:
     change = {"name": form.get("name", ""), "timeZone": form.get("time_zone", ""),
               "handoffNotices": form.get("handoff_notices") == "on"}  # fmt: skip
-    try:
-        await run(current, _UPDATE_PROFILE, {"input": change})
-    except OpsKnightError as exc:
-        return await _profile(request, current, error=exc)
-    return RedirectResponse("/profile", status_code=303)
+    return await perform(current, _UPDATE_PROFILE, {"input": change},
+                         redisplay=_redisplay(request, current), then="/profile")  # fmt: skip
 
 
 @action
@@ -169,11 +175,10 @@ async def delete_contact_method(
     request: Request, current: sessions.Current, form: Form
 ) -> Response:
     variables = {"id": current.user.id, "method": request.path_params["id"]}
-    try:
-        await run(current, _DELETE_CONTACT, variables)
-    except OpsKnightError as exc:
-        return await _profile(request, current, error=exc)
-    return RedirectResponse("/profile#contact-methods", status_code=303)
+    return await perform(
+        current, _DELETE_CONTACT, variables, redisplay=_redisplay(request, current),
+        then="/profile#contact-methods",
+    )  # fmt: skip
 
 
 def rules_of(form: Form) -> list[dict[str, Any]]:
@@ -197,11 +202,9 @@ def rules_of(form: Form) -> list[dict[str, Any]]:
 
 @action
 async def set_rules(request: Request, current: sessions.Current, form: Form) -> Response:
-    try:
-        await run(current, _SET_RULES, {"id": current.user.id, "rules": rules_of(form)})
-    except OpsKnightError as exc:
-        return await _profile(request, current, error=exc)
-    return RedirectResponse("/profile#rules", status_code=303)
+    return await perform(current, _SET_RULES,
+                         lambda: {"id": current.user.id, "rules": rules_of(form)},
+                         redisplay=_redisplay(request, current), then="/profile#rules")  # fmt: skip
 
 
 ROUTES = [

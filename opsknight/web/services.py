@@ -8,13 +8,13 @@ import json
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from opsknight.auth import sessions
 from opsknight.errors import NotFound, OpsKnightError
 from opsknight.notifications import links
-from opsknight.web.console import Form, action, not_found, page, refusal, render, run
+from opsknight.web.console import Form, action, not_found, page, perform, refusal, render, run
 
 _CHOICES = """
   teams(limit: 100) { nodes { id name } }
@@ -131,11 +131,11 @@ async def _services(
 
 @action
 async def create_service(request: Request, current: sessions.Current, form: Form) -> Response:
-    try:
-        data = await run(current, _CREATE, {"input": _service_input(form)})
-    except OpsKnightError as exc:
+    async def redisplay(exc: OpsKnightError) -> Response:
         return await _services(request, current, exc, form)
-    return RedirectResponse(f"/services/{data['createService']['id']}", status_code=303)
+
+    return await perform(current, _CREATE, {"input": _service_input(form)}, redisplay=redisplay,
+                         then=lambda data: f"/services/{data['createService']['id']}")  # fmt: skip
 
 
 @page
@@ -175,13 +175,12 @@ async def _service_change(
 ) -> Response:
     """Run one change of the service in the address; back to its page."""
     service_id = request.path_params["id"]
-    try:
-        await run(current, document, {"id": service_id, **variables})
-    except NotFound:
-        return await not_found(request)
-    except OpsKnightError as exc:
+
+    async def redisplay(exc: OpsKnightError) -> Response:
         return await _service(request, current, exc, form)
-    return RedirectResponse(f"/services/{service_id}", status_code=303)
+
+    return await perform(current, document, {"id": service_id, **variables},
+                         redisplay=redisplay, then=f"/services/{service_id}")  # fmt: skip
 
 
 @action

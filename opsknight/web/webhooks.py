@@ -7,12 +7,21 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from opsknight.auth import sessions
 from opsknight.errors import NotFound, OpsKnightError
-from opsknight.web.console import Form, admin_action, admin_page, not_found, refusal, render, run
+from opsknight.web.console import (
+    Form,
+    admin_action,
+    admin_page,
+    not_found,
+    perform,
+    refusal,
+    render,
+    run,
+)
 from opsknight.webhooks.outbox import EVENTS
 
 DELIVERIES_SHOWN = 25
@@ -115,13 +124,12 @@ async def _webhook_change(
     request: Request, current: sessions.Current, document: str, variables: dict[str, Any]
 ) -> Response:
     webhook_id = request.path_params["id"]
-    try:
-        await run(current, document, {"id": webhook_id, **variables})
-    except NotFound:
-        return await not_found(request)
-    except OpsKnightError as exc:
+
+    async def redisplay(exc: OpsKnightError) -> Response:
         return await _webhook(request, current, exc)
-    return RedirectResponse(f"/webhooks/{webhook_id}", status_code=303)
+
+    return await perform(current, document, {"id": webhook_id, **variables},
+                         redisplay=redisplay, then=f"/webhooks/{webhook_id}")  # fmt: skip
 
 
 @admin_action
