@@ -21,6 +21,7 @@ MODEL_MODULES = [
     "opsknight.schedules.models",
     "opsknight.webhooks.models",
     "opsknight.notifications.models",
+    "opsknight.maintenance.models",
 ]
 
 

@@ -21,6 +21,8 @@ ALL_SCOPES: tuple[str, ...] = (
     "webhooks:write",
     "api_keys:read",
     "api_keys:write",
+    "maintenance:read",
+    "maintenance:write",
 )
 
 ROLES = ("ADMIN", "RESPONDER", "USER")

@@ -75,7 +75,8 @@ async def arm_new(incidents: list[Incident]) -> None:
     """Before new incidents are saved: copy their service's policy and arm step 1.
 
     Call inside the transaction that saves them; step 1 is enqueued after it commits.
-    Test incidents and incidents created with ``suppress_notifications`` never escalate.
+    Test incidents and incidents created with ``suppress_notifications`` never escalate;
+    SUPPRESSED ones (opened in a maintenance window) keep the copy for when they open.
     """
     wanted = [i for i in incidents if i.environment == "live" and not i.suppress_notifications]
     if not wanted:
@@ -88,6 +89,8 @@ async def arm_new(incidents: list[Incident]) -> None:
         incident.escalation_policy_id = copy["id"]
         incident.policy_snapshot = copy
         incident.escalation_runs = 0
+        if incident.status == "SUPPRESSED":
+            continue
         for name, value in _armed(copy).items():
             setattr(incident, name, value)
         await schedule_armed(incident)

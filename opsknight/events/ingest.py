@@ -23,6 +23,7 @@ from opsknight.incidents import timeline
 from opsknight.incidents.announce import announce
 from opsknight.incidents.commands import move_status, reserve_numbers
 from opsknight.incidents.models import Alert, Incident, TimelineEvent
+from opsknight.maintenance.service import suppressing
 from opsknight.transaction import atomic
 
 # Attempts at a trigger: a lost race on the unique index is retried as a fold-in.
@@ -116,8 +117,18 @@ def _incident(target: Target, event: Event) -> Incident:
 
 
 def _created_entry(incident: Incident, target: Target, event: Event, alert: Alert) -> TimelineEvent:
-    details = {"source": "event", "alert_id": alert.id, "severity": event.severity}
+    details: dict[str, Any] = {"source": "event", "alert_id": alert.id, "severity": event.severity}
+    if incident.maintenance_window_id:
+        details["maintenance_window_id"] = incident.maintenance_window_id
     return timeline.entry(incident.id, "created", target.actor, details)
+
+
+def _in_maintenance(incident: Incident, windows: dict[str, str]) -> None:
+    """A new incident of a service in a maintenance window opens SUPPRESSED."""
+    window_id = windows.get(incident.service_id)  # type: ignore[attr-defined]
+    if window_id is not None:
+        incident.status = "SUPPRESSED"
+        incident.maintenance_window_id = window_id
 
 
 async def _trigger(target: Target, event: Event) -> Outcome:
@@ -134,6 +145,7 @@ async def _trigger(target: Target, event: Event) -> Outcome:
                     )
                     return Outcome("deduplicated", event.dedup_key, incident)
                 incident = _incident(target, event)
+                _in_maintenance(incident, await suppressing({target.service.id}))
                 (incident.number,) = await reserve_numbers(incident.environment, 1)
                 await engine.arm_new([incident])
                 await incident.save()
@@ -243,6 +255,17 @@ class _BatchWriter:
         by_environment: dict[str, list[Incident]] = {}
         for incident in self.new_incidents:
             by_environment.setdefault(incident.environment, []).append(incident)
+        if self.new_incidents:
+            windows = await suppressing({i.service_id for i in self.new_incidents})  # type: ignore[attr-defined]
+            for incident in self.new_incidents:
+                _in_maintenance(incident, windows)
+            if windows:  # the created entries were written before the window was known
+                suppressed = {i.id: i.maintenance_window_id for i in self.new_incidents
+                              if i.maintenance_window_id}  # fmt: skip
+                for entry in self.entries:
+                    window_id = suppressed.get(entry.incident_id)  # type: ignore[attr-defined]
+                    if entry.type == "created" and window_id:
+                        entry.details["maintenance_window_id"] = window_id
         for environment, incidents in by_environment.items():
             numbers = await reserve_numbers(environment, len(incidents))
             for incident, number in zip(incidents, numbers, strict=True):

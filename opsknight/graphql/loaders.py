@@ -11,6 +11,7 @@ from opsknight.directory import services, teams, users
 from opsknight.escalation import policies
 from opsknight.events import changes
 from opsknight.incidents import queries
+from opsknight.maintenance.service import suppressing
 from opsknight.schedules import service as schedules
 
 
@@ -85,6 +86,16 @@ class Loaders:
     @property
     def layer_members(self) -> DataLoader[Any, Any]:
         return self._get("layer_members", schedules.members_by_layer)
+
+    @property
+    def maintenance(self) -> DataLoader[Any, Any]:
+        """The maintenance window each service is in now (or None)."""
+
+        async def load(service_ids: list[str]) -> list[str | None]:
+            windows = await suppressing(set(service_ids))
+            return [windows.get(s) for s in service_ids]
+
+        return self._get("maintenance", load)
 
     def service_health(self, environment: str) -> DataLoader[Any, Any]:
         async def load(service_ids: list[str]) -> list[tuple[str, int]]:

@@ -42,12 +42,14 @@ from opsknight.graphql.mutations.directory import DirectoryMutation
 from opsknight.graphql.mutations.escalation import EscalationMutation
 from opsknight.graphql.mutations.events import EventMutation
 from opsknight.graphql.mutations.incidents import IncidentMutation
+from opsknight.graphql.mutations.maintenance import MaintenanceMutation
 from opsknight.graphql.mutations.pages import PageMutation, PageQuery
 from opsknight.graphql.mutations.schedules import ScheduleMutation
 from opsknight.graphql.mutations.webhooks import WebhookMutation
 from opsknight.graphql.queries.directory import DirectoryQuery
 from opsknight.graphql.queries.escalation import EscalationQuery
 from opsknight.graphql.queries.incidents import IncidentQuery
+from opsknight.graphql.queries.maintenance import MaintenanceQuery
 from opsknight.graphql.queries.schedules import ScheduleQuery
 from opsknight.graphql.queries.webhooks import WebhookQuery
 from opsknight.graphql.scalars import DateTime
@@ -56,7 +58,15 @@ from opsknight.graphql.subscriptions import Subscription
 
 Query = merge_types(
     "Query",
-    (DirectoryQuery, IncidentQuery, ScheduleQuery, EscalationQuery, WebhookQuery, PageQuery),
+    (
+        DirectoryQuery,
+        IncidentQuery,
+        ScheduleQuery,
+        EscalationQuery,
+        WebhookQuery,
+        PageQuery,
+        MaintenanceQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -68,6 +78,7 @@ Mutation = merge_types(
         EscalationMutation,
         WebhookMutation,
         PageMutation,
+        MaintenanceMutation,
     ),
 )
 

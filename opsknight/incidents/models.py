@@ -63,6 +63,8 @@ class Incident(PrefixedModel):
     client = fields.CharField(max_length=255, null=True)
     client_url = fields.CharField(max_length=2048, null=True)
     suppress_notifications = fields.BooleanField(default=False)
+    # The maintenance window it opened in (SUPPRESSED), for that window's end.
+    maintenance_window_id = fields.CharField(max_length=40, null=True)
     merged_into = fields.ForeignKeyField(
         "models.Incident", related_name="merged_incidents", null=True, on_delete=fields.SET_NULL
     )

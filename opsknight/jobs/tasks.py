@@ -12,6 +12,7 @@ from typing import Any
 
 from opsknight.escalation import engine
 from opsknight.incidents import commands
+from opsknight.maintenance import service as maintenance
 from opsknight.notifications import dispatch, handoffs
 from opsknight.webhooks import delivery, outbox
 
@@ -40,6 +41,7 @@ SWEEPS: tuple[Callable[[], Awaitable[int]], ...] = (
     delivery.sweep,
     dispatch.sweep,
     handoffs.sweep,
+    maintenance.sweep,
 )
 
 

@@ -22,7 +22,8 @@ fragment TeamFields on Team {
 fragment ServiceFields on Service {
   id name description team { id name } escalation_policy: escalationPolicy { id name }
   region sla_tier: slaTier runbook_url: runbookUrl health
-  active_incident_count: activeIncidentCount created_at: createdAt updated_at: updatedAt
+  active_incident_count: activeIncidentCount in_maintenance: inMaintenance
+  created_at: createdAt updated_at: updatedAt
 }""",
     "IntegrationFields": """
 fragment IntegrationFields on Integration {
@@ -374,6 +375,31 @@ mutation UpdatePolicy($id: ID!, $input: EscalationPolicyInput!) {
 }""")
 DELETE_POLICY = document("""
 mutation DeletePolicy($id: ID!) { result: deleteEscalationPolicy(id: $id) { id deleted } }""")
+
+# --- maintenance windows -----------------------------------------------------------------
+_WINDOW = """id name service_ids: serviceIds starts_at: startsAt ends_at: endsAt days
+  start_time: startTime duration_minutes: durationMinutes time_zone: timeZone until
+  resolve_on_end: resolveOnEnd reopen_on_end: reopenOnEnd in_effect: inEffect
+  current_end: currentEnd created_at: createdAt updated_at: updatedAt"""
+LIST_WINDOWS = document(f"""
+query ListWindows($serviceId: ID, $limit: Int, $offset: Int) {{
+  result: maintenanceWindows(serviceId: $serviceId, limit: $limit, offset: $offset) {{
+    nodes {{ {_WINDOW} }} {PAGINATION}
+  }}
+}}""")
+GET_WINDOW = document(
+    f"query GetWindow($id: ID!) {{ result: maintenanceWindow(id: $id) {{ {_WINDOW} }} }}"
+)
+CREATE_WINDOW = document(f"""
+mutation CreateWindow($input: MaintenanceWindowInput!) {{
+  result: createMaintenanceWindow(input: $input) {{ {_WINDOW} }}
+}}""")
+UPDATE_WINDOW = document(f"""
+mutation UpdateWindow($id: ID!, $input: MaintenanceWindowInput!) {{
+  result: updateMaintenanceWindow(id: $id, input: $input) {{ {_WINDOW} }}
+}}""")
+DELETE_WINDOW = document("""
+mutation DeleteWindow($id: ID!) { result: deleteMaintenanceWindow(id: $id) { id deleted } }""")
 
 # --- webhooks and contact methods --------------------------------------------------------
 _WEBHOOK = """id name url events enabled include_test: includeTest service_ids: serviceIds

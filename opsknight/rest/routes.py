@@ -137,6 +137,15 @@ ROUTES: tuple[Route, ...] = (
           ops.UPDATE_POLICY, body="input"),
     Route("DELETE", "/api/escalation-policies/{id}", "escalation_policies:write",
           ops.DELETE_POLICY),
+    # maintenance windows
+    Route("GET", "/api/maintenance-windows", "maintenance:read", ops.LIST_WINDOWS, paged=True,
+          query={"service_id": Param("serviceId"), **_PAGE}),
+    Route("POST", "/api/maintenance-windows", "maintenance:write", ops.CREATE_WINDOW, 201,
+          body="input", location="/api/maintenance-windows/{id}"),
+    Route("GET", "/api/maintenance-windows/{id}", "maintenance:read", ops.GET_WINDOW),
+    Route("PATCH", "/api/maintenance-windows/{id}", "maintenance:write", ops.UPDATE_WINDOW,
+          body="input"),
+    Route("DELETE", "/api/maintenance-windows/{id}", "maintenance:write", ops.DELETE_WINDOW),
     # webhooks
     Route("GET", "/api/webhooks", "webhooks:read", ops.LIST_WEBHOOKS, paged=True, query=_PAGE),
     Route("POST", "/api/webhooks", "webhooks:write", ops.CREATE_WEBHOOK, 201, body="input",

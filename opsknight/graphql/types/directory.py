@@ -275,6 +275,13 @@ class Service:
     async def active_incident_count(self, info: Info) -> int:
         return (await self._health(info))[1]
 
+    @strawberry.field(
+        description="Whether a maintenance window is on for it now: new incidents open "
+        "SUPPRESSED and page no one."
+    )
+    async def in_maintenance(self, info: Info) -> bool:
+        return await info.context.loaders.maintenance.load(str(self.id)) is not None
+
 
 async def load_service(info: Info, service_id: str | None) -> Service | None:
     if service_id is None:

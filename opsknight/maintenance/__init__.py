@@ -1,0 +1,1 @@
+"""Maintenance windows: while one is on, a service's new incidents open SUPPRESSED."""
