@@ -22,6 +22,7 @@ MODEL_MODULES = [
     "opsknight.webhooks.models",
     "opsknight.notifications.models",
     "opsknight.maintenance.models",
+    "opsknight.heartbeats.models",
 ]
 
 

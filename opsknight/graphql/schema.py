@@ -41,6 +41,7 @@ from opsknight.graphql.errors import classify
 from opsknight.graphql.mutations.directory import DirectoryMutation
 from opsknight.graphql.mutations.escalation import EscalationMutation
 from opsknight.graphql.mutations.events import EventMutation
+from opsknight.graphql.mutations.heartbeats import HeartbeatMutation
 from opsknight.graphql.mutations.incidents import IncidentMutation
 from opsknight.graphql.mutations.maintenance import MaintenanceMutation
 from opsknight.graphql.mutations.pages import PageMutation, PageQuery
@@ -48,6 +49,7 @@ from opsknight.graphql.mutations.schedules import ScheduleMutation
 from opsknight.graphql.mutations.webhooks import WebhookMutation
 from opsknight.graphql.queries.directory import DirectoryQuery
 from opsknight.graphql.queries.escalation import EscalationQuery
+from opsknight.graphql.queries.heartbeats import HeartbeatQuery
 from opsknight.graphql.queries.incidents import IncidentQuery
 from opsknight.graphql.queries.maintenance import MaintenanceQuery
 from opsknight.graphql.queries.schedules import ScheduleQuery
@@ -66,6 +68,7 @@ Query = merge_types(
         WebhookQuery,
         PageQuery,
         MaintenanceQuery,
+        HeartbeatQuery,
     ),
 )
 Mutation = merge_types(
@@ -79,6 +82,7 @@ Mutation = merge_types(
         WebhookMutation,
         PageMutation,
         MaintenanceMutation,
+        HeartbeatMutation,
     ),
 )
 

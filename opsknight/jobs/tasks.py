@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from opsknight.escalation import engine
+from opsknight.heartbeats import service as heartbeats
 from opsknight.incidents import commands
 from opsknight.maintenance import service as maintenance
 from opsknight.notifications import dispatch, handoffs
@@ -42,6 +43,7 @@ SWEEPS: tuple[Callable[[], Awaitable[int]], ...] = (
     dispatch.sweep,
     handoffs.sweep,
     maintenance.sweep,
+    heartbeats.sweep,
 )
 
 

@@ -401,6 +401,34 @@ mutation UpdateWindow($id: ID!, $input: MaintenanceWindowInput!) {{
 DELETE_WINDOW = document("""
 mutation DeleteWindow($id: ID!) { result: deleteMaintenanceWindow(id: $id) { id deleted } }""")
 
+# --- heartbeats ---------------------------------------------------------------------------
+_HEARTBEAT = """id service_id: serviceId name interval_seconds: intervalSeconds
+  grace_seconds: graceSeconds status last_ping_at: lastPingAt due_at: dueAt token
+  created_at: createdAt updated_at: updatedAt"""
+LIST_HEARTBEATS = document(f"""
+query ListHeartbeats($serviceId: ID, $limit: Int, $offset: Int) {{
+  result: heartbeats(serviceId: $serviceId, limit: $limit, offset: $offset) {{
+    nodes {{ {_HEARTBEAT} }} {PAGINATION}
+  }}
+}}""")
+GET_HEARTBEAT = document(
+    f"query GetHeartbeat($id: ID!) {{ result: heartbeat(id: $id) {{ {_HEARTBEAT} }} }}"
+)
+CREATE_HEARTBEAT = document(f"""
+mutation CreateHeartbeat($input: HeartbeatInput!) {{
+  result: createHeartbeat(input: $input) {{ {_HEARTBEAT} }}
+}}""")
+UPDATE_HEARTBEAT = document(f"""
+mutation UpdateHeartbeat($id: ID!, $input: HeartbeatInput!) {{
+  result: updateHeartbeat(id: $id, input: $input) {{ {_HEARTBEAT} }}
+}}""")
+DELETE_HEARTBEAT = document("""
+mutation DeleteHeartbeat($id: ID!) { result: deleteHeartbeat(id: $id) { id deleted } }""")
+PING_HEARTBEAT = document("""
+mutation PingHeartbeat($token: String!) {
+  result: pingHeartbeat(token: $token) { id status due_at: dueAt }
+}""")
+
 # --- webhooks and contact methods --------------------------------------------------------
 _WEBHOOK = """id name url events enabled include_test: includeTest service_ids: serviceIds
   consecutive_failures: consecutiveFailures disabled_reason: disabledReason

@@ -68,6 +68,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/integrations/webhook", None, ops.SEND_WEBHOOK_EVENT, 202,
           body="payload", authenticated=False, envelope="event",
           query={"integration_key": Param("integrationKey")}),
+    *(Route(method, "/api/heartbeats/{token}/ping", None, ops.PING_HEARTBEAT,
+            authenticated=False) for method in ("POST", "GET")),
     # users
     Route("GET", "/api/users", "users:read", ops.LIST_USERS, paged=True, query={
         **_NAMED_LIST, "role": Param("role"), "status": Param("status"), "email": Param("email"),
@@ -137,6 +139,15 @@ ROUTES: tuple[Route, ...] = (
           ops.UPDATE_POLICY, body="input"),
     Route("DELETE", "/api/escalation-policies/{id}", "escalation_policies:write",
           ops.DELETE_POLICY),
+    # heartbeats
+    Route("GET", "/api/heartbeats", "services:read", ops.LIST_HEARTBEATS, paged=True,
+          query={"service_id": Param("serviceId"), **_PAGE}),
+    Route("POST", "/api/heartbeats", "services:write", ops.CREATE_HEARTBEAT, 201,
+          body="input", location="/api/heartbeats/{id}"),
+    Route("GET", "/api/heartbeats/{id}", "services:read", ops.GET_HEARTBEAT),
+    Route("PATCH", "/api/heartbeats/{id}", "services:write", ops.UPDATE_HEARTBEAT,
+          body="input"),
+    Route("DELETE", "/api/heartbeats/{id}", "services:write", ops.DELETE_HEARTBEAT),
     # maintenance windows
     Route("GET", "/api/maintenance-windows", "maintenance:read", ops.LIST_WINDOWS, paged=True,
           query={"service_id": Param("serviceId"), **_PAGE}),

@@ -1,0 +1,169 @@
+"""Heartbeats: each belongs to a service and expects a ping (its token is the
+credential, like an integration key) at least every interval plus grace. When one is
+missed, an incident opens on the service (dedup key ``heartbeat:<id>``, so it opens
+once); the next ping resolves it. The due time is a column, claimed by a conditional
+update together with the incident it opens, so the miss is reported exactly once
+whichever process's sweeper sees it first.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from opsknight import clock, validation
+from opsknight.auth import keys
+from opsknight.auth.principal import Principal
+from opsknight.directory.models import Service
+from opsknight.errors import NotFound
+from opsknight.events.ingest import Outcome, ingest
+from opsknight.events.payload import parse_event
+from opsknight.events.routing import Target
+from opsknight.heartbeats.models import Heartbeat
+from opsknight.paging import Page, page_of
+from opsknight.records import get_or_404
+from opsknight.transaction import atomic
+
+MIN_INTERVAL = 10
+MAX_INTERVAL = 7 * 24 * 3600
+MAX_GRACE = 24 * 3600
+
+
+def dedup_key(heartbeat: Heartbeat) -> str:
+    return f"heartbeat:{heartbeat.id}"
+
+
+def _window(heartbeat: Heartbeat) -> timedelta:
+    return clock.scaled(timedelta(seconds=heartbeat.interval_seconds + heartbeat.grace_seconds))
+
+
+def _apply(heartbeat: Heartbeat, fields: dict[str, Any]) -> None:
+    if "name" in fields:
+        heartbeat.name = validation.text(fields["name"], "name", max_length=255)
+    if fields.get("interval_seconds") is not None:
+        heartbeat.interval_seconds = validation.number(
+            fields["interval_seconds"], "interval_seconds", minimum=MIN_INTERVAL,
+            maximum=MAX_INTERVAL,
+        )  # fmt: skip
+    if fields.get("grace_seconds") is not None:
+        heartbeat.grace_seconds = validation.number(
+            fields["grace_seconds"], "grace_seconds", minimum=0, maximum=MAX_GRACE
+        )
+
+
+async def create_heartbeat(principal: Principal, fields: dict[str, Any]) -> Heartbeat:
+    principal.require("services:write")
+    service = validation.referenced(
+        await Service.get_or_none(id=str(fields.get("service_id") or "")),
+        str(fields.get("service_id")), "service_id", "service",
+    )  # fmt: skip
+    now = clock.now()
+    heartbeat = Heartbeat(service=service, token=keys.integration_key(), created_at=now,
+                          updated_at=now, interval_seconds=0)  # fmt: skip
+    interval = fields.get("interval_seconds")
+    validation.number(interval, "interval_seconds", minimum=MIN_INTERVAL, maximum=MAX_INTERVAL)
+    _apply(heartbeat, {"name": fields.get("name"), **fields})
+    heartbeat.due_at = now + _window(heartbeat)
+    await heartbeat.save()
+    return heartbeat
+
+
+async def update_heartbeat(
+    principal: Principal, heartbeat_id: str, fields: dict[str, Any]
+) -> Heartbeat:
+    principal.require("services:write")
+    async with atomic():
+        heartbeat = await get_or_404(Heartbeat, heartbeat_id, "heartbeat")
+        _apply(heartbeat, fields)
+        if heartbeat.status != "DOWN":  # a new interval counts from the last sign of life
+            heartbeat.due_at = (heartbeat.last_ping_at or heartbeat.created_at) + _window(heartbeat)
+        heartbeat.updated_at = clock.now()
+        await heartbeat.save()
+    return heartbeat
+
+
+async def delete_heartbeat(principal: Principal, heartbeat_id: str) -> str:
+    """Delete a heartbeat; an incident it opened stays open for a person to resolve."""
+    principal.require("services:write")
+    heartbeat = await get_or_404(Heartbeat, heartbeat_id, "heartbeat")
+    await heartbeat.delete()
+    return heartbeat_id
+
+
+async def get_heartbeat(principal: Principal, heartbeat_id: str) -> Heartbeat:
+    principal.require("services:read")
+    return await get_or_404(Heartbeat, heartbeat_id, "heartbeat")
+
+
+async def list_heartbeats(
+    principal: Principal, *, service_id: str | None, limit: int | None, offset: int | None
+) -> Page[Heartbeat]:
+    principal.require("services:read")
+    query = Heartbeat.all()
+    if service_id:
+        query = query.filter(service_id=service_id)
+    return await page_of(query, limit, offset, "created_at", "id")
+
+
+def _target(heartbeat: Heartbeat, service: Service) -> Target:
+    actor = {"type": "heartbeat", "id": heartbeat.id, "name": heartbeat.name}
+    return Target(service, None, "live", actor)
+
+
+async def ping(token: str) -> Heartbeat:
+    """A sign of life: the heartbeat is due again one interval (plus grace) from now, and
+    the incident a miss opened is resolved."""
+    async with atomic():
+        heartbeat = (
+            await Heartbeat.filter(token=token).select_for_update().prefetch_related("service")
+            .first()
+        ) if isinstance(token, str) and len(token) <= 64 else None  # fmt: skip
+        if heartbeat is None:
+            raise NotFound("no heartbeat has this token")
+        now = clock.now()
+        was_down = heartbeat.status == "DOWN"
+        heartbeat.status, heartbeat.last_ping_at = "UP", now
+        heartbeat.due_at = now + _window(heartbeat)
+        await heartbeat.save(update_fields=["status", "last_ping_at", "due_at"])
+        if was_down:
+            event = parse_event({"event_action": "resolve", "dedup_key": dedup_key(heartbeat)})
+            await ingest(_target(heartbeat, heartbeat.service), event)
+    return heartbeat
+
+
+async def _miss(heartbeat: Heartbeat) -> Outcome | None:
+    """Claim this miss and open its incident, in one transaction; None when another
+    process claimed it (or a ping came) first."""
+    async with atomic():
+        claimed = await Heartbeat.filter(
+            id=heartbeat.id, due_at=heartbeat.due_at, status__in=("NEW", "UP")
+        ).update(status="DOWN")
+        if not claimed:
+            return None
+        since = heartbeat.last_ping_at or heartbeat.created_at
+        event = parse_event({
+            "event_action": "trigger", "dedup_key": dedup_key(heartbeat),
+            "payload": {
+                "summary": f"Heartbeat {heartbeat.name} missed: no ping since "
+                           f"{clock.isoformat_z(since)}",
+                "source": "opsknight heartbeat", "severity": "critical",
+                "custom_details": {"heartbeat_id": heartbeat.id,
+                                   "interval_seconds": heartbeat.interval_seconds,
+                                   "grace_seconds": heartbeat.grace_seconds},
+            },
+        })  # fmt: skip
+        return await ingest(_target(heartbeat, heartbeat.service), event)
+
+
+async def sweep(limit: int = 100) -> int:
+    """Open the incident of every heartbeat past its due time; how many opened."""
+    due = (
+        await Heartbeat.filter(status__in=("NEW", "UP"), due_at__lte=clock.now())
+        .prefetch_related("service")
+        .limit(limit)
+    )
+    opened = 0
+    for heartbeat in due:
+        if await _miss(heartbeat) is not None:
+            opened += 1
+    return opened
