@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
-from opsknight.db import PrefixedModel
+from opsknight.db import PrefixedModel, json_field
 
 
 class User(PrefixedModel):
@@ -105,6 +107,12 @@ class Service(PrefixedModel):
     region = fields.CharField(max_length=64, null=True)
     sla_tier = fields.CharField(max_length=64, null=True)
     runbook_url = fields.CharField(max_length=2048, null=True)
+    # Minutes after which an acknowledged incident opens again / any is resolved.
+    acknowledgement_timeout = fields.IntField(null=True)
+    auto_resolve_timeout = fields.IntField(null=True)
+    # SEVERITY (from the event), HIGH, LOW or SUPPORT_HOURS (HIGH inside, LOW outside).
+    urgency_rule = fields.CharField(max_length=16, default="SEVERITY", db_default="SEVERITY")
+    support_hours: dict[str, Any] | None = json_field(null=True)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
 

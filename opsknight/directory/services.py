@@ -12,9 +12,10 @@ from opsknight.auth import keys
 from opsknight.auth.principal import Principal
 from opsknight.batch import rows_by_ids
 from opsknight.directory.models import Integration, Service, Team
-from opsknight.errors import Conflict, NotFound
+from opsknight.errors import Conflict, NotFound, ValidationFailed
 from opsknight.escalation.models import EscalationPolicy
 from opsknight.events.routing import forget_integrations
+from opsknight.incidents import behaviours
 from opsknight.incidents.models import Incident
 from opsknight.paging import Page, page_of
 from opsknight.records import get_or_404, matching_name
@@ -82,6 +83,27 @@ async def _apply(service: Service, fields: dict[str, Any]) -> list[str]:
             validation.referenced(found, policy_id, "escalation_policy_id", "escalation policy")
         service.escalation_policy_id = policy_id
         changed.append("escalation_policy_id")
+    for name, maximum in (("acknowledgement_timeout", behaviours.MAX_ACK_TIMEOUT),
+                          ("auto_resolve_timeout", behaviours.MAX_AUTO_RESOLVE)):  # fmt: skip
+        if name in fields:
+            value = fields[name]
+            setattr(service, name,
+                    None if value is None else validation.number(value, name, minimum=1,
+                                                                 maximum=maximum))  # fmt: skip
+            changed.append(name)
+    if "support_hours" in fields:
+        service.support_hours = behaviours.checked_support_hours(fields["support_hours"])
+        changed.append("support_hours")
+    if fields.get("urgency_rule") is not None:
+        service.urgency_rule = validation.choice(
+            str(fields["urgency_rule"]).upper(), "urgency_rule", behaviours.URGENCY_RULES
+        )
+        changed.append("urgency_rule")
+    if service.urgency_rule == "SUPPORT_HOURS" and not service.support_hours:
+        raise ValidationFailed(
+            "urgency_rule SUPPORT_HOURS needs support_hours", field="support_hours",
+            reason="required",
+        )  # fmt: skip
     return changed
 
 
@@ -103,6 +125,7 @@ async def update_service(principal: Principal, service_id: str, fields: dict[str
         service.updated_at = clock.now()
         async with unique_field("name", service.name):
             await service.save(update_fields=[*changed, "updated_at"])
+        forget_integrations()  # events of this process see the new behaviours at once
     return service
 
 

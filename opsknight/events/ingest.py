@@ -19,7 +19,7 @@ from opsknight.errors import Conflict
 from opsknight.escalation import engine
 from opsknight.events.payload import Event
 from opsknight.events.routing import Target
-from opsknight.incidents import timeline
+from opsknight.incidents import behaviours, timeline
 from opsknight.incidents.announce import announce
 from opsknight.incidents.commands import move_status, reserve_numbers
 from opsknight.incidents.models import Alert, Incident, TimelineEvent
@@ -91,12 +91,12 @@ def _alert(incident: Incident, target: Target, event: Event) -> Alert:
 def _incident(target: Target, event: Event) -> Incident:
     """A new, unsaved incident for a trigger; its number is assigned when it is saved."""
     now = clock.now()
-    return Incident(
+    incident = Incident(
         environment=target.environment,
         number=0,
         title=event.summary or event.dedup_key,
         description=event.description,
-        urgency=event.urgency,
+        urgency=behaviours.event_urgency(target.service, event.urgency, now),
         service=target.service,
         integration=target.integration,
         dedup_key=event.dedup_key,
@@ -114,6 +114,8 @@ def _incident(target: Target, event: Event) -> Incident:
         updated_at=now,
         last_status_change=now,
     )
+    behaviours.on_open(incident, target.service)
+    return incident
 
 
 def _created_entry(incident: Incident, target: Target, event: Event, alert: Alert) -> TimelineEvent:

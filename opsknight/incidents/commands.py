@@ -16,7 +16,7 @@ from opsknight.auth.principal import Principal
 from opsknight.directory.models import Service, Team, User
 from opsknight.errors import Conflict, InvalidStatus, ValidationFailed
 from opsknight.escalation import engine
-from opsknight.incidents import timeline
+from opsknight.incidents import behaviours, timeline
 from opsknight.incidents.models import IdempotencyRecord, Incident, IncidentCounter, Note
 from opsknight.incidents.queries import etag_of, find_incident
 from opsknight.incidents.states import PRIORITIES, STATUSES, URGENCIES, can_move, timeline_type
@@ -98,6 +98,7 @@ async def create_incident(
         incident.assignee = await _user(fields["assignee_id"], "assignee_id")
     if fields.get("assigned_team_id") is not None:
         incident.assigned_team = await _team(fields["assigned_team_id"], "assigned_team_id")
+    behaviours.on_open(incident, service)
     try:
         async with atomic():
             (incident.number,) = await reserve_numbers(incident.environment, 1)
@@ -190,6 +191,7 @@ def _apply_status(change: _Change, target: Any, snooze_minutes: Any) -> None:
     kind = timeline_type(incident.status, target)
     change.set(status=target, last_status_change=now, snoozed_until=None)
     change.set(**engine.on_status_change(incident, target))
+    change.set(**behaviours.on_status_change(incident, target, now))
     change.set(active=None if target == "RESOLVED" else True)
     if target == "ACKNOWLEDGED":
         change.set(acknowledged_at=now)

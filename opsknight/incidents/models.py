@@ -65,6 +65,10 @@ class Incident(PrefixedModel):
     suppress_notifications = fields.BooleanField(default=False)
     # The maintenance window it opened in (SUPPRESSED), for that window's end.
     maintenance_window_id = fields.CharField(max_length=40, null=True)
+    # The service's timeouts, copied when it opened, and when they run out.
+    ack_timeout_minutes = fields.IntField(null=True)
+    ack_timeout_at = fields.DatetimeField(null=True)
+    auto_resolve_at = fields.DatetimeField(null=True)
     merged_into = fields.ForeignKeyField(
         "models.Incident", related_name="merged_incidents", null=True, on_delete=fields.SET_NULL
     )
@@ -89,6 +93,8 @@ class Incident(PrefixedModel):
             ("status", "snoozed_until"),
             ("escalation_status", "escalation_due_at"),
             ("reminder_due_at",),
+            ("ack_timeout_at",),
+            ("auto_resolve_at",),
         )
 
 

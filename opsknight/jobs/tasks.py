@@ -12,7 +12,7 @@ from typing import Any
 
 from opsknight.escalation import engine
 from opsknight.heartbeats import service as heartbeats
-from opsknight.incidents import commands
+from opsknight.incidents import commands, timeouts
 from opsknight.maintenance import service as maintenance
 from opsknight.notifications import dispatch, handoffs
 from opsknight.webhooks import delivery, outbox
@@ -44,6 +44,7 @@ SWEEPS: tuple[Callable[[], Awaitable[int]], ...] = (
     handoffs.sweep,
     maintenance.sweep,
     heartbeats.sweep,
+    timeouts.sweep,
 )
 
 

@@ -23,6 +23,8 @@ fragment ServiceFields on Service {
   id name description team { id name } escalation_policy: escalationPolicy { id name }
   region sla_tier: slaTier runbook_url: runbookUrl health
   active_incident_count: activeIncidentCount in_maintenance: inMaintenance
+  acknowledgement_timeout: acknowledgementTimeout auto_resolve_timeout: autoResolveTimeout
+  urgency_rule: urgencyRule support_hours: supportHours
   created_at: createdAt updated_at: updatedAt
 }""",
     "IntegrationFields": """

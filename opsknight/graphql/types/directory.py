@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
+from strawberry.scalars import JSON
 
 from opsknight.graphql.context import Info
 from opsknight.graphql.types.enums import (
@@ -232,6 +233,19 @@ class Service:
     region: str | None
     sla_tier: str | None
     runbook_url: str | None
+    acknowledgement_timeout: int | None = strawberry.field(
+        description="Minutes after which an acknowledged incident opens and escalates again."
+    )
+    auto_resolve_timeout: int | None = strawberry.field(
+        description="Minutes after which an incident still active is resolved."
+    )
+    urgency_rule: str = strawberry.field(
+        description="Urgency of incidents from events: SEVERITY (from the event), HIGH, LOW, "
+        "or SUPPORT_HOURS (HIGH inside supportHours, LOW outside)."
+    )
+    support_hours: JSON | None = strawberry.field(
+        description='{"time_zone", "days": ["MON", …], "start_time": "HH:MM", "end_time"}'
+    )
     created_at: datetime
     updated_at: datetime
     team_id: strawberry.Private[str | None]
@@ -246,6 +260,10 @@ class Service:
             region=row.region,
             sla_tier=row.sla_tier,
             runbook_url=row.runbook_url,
+            acknowledgement_timeout=row.acknowledgement_timeout,
+            auto_resolve_timeout=row.auto_resolve_timeout,
+            urgency_rule=row.urgency_rule,
+            support_hours=row.support_hours,
             created_at=row.created_at,
             updated_at=row.updated_at,
             team_id=row.team_id,
@@ -367,6 +385,10 @@ class ServiceInput:
     region: str | None = strawberry.UNSET
     sla_tier: str | None = strawberry.UNSET
     runbook_url: str | None = strawberry.UNSET
+    acknowledgement_timeout: int | None = strawberry.UNSET
+    auto_resolve_timeout: int | None = strawberry.UNSET
+    urgency_rule: str | None = strawberry.UNSET
+    support_hours: JSON | None = strawberry.UNSET
 
 
 @strawberry.input
