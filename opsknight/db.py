@@ -23,6 +23,7 @@ MODEL_MODULES = [
     "opsknight.notifications.models",
     "opsknight.maintenance.models",
     "opsknight.heartbeats.models",
+    "opsknight.rules.models",
 ]
 
 

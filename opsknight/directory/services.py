@@ -19,6 +19,7 @@ from opsknight.incidents import behaviours
 from opsknight.incidents.models import Incident
 from opsknight.paging import Page, page_of
 from opsknight.records import get_or_404, matching_name
+from opsknight.rules.service import forget_rules
 from opsknight.unique import unique_field
 
 INTEGRATION_TYPES = ("events_api", "alertmanager", "webhook")
@@ -125,6 +126,7 @@ async def update_service(principal: Principal, service_id: str, fields: dict[str
         service.updated_at = clock.now()
         async with unique_field("name", service.name):
             await service.save(update_fields=[*changed, "updated_at"])
+        forget_rules()
         forget_integrations()  # events of this process see the new behaviours at once
     return service
 
@@ -143,6 +145,7 @@ async def delete_service(principal: Principal, service_id: str) -> str:
     await Incident.filter(service_id=service.id).delete()
     await service.delete()
     forget_integrations()
+    forget_rules()
     return service_id
 
 
@@ -196,6 +199,7 @@ async def delete_integration(principal: Principal, service_id: str, integration_
     if not deleted:
         raise NotFound.of("integration", integration_id)
     forget_integrations()
+    forget_rules()
     return integration_id
 
 

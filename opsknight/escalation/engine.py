@@ -11,7 +11,7 @@ transaction, and the job for the next due time is enqueued after it commits.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from opsknight import clock, ids
@@ -227,8 +227,8 @@ async def _save(incident: Incident, **columns: Any) -> None:
     await incident.save(update_fields=list(columns))
 
 
-async def _recipients(step: dict[str, Any]) -> tuple[list[User], str | None]:
-    """Who a step reaches right now, or nobody and the reason."""
+async def recipients(step: dict[str, Any], at: datetime) -> tuple[list[User], str | None]:
+    """Who a step reaches at ``at``, or nobody and the reason (the dry-run asks too)."""
     kind, target_id = step["target_type"], step["target_id"]
     if kind == "USER":
         users = await User.filter(id=target_id)
@@ -248,7 +248,7 @@ async def _recipients(step: dict[str, Any]) -> tuple[list[User], str | None]:
             users = await User.filter(id__in=list(member_ids)).order_by("name", "id")
             reason = "no_member_receives_team_notifications"
     else:
-        user_ids = await on_call_user_ids(target_id, clock.now())
+        user_ids = await on_call_user_ids(target_id, at)
         users = await User.filter(id__in=user_ids) if user_ids else []
         reason = "nobody_on_call"
     active = [u for u in users if u.status == "ACTIVE"]
@@ -258,7 +258,7 @@ async def _recipients(step: dict[str, Any]) -> tuple[list[User], str | None]:
 
 
 async def _notify(incident: Incident, number: int, step: dict[str, Any]) -> None:
-    users, reason = await _recipients(step)
+    users, reason = await recipients(step, clock.now())
     target = {"type": step["target_type"], "id": step["target_id"]}
     if not users:
         await timeline.record(

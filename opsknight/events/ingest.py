@@ -17,12 +17,13 @@ from tortoise.expressions import F
 from opsknight import clock
 from opsknight.errors import Conflict
 from opsknight.escalation import engine
+from opsknight.events import suspend
 from opsknight.events.payload import Event
 from opsknight.events.routing import Target
 from opsknight.incidents import behaviours, timeline
 from opsknight.incidents.announce import announce
 from opsknight.incidents.commands import move_status, reserve_numbers
-from opsknight.incidents.models import Alert, Incident, TimelineEvent
+from opsknight.incidents.models import Alert, Incident, Note, TimelineEvent
 from opsknight.maintenance.service import suppressing
 from opsknight.transaction import atomic
 
@@ -39,7 +40,7 @@ _FOLD_COLUMNS = (
 
 @dataclass(frozen=True)
 class Outcome:
-    action: str  # triggered | deduplicated | acknowledged | resolved | ignored
+    action: str  # triggered | deduplicated | suspended | acknowledged | resolved | ignored
     dedup_key: str
     incident: Incident | None
 
@@ -74,7 +75,13 @@ def _stored_payload(event: Event) -> dict[str, Any]:
     return {k: v for k, v in event.raw.items() if k not in ("routing_key", "routingKey")}
 
 
-def _alert(incident: Incident, target: Target, event: Event) -> Alert:
+def _alert(incident: Incident, target: Target, event: Event, step: str) -> Alert:
+    """The alert of an event, with its trace ended by what happened (``step``)."""
+    outcome: dict[str, Any] = {"step": step, "incident_id": incident.id}
+    if step == "opened":
+        outcome["status"] = incident.status
+        if incident.maintenance_window_id:
+            outcome["maintenance_window_id"] = incident.maintenance_window_id
     return Alert(
         incident_id=incident.id,
         environment=target.environment,
@@ -84,6 +91,7 @@ def _alert(incident: Incident, target: Target, event: Event) -> Alert:
         severity=event.severity,
         integration=target.integration,
         payload=_stored_payload(event),
+        trace=[*event.trace, outcome],
         received_at=clock.now(),
     )
 
@@ -96,7 +104,8 @@ def _incident(target: Target, event: Event) -> Incident:
         number=0,
         title=event.summary or event.dedup_key,
         description=event.description,
-        urgency=behaviours.event_urgency(target.service, event.urgency, now),
+        urgency=event.rule_urgency or behaviours.event_urgency(target.service, event.urgency, now),
+        priority=event.rule_priority,
         service=target.service,
         integration=target.integration,
         dedup_key=event.dedup_key,
@@ -114,14 +123,29 @@ def _incident(target: Target, event: Event) -> Incident:
         updated_at=now,
         last_status_change=now,
     )
+    if event.suppressed_by:
+        incident.status = "SUPPRESSED"
     behaviours.on_open(incident, target.service)
     return incident
+
+
+def _rule_notes(incident: Incident, event: Event) -> list[tuple[Note, TimelineEvent]]:
+    """The notes the event's rules add to the incident it opens, with their entries."""
+    written = []
+    for rule_id, content in event.notes:
+        note = Note(incident_id=incident.id, content=content, created_at=clock.now())
+        actor = {"type": "event_rule", "id": rule_id, "name": "event rule"}
+        details = {"note_id": note.id, "rule_id": rule_id}
+        written.append((note, timeline.entry(incident.id, "note_added", actor, details)))
+    return written
 
 
 def _created_entry(incident: Incident, target: Target, event: Event, alert: Alert) -> TimelineEvent:
     details: dict[str, Any] = {"source": "event", "alert_id": alert.id, "severity": event.severity}
     if incident.maintenance_window_id:
         details["maintenance_window_id"] = incident.maintenance_window_id
+    if event.suppressed_by:
+        details["suppressed_by_rule"] = event.suppressed_by
     return timeline.entry(incident.id, "created", target.actor, details)
 
 
@@ -139,22 +163,28 @@ async def _trigger(target: Target, event: Event) -> Outcome:
             async with atomic():
                 incident = await _active(target, event)
                 if incident is not None:
-                    alert = _alert(incident, target, event)
+                    alert = _alert(incident, target, event, "deduplicated")
                     await alert.save()
                     await _count_alerts([incident], 1)
                     await timeline.record(
                         incident, "alert_added", target.actor, {"alert_id": alert.id}
                     )
                     return Outcome("deduplicated", event.dedup_key, incident)
+                if event.suspend_seconds:
+                    await suspend.hold(target, event)
+                    return Outcome("suspended", event.dedup_key, None)
                 incident = _incident(target, event)
                 _in_maintenance(incident, await suppressing({target.service.id}))
                 (incident.number,) = await reserve_numbers(incident.environment, 1)
                 await engine.arm_new([incident])
                 await incident.save()
-                alert = _alert(incident, target, event)
+                alert = _alert(incident, target, event, "opened")
                 await alert.save()
                 created = _created_entry(incident, target, event, alert)
                 await created.save()
+                for note, entry in _rule_notes(incident, event):
+                    await note.save()
+                    await entry.save()
                 await announce([(incident, created)])
                 return Outcome("triggered", event.dedup_key, incident)
         except IntegrityError:
@@ -182,13 +212,16 @@ async def _acknowledge_or_resolve(
     wanted = "ACKNOWLEDGED" if event.action == "acknowledge" else "RESOLVED"
     done = "acknowledged" if event.action == "acknowledge" else "resolved"
     if incident is None:
+        if event.action == "resolve" and await suspend.cancel(target, event):
+            # A trigger held by a suspend rule: it never opens an incident.
+            return Outcome("resolved", event.dedup_key, None)
         return Outcome("ignored", event.dedup_key, None)
     if incident.status == wanted:
         return Outcome(done, event.dedup_key, incident)
     if incident.status == "SUPPRESSED" and wanted == "ACKNOWLEDGED":
         # §5.3 has no SUPPRESSED → ACKNOWLEDGED move: nothing to do.
         return Outcome("ignored", event.dedup_key, incident)
-    alert = _alert(incident, target, event)
+    alert = _alert(incident, target, event, done)
     await alert.save()
     await move_status(incident, wanted, target.actor, {"alert_id": alert.id, "source": "event"})
     return Outcome(done, event.dedup_key, incident)
@@ -207,6 +240,7 @@ class _BatchWriter:
         self.new_ids: set[str] = set()
         self.alerts: list[Alert] = []
         self.entries: list[TimelineEvent] = []
+        self.notes: list[Note] = []
         self.folded: Counter[str] = Counter()
         self.incidents: dict[str, Incident] = {}
 
@@ -237,11 +271,14 @@ class _BatchWriter:
             self.active[key] = incident
             self.new_incidents.append(incident)
             self.new_ids.add(incident.id)
-            alert = _alert(incident, target, event)
+            alert = _alert(incident, target, event, "opened")
             self.alerts.append(alert)
             self.entries.append(_created_entry(incident, target, event, alert))
+            for note, entry in _rule_notes(incident, event):
+                self.notes.append(note)
+                self.entries.append(entry)
             return Outcome("triggered", event.dedup_key, incident)
-        alert = _alert(incident, target, event)
+        alert = _alert(incident, target, event, "deduplicated")
         self.alerts.append(alert)
         self.entries.append(
             timeline.entry(incident.id, "alert_added", target.actor, {"alert_id": alert.id})
@@ -268,6 +305,11 @@ class _BatchWriter:
                     window_id = suppressed.get(entry.incident_id)  # type: ignore[attr-defined]
                     if entry.type == "created" and window_id:
                         entry.details["maintenance_window_id"] = window_id
+                for alert in self.alerts:
+                    window_id = suppressed.get(alert.incident_id)  # type: ignore[attr-defined]
+                    opened = (alert.trace or [{}])[-1]
+                    if window_id and opened.get("step") == "opened":
+                        opened.update(status="SUPPRESSED", maintenance_window_id=window_id)
         for environment, incidents in by_environment.items():
             numbers = await reserve_numbers(environment, len(incidents))
             for incident, number in zip(incidents, numbers, strict=True):
@@ -277,6 +319,8 @@ class _BatchWriter:
             await Incident.bulk_create(self.new_incidents)
         if self.alerts:
             await Alert.bulk_create(self.alerts)
+        if self.notes:
+            await Note.bulk_create(self.notes)
         if self.entries:
             await TimelineEvent.bulk_create(self.entries)
             opened = {i.id: i for i in self.new_incidents}
@@ -289,7 +333,7 @@ class _BatchWriter:
             by_count.setdefault(added, []).append(self.incidents[incident_id])
         for added, incidents in by_count.items():
             await _count_alerts(incidents, added)
-        self.new_incidents, self.alerts, self.entries = [], [], []
+        self.new_incidents, self.alerts, self.entries, self.notes = [], [], [], []
         self.new_ids = set()
         self.folded, self.incidents = Counter(), {}
 
@@ -305,12 +349,19 @@ async def ingest_batch(items: list[tuple[Target, Event]]) -> list[Outcome]:
     async with atomic():
         await writer.load_active(items)
         for target, event in items:
-            if event.action == "trigger":
+            key = _key(target, event)
+            if event.action == "trigger" and not (
+                event.suspend_seconds and writer.active[key] is None
+            ):
                 outcomes.append(writer.trigger(target, event))
+                continue
+            if event.action == "trigger":  # held by a suspend rule
+                await writer.flush()
+                await suspend.hold(target, event)
+                outcomes.append(Outcome("suspended", event.dedup_key, None))
                 continue
             # Status changes write at once: flush what came before, keep the order.
             await writer.flush()
-            key = _key(target, event)
             partial = writer.active.get(key)
             # Status changes need the whole row.
             incident = None if partial is None else await _reload(partial)

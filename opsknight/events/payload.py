@@ -39,6 +39,14 @@ class Event:
     client: str | None = None
     client_url: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    # Set by event rules (rules/matching.py): what the incident it opens takes, and the
+    # decision trace stored with its alert.
+    rule_urgency: str | None = None
+    rule_priority: str | None = None
+    suppressed_by: str | None = None
+    suspend_seconds: int = 0
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (rule id, note)
+    trace: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def urgency(self) -> str:
@@ -123,6 +131,32 @@ def snake_keys(body: dict[str, Any]) -> dict[str, Any]:
     return renamed
 
 
+def _payload_fields(
+    event: Event, payload: dict[str, Any], problems: list[str], *, required: bool
+) -> None:
+    event.summary = _string(
+        payload.get("summary"), "payload.summary", MAX_SUMMARY, problems, required=required
+    )
+    event.source = _string(payload.get("source"), "payload.source", MAX_SHORT, problems)
+    severity = payload.get("severity")
+    if severity is None:
+        if required:
+            problems.append("payload.severity is required")
+    elif not isinstance(severity, str) or severity not in SEVERITY_URGENCY:
+        problems.append("payload.severity must be one of critical, error, warning, info")
+    else:
+        event.severity = severity
+    event.timestamp = parse_timestamp(payload.get("timestamp"), "payload.timestamp", problems)
+    event.component = _string(payload.get("component"), "payload.component", MAX_SHORT, problems)
+    event.group = _string(payload.get("group"), "payload.group", MAX_SHORT, problems)
+    event.class_ = _string(payload.get("class"), "payload.class", MAX_SHORT, problems)
+    details = payload.get("custom_details")
+    if details is not None and not isinstance(details, dict):
+        problems.append("payload.custom_details must be an object")
+    else:
+        event.custom_details = details or {}
+
+
 def parse_event(body: dict[str, Any]) -> Event:
     """Check an Events v2 body (snake_case keys); EventInvalid lists every problem found."""
     problems: list[str] = []
@@ -148,32 +182,13 @@ def parse_event(body: dict[str, Any]) -> Event:
         elif not isinstance(payload, dict):
             problems.append("payload must be an object")
         else:
-            event.summary = _string(
-                payload.get("summary"), "payload.summary", MAX_SUMMARY, problems, required=True
-            )
-            event.source = _string(payload.get("source"), "payload.source", MAX_SHORT, problems)
-            severity = payload.get("severity")
-            if severity is None:
-                problems.append("payload.severity is required")
-            elif not isinstance(severity, str) or severity not in SEVERITY_URGENCY:
-                problems.append("payload.severity must be one of critical, error, warning, info")
-            else:
-                event.severity = severity
-            event.timestamp = parse_timestamp(
-                payload.get("timestamp"), "payload.timestamp", problems
-            )
-            event.component = _string(
-                payload.get("component"), "payload.component", MAX_SHORT, problems
-            )
-            event.group = _string(payload.get("group"), "payload.group", MAX_SHORT, problems)
-            event.class_ = _string(payload.get("class"), "payload.class", MAX_SHORT, problems)
-            details = payload.get("custom_details")
-            if details is not None and not isinstance(details, dict):
-                problems.append("payload.custom_details must be an object")
-            else:
-                event.custom_details = details or {}
+            _payload_fields(event, payload, problems, required=True)
     elif payload is not None and not isinstance(payload, dict):
         problems.append("payload must be an object")
+    elif payload:
+        # An acknowledge or resolve may carry the trigger's payload (Alertmanager's do):
+        # event rules match on it. What does not check out is left unread, as before.
+        _payload_fields(event, payload, [], required=False)
     event.links = _objects(body.get("links"), "links", "href", ("href", "text"), problems)
     event.images = _objects(body.get("images"), "images", "src", ("src", "href", "alt"), problems)
     event.client = _string(body.get("client"), "client", MAX_SHORT, problems)

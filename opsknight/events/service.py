@@ -17,6 +17,7 @@ from opsknight.events.models import ChangeEvent
 from opsknight.events.payload import (
     MAX_SHORT,
     MAX_SUMMARY,
+    Event,
     parse_event,
     parse_timestamp,
     snake_keys,
@@ -24,6 +25,7 @@ from opsknight.events.payload import (
 from opsknight.events.routing import Target, resolve_integration, resolve_target
 from opsknight.observability import EVENTS
 from opsknight.paging import Page, page_of
+from opsknight.rules.service import decide
 
 
 def _object(body: Any) -> dict[str, Any]:
@@ -42,13 +44,18 @@ async def _target_of(credential: Credential, body: dict[str, Any]) -> Target:
     )
 
 
+async def _apply(target: Target, event: Event) -> Outcome:
+    """Run the event rules on a checked event, then apply it (batched)."""
+    outcome = await batcher.submit(await decide(target, event), event)
+    EVENTS.labels(outcome.action).inc()
+    return outcome
+
+
 async def send_event(credential: Credential, body: Any) -> Outcome:
     """Route, check and apply one Events v2 event."""
     event_body = _object(body)
     target = await _target_of(credential, event_body)
-    outcome = await batcher.submit(target, parse_event(event_body))
-    EVENTS.labels(outcome.action).inc()
-    return outcome
+    return await _apply(target, parse_event(event_body))
 
 
 async def send_alertmanager(
@@ -57,19 +64,14 @@ async def send_alertmanager(
     """Apply every alert of an Alertmanager webhook, in order; all are checked first."""
     target = await resolve_integration(credential, integration_key)
     events = [parse_event(e) for e in inbound.alertmanager_events(body)]
-    outcomes = list(await asyncio.gather(*(batcher.submit(target, event) for event in events)))
-    for outcome in outcomes:
-        EVENTS.labels(outcome.action).inc()
-    return outcomes
+    return list(await asyncio.gather(*(_apply(target, event) for event in events)))
 
 
 async def send_generic_webhook(
     credential: Credential, integration_key: str | None, body: Any
 ) -> Outcome:
     target = await resolve_integration(credential, integration_key)
-    outcome = await batcher.submit(target, parse_event(inbound.generic_event(body)))
-    EVENTS.labels(outcome.action).inc()
-    return outcome
+    return await _apply(target, parse_event(inbound.generic_event(body)))
 
 
 async def send_change_event(credential: Credential, body: Any) -> ChangeEvent:

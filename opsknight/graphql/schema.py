@@ -45,6 +45,7 @@ from opsknight.graphql.mutations.heartbeats import HeartbeatMutation
 from opsknight.graphql.mutations.incidents import IncidentMutation
 from opsknight.graphql.mutations.maintenance import MaintenanceMutation
 from opsknight.graphql.mutations.pages import PageMutation, PageQuery
+from opsknight.graphql.mutations.rules import RuleMutation
 from opsknight.graphql.mutations.schedules import ScheduleMutation
 from opsknight.graphql.mutations.webhooks import WebhookMutation
 from opsknight.graphql.queries.directory import DirectoryQuery
@@ -52,6 +53,8 @@ from opsknight.graphql.queries.escalation import EscalationQuery
 from opsknight.graphql.queries.heartbeats import HeartbeatQuery
 from opsknight.graphql.queries.incidents import IncidentQuery
 from opsknight.graphql.queries.maintenance import MaintenanceQuery
+from opsknight.graphql.queries.readiness import ReadinessQuery
+from opsknight.graphql.queries.rules import RuleQuery
 from opsknight.graphql.queries.schedules import ScheduleQuery
 from opsknight.graphql.queries.webhooks import WebhookQuery
 from opsknight.graphql.scalars import DateTime
@@ -69,6 +72,8 @@ Query = merge_types(
         PageQuery,
         MaintenanceQuery,
         HeartbeatQuery,
+        RuleQuery,
+        ReadinessQuery,
     ),
 )
 Mutation = merge_types(
@@ -83,6 +88,7 @@ Mutation = merge_types(
         PageMutation,
         MaintenanceMutation,
         HeartbeatMutation,
+        RuleMutation,
     ),
 )
 

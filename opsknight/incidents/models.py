@@ -122,6 +122,8 @@ class Alert(PrefixedModel):
         "models.Integration", related_name="alerts", null=True, on_delete=fields.SET_NULL
     )
     payload: dict[str, Any] = json_field(default=dict)
+    # How the event was handled: rules matched, route, dedup, maintenance, suspend.
+    trace: list[dict[str, Any]] | None = json_field(null=True, default=list)
     received_at = fields.DatetimeField()
 
     class Meta:

@@ -14,6 +14,7 @@ from opsknight.batch import group_in_key_order
 from opsknight.errors import NotFound
 from opsknight.incidents.models import Alert, Incident, Note, TimelineEvent
 from opsknight.incidents.states import PRIORITIES, STATUSES, URGENCIES
+from opsknight.notifications.models import Notification
 from opsknight.paging import Page, page_of
 
 SORTS = ("created_at", "updated_at", "urgency", "status", "priority")
@@ -158,3 +159,21 @@ async def timelines_by_incident(incident_ids: list[str]) -> list[list[TimelineEv
 async def notes_by_incident(incident_ids: list[str]) -> list[list[Note]]:
     rows = await Note.filter(incident_id__in=incident_ids).order_by("created_at", "id")
     return group_in_key_order(list(rows), "incident_id", incident_ids)
+
+
+async def get_alert(principal: Principal, alert_id: str) -> Alert:
+    """One alert of the caller's environment, with its decision trace."""
+    principal.require("incidents:read")
+    alert = await Alert.get_or_none(id=alert_id, environment=principal.environment)
+    if alert is None:
+        raise NotFound.of("alert", alert_id)
+    return alert
+
+
+async def pages_of_alert(alert: Alert) -> list[Notification]:
+    """Who was paged for the incident this alert opened, first 100 in order; an alert
+    that folded into an incident (or changed its status) paged no one itself."""
+    if not alert.trace or alert.trace[-1].get("step") != "opened":
+        return []
+    query = Notification.filter(incident_id=alert.incident_id).order_by("created_at", "id")  # type: ignore[attr-defined]
+    return list(await query.limit(100).prefetch_related("user"))

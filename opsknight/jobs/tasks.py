@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from opsknight.escalation import engine
+from opsknight.events import release
 from opsknight.heartbeats import service as heartbeats
 from opsknight.incidents import commands, timeouts
 from opsknight.maintenance import service as maintenance
@@ -45,6 +46,7 @@ SWEEPS: tuple[Callable[[], Awaitable[int]], ...] = (
     maintenance.sweep,
     heartbeats.sweep,
     timeouts.sweep,
+    release.sweep,
 )
 
 

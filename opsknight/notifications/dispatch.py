@@ -34,7 +34,7 @@ RETRY_SCHEDULE = (10, 30, 120)
 JOB = "deliver_notification"
 
 
-def _plan(
+def planned_methods(
     methods: list[ContactMethod],
     channels: list[str] | None,
     rules: list[NotificationRule],
@@ -68,7 +68,7 @@ async def plan_notifications(
     """The unsaved rows for one person paged by one step: one per contact method to
     use, due when their rules say (``queue_all`` saves and starts them). ``snapshot`` is
     the incident's payload, when the caller plans for several people."""
-    plan = _plan(methods, channels, rules or [], incident.urgency)
+    plan = planned_methods(methods, channels, rules or [], incident.urgency)
     if not plan:
         return []
     now = clock.now()

@@ -67,7 +67,7 @@ fragment IncidentFields on Incident {
     "AlertFields": """
 fragment AlertFields on Alert {
   id action dedup_key: dedupKey summary severity environment payload
-  integration_id: integrationId received_at: receivedAt
+  integration_id: integrationId received_at: receivedAt trace
 }""",
 }
 
@@ -429,6 +429,70 @@ mutation DeleteHeartbeat($id: ID!) { result: deleteHeartbeat(id: $id) { id delet
 PING_HEARTBEAT = document("""
 mutation PingHeartbeat($token: String!) {
   result: pingHeartbeat(token: $token) { id status due_at: dueAt }
+}""")
+
+# --- event rules ---------------------------------------------------------------------------
+_RULE = """id service_id: serviceId position description conditions actions disabled
+  created_at: createdAt updated_at: updatedAt"""
+LIST_RULES = document(f"""
+query ListRules($serviceId: ID, $limit: Int, $offset: Int) {{
+  result: eventRules(serviceId: $serviceId, limit: $limit, offset: $offset) {{
+    nodes {{ {_RULE} }} {PAGINATION}
+  }}
+}}""")
+GET_RULE = document(f"query GetRule($id: ID!) {{ result: eventRule(id: $id) {{ {_RULE} }} }}")
+CREATE_RULE = document(f"""
+mutation CreateRule($input: EventRuleInput!) {{
+  result: createEventRule(input: $input) {{ {_RULE} }}
+}}""")
+UPDATE_RULE = document(f"""
+mutation UpdateRule($id: ID!, $input: EventRuleInput!) {{
+  result: updateEventRule(id: $id, input: $input) {{ {_RULE} }}
+}}""")
+DELETE_RULE = document("""
+mutation DeleteRule($id: ID!) { result: deleteEventRule(id: $id) { id deleted } }""")
+LIST_SUSPENDED = document(f"""
+query ListSuspended($serviceId: ID, $status: String, $limit: Int, $offset: Int) {{
+  result: suspendedEvents(serviceId: $serviceId, status: $status, limit: $limit,
+                          offset: $offset) {{
+    nodes {{
+      id service_id: serviceId dedup_key: dedupKey summary status due_at: dueAt
+      received_at: receivedAt settled_at: settledAt incident_id: incidentId trace
+    }} {PAGINATION}
+  }}
+}}""")
+GET_ALERT = document("""
+query GetAlert($id: ID!) {
+  result: alert(id: $id) {
+    ...AlertFields incident_id: incidentId
+    paged { user_id: userId user_name: userName channel step status created_at: createdAt }
+  }
+}""")
+
+# --- escalation dry-run and readiness -----------------------------------------------------
+ESCALATION_PREVIEW = document("""
+query EscalationPreview($serviceId: ID!, $at: DateTime, $urgency: String) {
+  result: escalationPreview(serviceId: $serviceId, at: $at, urgency: $urgency) {
+    service_id: serviceId policy_id: policyId policy_name: policyName at urgency
+    ends_at: endsAt ends_as: endsAs
+    steps {
+      round step at target_type: targetType target_id: targetId problem
+      recipients {
+        user_id: userId name time_zone: timeZone local_time: localTime at_night: atNight
+        reachable
+        notifications {
+          method_id: methodId type address delay_minutes: delayMinutes at usable problem
+        }
+      }
+    }
+  }
+}""")
+READINESS = document("""
+query Readiness {
+  result: readiness {
+    checked_at: checkedAt ready
+    problems { kind severity message resource_type: resourceType resource_id: resourceId details }
+  }
 }""")
 
 # --- webhooks and contact methods --------------------------------------------------------

@@ -399,7 +399,11 @@ async def render_schedule(
         raise ValidationFailed(
             "the range may span at most 93 days", field="until", reason="out_of_range"
         )
-    schedule = await _get(schedule_id)
+    return await final_schedule(await _get(schedule_id), since, until)
+
+
+async def final_schedule(schedule: Schedule, since: datetime, until: datetime) -> rotation.Rendered:
+    """The final shifts and gaps of a schedule in [since, until)."""
     layers = await _layers_of(schedule)
     overrides = await _overrides_of(schedule, since, until)
     return rotation.render(ZoneInfo(schedule.time_zone), layers, overrides, since, until)

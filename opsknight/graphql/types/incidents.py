@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -28,6 +28,8 @@ from opsknight.graphql.types.enums import (
     Priority,
     Urgency,
 )
+from opsknight.graphql.types.rules import Page
+from opsknight.incidents import queries
 from opsknight.incidents import timeline as timeline_rules
 from opsknight.incidents.queries import etag_of
 from opsknight.notifications import dispatch
@@ -128,6 +130,7 @@ class Note:
 @strawberry.type
 class Alert:
     id: strawberry.ID
+    incident_id: strawberry.ID
     action: str
     dedup_key: str | None
     summary: str | None
@@ -136,11 +139,24 @@ class Alert:
     payload: JSON
     received_at: datetime
     integration_id: strawberry.ID | None
+    trace: JSON = strawberry.field(
+        description="How the event was handled, in order: rules matched and what they did, "
+        "routes, suspend, then opened / deduplicated / acknowledged / resolved."
+    )
+    row: strawberry.Private[Any]
+
+    @strawberry.field(
+        description="Who was paged for the incident this alert opened (first 100); empty "
+        "for an alert that folded into an incident."
+    )
+    async def paged(self) -> list[Page]:
+        return [Page.from_row(n) for n in await queries.pages_of_alert(self.row)]
 
     @classmethod
     def from_row(cls, row: Any) -> Alert:
         return cls(
             id=strawberry.ID(row.id),
+            incident_id=strawberry.ID(row.incident_id),
             action=row.action,
             dedup_key=row.dedup_key,
             summary=row.summary,
@@ -149,6 +165,8 @@ class Alert:
             payload=row.payload,
             received_at=row.received_at,
             integration_id=row.integration_id,
+            trace=cast(JSON, row.trace or []),
+            row=row,
         )
 
 

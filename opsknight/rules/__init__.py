@@ -1,0 +1,1 @@
+"""Event rules: per-service and global, applied to events before they are ingested."""
