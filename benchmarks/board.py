@@ -62,7 +62,11 @@ async def fill(database_url: str, count: int) -> str:
                     service=services[number % SERVICES], dedup_key=f"k-{number}",
                     active=None if status == "RESOLVED" else True, created_at=created,
                     updated_at=created, last_status_change=created,
-                    resolved_at=created if status == "RESOLVED" else None,
+                    acknowledged_at=None if status == "OPEN"
+                    else created + timedelta(seconds=rng.uniform(30, 1800)),
+                    resolved_at=created + timedelta(seconds=rng.uniform(1800, 14400))
+                    if status == "RESOLVED" else None,
+                    alert_count=rng.randint(1, 5),
                 )  # fmt: skip
                 if status == "OPEN":
                     open_id = incident.id

@@ -48,6 +48,7 @@ from opsknight.graphql.mutations.pages import PageMutation, PageQuery
 from opsknight.graphql.mutations.rules import RuleMutation
 from opsknight.graphql.mutations.schedules import ScheduleMutation
 from opsknight.graphql.mutations.webhooks import WebhookMutation
+from opsknight.graphql.queries.analytics import AnalyticsQuery
 from opsknight.graphql.queries.directory import DirectoryQuery
 from opsknight.graphql.queries.escalation import EscalationQuery
 from opsknight.graphql.queries.heartbeats import HeartbeatQuery
@@ -74,6 +75,7 @@ Query = merge_types(
         HeartbeatQuery,
         RuleQuery,
         ReadinessQuery,
+        AnalyticsQuery,
     ),
 )
 Mutation = merge_types(

@@ -315,6 +315,10 @@ class RouteHandler:
                 headers["ETag"] = etag
         if self.route.location and isinstance(value, dict):
             headers["Location"] = self.route.location.format(**request.path_params, id=value["id"])
+        if self.route.envelope == "csv":
+            name = self.route.path.rsplit("/", 1)[-1]
+            headers["Content-Disposition"] = f'attachment; filename="{name}"'
+            return Response(value, media_type="text/csv; charset=utf-8", headers=headers)
         body: dict[str, Any]
         if self.route.paged:
             body = {"data": value["nodes"], "pagination": value["pagination"]}

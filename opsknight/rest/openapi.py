@@ -292,11 +292,12 @@ def openapi_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
         slug = re.sub(r"[^a-z0-9]+", "_", route.path.lower()).strip("_")
-        success = (
-            _EVENT_STREAM
-            if route.envelope == "stream"
-            else _json(_response_schema(schema._schema, route))
-        )
+        if route.envelope == "stream":
+            success = _EVENT_STREAM
+        elif route.envelope == "csv":
+            success = {"content": {"text/csv": {"schema": {"type": "string"}}}}
+        else:
+            success = _json(_response_schema(schema._schema, route))
         errors = {
             code: {"description": text, **_json(_ERROR_REF)} for code, text in _ERRORS.items()
         }

@@ -495,6 +495,27 @@ query Readiness {
   }
 }""")
 
+# --- analytics -------------------------------------------------------------------------------
+_ANALYTICS_ARGS = "since: $since, until: $until, serviceId: $serviceId, teamId: $teamId"
+_ANALYTICS_VARS = "$since: DateTime, $until: DateTime, $serviceId: ID, $teamId: ID"
+_GROUP = "key name incidents alerts mtta mttr"
+_DURATIONS = "count mean p50 p90"
+ANALYTICS = document(f"""
+query Analytics({_ANALYTICS_VARS}) {{
+  result: analytics({_ANALYTICS_ARGS}) {{
+    since until incidents alerts alerts_per_incident: alertsPerIncident
+    mtta {{ {_DURATIONS} }} mttr {{ {_DURATIONS} }}
+    by_service: byService {{ {_GROUP} }} by_team: byTeam {{ {_GROUP} }}
+    by_urgency: byUrgency {{ {_GROUP} }} by_day: byDay {{ {_GROUP} }}
+    responders {{
+      user_id: userId name time_zone: timeZone pages off_hours_pages: offHoursPages
+    }}
+    off_hours_pages: offHoursPages
+  }}
+}}""")
+ANALYTICS_CSV = document(f"""
+query AnalyticsCsv({_ANALYTICS_VARS}) {{ result: analyticsCsv({_ANALYTICS_ARGS}) }}""")
+
 # --- webhooks and contact methods --------------------------------------------------------
 _WEBHOOK = """id name url events enabled include_test: includeTest service_ids: serviceIds
   consecutive_failures: consecutiveFailures disabled_reason: disabledReason

@@ -28,7 +28,7 @@ class Route:
     # False for the Events API, whose routes authenticate with integration keys too.
     authenticated: bool = True
     # How a success is wrapped: "data" (§1), the Events API's "event", "events", "change",
-    # or "stream": a subscription sent as server-sent events.
+    # "stream": a subscription sent as server-sent events; "csv": a text/csv download.
     envelope: str = "data"
     query: dict[str, Param] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
@@ -163,6 +163,13 @@ ROUTES: tuple[Route, ...] = (
           ops.ESCALATION_PREVIEW,
           query={"at": Param("at", "datetime"), "urgency": Param("urgency")}),
     Route("GET", "/api/readiness", "services:read", ops.READINESS),
+    # analytics
+    *(Route("GET", path, "incidents:read", document, envelope=envelope, query={
+        "since": Param("since", "datetime"), "until": Param("until", "datetime"),
+        "service_id": Param("serviceId"), "team_id": Param("teamId")})
+      for path, document, envelope in (
+          ("/api/analytics", ops.ANALYTICS, "data"),
+          ("/api/analytics/incidents.csv", ops.ANALYTICS_CSV, "csv"))),
     # maintenance windows
     Route("GET", "/api/maintenance-windows", "maintenance:read", ops.LIST_WINDOWS, paged=True,
           query={"service_id": Param("serviceId"), **_PAGE}),

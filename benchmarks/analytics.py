@@ -1,0 +1,89 @@
+"""Analytics benchmark: the report and the CSV export over 100,000 incidents on SQLite.
+
+The database is the console benchmark's (``benchmarks.board.fill``: --incidents over 50
+services in the last 90 days, with acknowledge and resolve times and 1-5 alerts each).
+One `opsknight serve` process on loopback; one client asks, one request at a time, for
+the report over the whole 90 days (every incident), over the last 30 days, for one
+service, and for the CSV of the last 7 days. Times are whole responses.
+
+    python -m benchmarks.analytics [--incidents 100000] [--requests 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from benchmarks.board import PASSWORD, fill
+from benchmarks.events import _opsknight, serving
+
+
+def _ms(client: httpx.Client, path: str, params: dict[str, str], requests: int) -> list[float]:
+    times = []
+    for _ in range(requests):
+        began = time.perf_counter()
+        response = client.get(path, params=params)
+        times.append((time.perf_counter() - began) * 1000)
+        assert response.status_code == 200, (path, response.text[:200])
+    return sorted(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--incidents", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=50)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="opsknight-bench-") as tmp:
+        database_url = f"sqlite://{Path(tmp) / 'analytics.db'}"
+        env = {**os.environ, "OPSKNIGHT_DATABASE_URL": database_url,
+               "OPSKNIGHT_LOG_LEVEL": "warning", "OPSKNIGHT_RATE_LIMITS": "off"}  # fmt: skip
+        _opsknight(env, "migrate")
+        _opsknight(env, "user", "--name", "Bench", "--email", "bench@example.com",
+                   "--role", "admin", "--password", PASSWORD)  # fmt: skip
+        key = json.loads(_opsknight(env, "api-key", "create", "--owner", "bench@example.com",
+                                    "--name", "bench", "--json"))["key"]  # fmt: skip
+        began = time.perf_counter()
+        asyncio.run(fill(database_url, args.incidents))
+        print(f"filled {args.incidents:,} incidents in {time.perf_counter() - began:.1f} s")
+        now = datetime.now(UTC)
+
+        def since(days: int) -> str:
+            return (now - timedelta(days=days)).isoformat()
+
+        with (
+            serving(env) as (_, base),
+            httpx.Client(
+                base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60
+            ) as client,
+        ):
+            services = client.get("/api/services", params={"limit": 1}).json()["data"]
+            views = [
+                ("report, 90 days (every incident)", "/api/analytics", {"since": since(91)}),
+                ("report, last 30 days", "/api/analytics", {"since": since(30)}),
+                ("report, one service, 90 days", "/api/analytics",
+                 {"since": since(91), "service_id": services[0]["id"]}),
+                ("CSV, last 7 days", "/api/analytics/incidents.csv", {"since": since(7)}),
+            ]  # fmt: skip
+            print(f"| Request ({args.incidents:,} incidents) | p50 | p95 | max |")
+            print("|---|---|---|---|")
+            for label, path, params in views:
+                _ms(client, path, params, 3)  # warm up
+                times = _ms(client, path, params, args.requests)
+                print(f"| {label} | {statistics.median(times):.1f} ms | "
+                      f"{times[int(len(times) * 0.95) - 1]:.1f} ms | {times[-1]:.1f} ms |",
+                      flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Incident analytics: response times, counts, noise and pages, for a date range."""
