@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     # How often the sweeper looks for due work a job missed (ended snoozes, escalation
     # steps, deliveries), in real seconds.
     sweep_seconds: float = Field(default=2.0, gt=0)
+    # How long the audit log keeps its entries.
+    audit_retention_days: int = Field(default=365, ge=1)
     # With Redis: also run a job worker inside `serve` (`serve --with-worker`).
     with_worker: bool = False
     # `opsknight worker` serves its own Prometheus metrics on this port (on `host`).

@@ -24,6 +24,7 @@ MODEL_MODULES = [
     "opsknight.maintenance.models",
     "opsknight.heartbeats.models",
     "opsknight.rules.models",
+    "opsknight.audit.models",
 ]
 
 

@@ -15,7 +15,7 @@ PREFIXES = frozenset(
     {
         "usr", "team", "svc", "int", "pol", "stp", "sch", "lay", "ovr", "inc", "alr",
         "note", "evt", "key", "whk", "dlv", "cm", "chg", "ntf", "tok", "nrl", "hnd", "ses",
-        "sif", "mnt", "hb", "rul", "sus",
+        "sif", "mnt", "hb", "rul", "sus", "aud",
     }
 )  # fmt: skip
 

@@ -218,6 +218,9 @@ class Credentials:
                 problem = authorization_problem(headers)
                 if problem is not None:
                     credential = replace(credential, problem=problem, presented=True)
+                if credential.principal is not None and scope.get("client"):
+                    principal = replace(credential.principal, ip=scope["client"][0])
+                    credential = replace(credential, principal=principal)
                 integration_key = integration_key_from_headers(headers)
                 if integration_key is not None:
                     credential = replace(credential, integration_key=integration_key)

@@ -258,6 +258,8 @@ async def test_a_global_rule_routes_by_a_label_and_the_resolve_follows_it(
         "conditions": [{"field": "custom_details.team", "operator": "equals", "value": team_label}],
         "actions": {"route_to": payments["id"]}})  # fmt: skip
     assert routing["service_id"] is None
+    global_rules = (await admin.get("/api/event-rules")).json()["data"]
+    assert routing["id"] in [r["id"] for r in global_rules]
     await admin.create("/api/event-rules", {
         "service_id": payments["id"], "actions": {"priority": "P2"}})  # fmt: skip
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from opsknight import clock, validation
+from opsknight.audit import service as audit
 from opsknight.auth import keys
 from opsknight.auth.models import ApiKey
 from opsknight.auth.principal import Principal
@@ -13,6 +14,9 @@ from opsknight.auth.scopes import ALL_SCOPES
 from opsknight.directory.models import User
 from opsknight.errors import Forbidden, NotFound, ValidationFailed
 from opsknight.paging import Page, page_of
+from opsknight.transaction import atomic
+
+AUDITED = ("name", "scopes", "environment", "user_id", "revoked_at")
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,11 @@ async def create_api_key(
     owner_id = user_id or principal.user_id
     owner = await User.get_or_none(id=owner_id)
     owner = validation.referenced(owner, owner_id, "user_id", "user")
-    return await issue(owner, name, scopes, environment)
+    async with atomic():
+        issued = await issue(owner, name, scopes, environment)
+        await audit.record(principal, "api_key.created", "api_key", issued.row.id, None,
+                           audit.snapshot(issued.row, AUDITED))  # fmt: skip
+    return issued
 
 
 async def list_api_keys(
@@ -106,6 +114,10 @@ async def revoke_api_key(principal: Principal, key_id: str) -> str:
     row = await ApiKey.get_or_none(id=key_id, revoked_at__isnull=True)
     if row is None:
         raise NotFound.of("API key", key_id)
+    before = audit.snapshot(row, AUDITED)
     row.revoked_at = clock.now()
-    await row.save(update_fields=["revoked_at"])
+    async with atomic():
+        await row.save(update_fields=["revoked_at"])
+        await audit.record(principal, "api_key.revoked", "api_key", row.id, before,
+                           audit.snapshot(row, AUDITED))  # fmt: skip
     return key_id

@@ -39,6 +39,8 @@ class Principal:
     via: str | None = None
     # A person signed in to the console: their session (it ends open streams too).
     session_id: str | None = None
+    # The client's address, for the audit log.
+    ip: str | None = None
 
     def require(self, scope: str) -> Principal:
         """Raise FORBIDDEN unless both the key's scopes and the owner's role allow ``scope``."""

@@ -23,6 +23,7 @@ ALL_SCOPES: tuple[str, ...] = (
     "api_keys:write",
     "maintenance:read",
     "maintenance:write",
+    "audit:read",
 )
 
 ROLES = ("ADMIN", "RESPONDER", "USER")
@@ -40,10 +41,16 @@ _ADMIN_ONLY = frozenset(
 )
 
 
+# Reads of what only administrators may see.
+_ADMIN_ONLY_READS = frozenset({"audit:read"})
+
+
 def role_allows(role: str, scope: str) -> bool:
     """Whether a user with ``role`` may act under ``scope`` at all."""
     if role == "ADMIN":
         return True
+    if scope in _ADMIN_ONLY_READS:
+        return False
     if scope.endswith(":read"):
         return True
     if role == "RESPONDER":

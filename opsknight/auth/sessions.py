@@ -13,18 +13,20 @@ import asyncio
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 
 from opsknight import clock
+from opsknight.audit import service as audit
 from opsknight.auth.models import SignInFailures, WebSession
 from opsknight.auth.principal import Principal
 from opsknight.auth.scopes import ALL_SCOPES
 from opsknight.directory.models import User
 from opsknight.directory.users import password_matches
 from opsknight.errors import RateLimited, Unauthorized
+from opsknight.transaction import atomic
 
 IDLE = timedelta(hours=12)  # a night shift without a click
 LIFETIME = timedelta(days=7)
@@ -85,18 +87,21 @@ async def sign_in(email: str, password: str, ip: str, user_agent: str) -> Signed
     await SignInFailures.filter(key=account).delete()
     now = clock.now()
     secret = secrets.token_urlsafe(32)
-    session = await WebSession.create(
-        digest=digest(secret),
-        user_id=user.id,
-        role=user.role,
-        password_mark=password_mark(user.password_hash),
-        csrf_token=secrets.token_urlsafe(32),
-        user_agent=user_agent[:200],
-        ip=ip[:64],
-        created_at=now,
-        last_seen_at=now,
-        expires_at=now + LIFETIME,
-    )
+    async with atomic():
+        session = await WebSession.create(
+            digest=digest(secret),
+            user_id=user.id,
+            role=user.role,
+            password_mark=password_mark(user.password_hash),
+            csrf_token=secrets.token_urlsafe(32),
+            user_agent=user_agent[:200],
+            ip=ip[:64],
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + LIFETIME,
+        )
+        who = replace(principal_of(user, session.id), ip=ip[:64])
+        await audit.record(who, "session.signed_in", "user", user.id)
     return SignedIn(secret, session, user)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from tortoise.functions import Count
 
 from opsknight import clock, validation
+from opsknight.audit import service as audit
 from opsknight.auth import keys
 from opsknight.auth.principal import Principal
 from opsknight.batch import rows_by_ids
@@ -20,11 +21,15 @@ from opsknight.incidents.models import Incident
 from opsknight.paging import Page, page_of
 from opsknight.records import get_or_404, matching_name
 from opsknight.rules.service import forget_rules
+from opsknight.transaction import atomic
 from opsknight.unique import unique_field
 
 INTEGRATION_TYPES = ("events_api", "alertmanager", "webhook")
 ACTIVE_STATUSES = ("OPEN", "ACKNOWLEDGED", "SNOOZED", "SUPPRESSED")
 _TEXT_FIELDS = {"region": 64, "sla_tier": 64}
+AUDITED = ("name", "description", "team_id", "escalation_policy_id", "region", "sla_tier",
+           "runbook_url", "acknowledgement_timeout", "auto_resolve_timeout", "urgency_rule",
+           "support_hours")  # fmt: skip
 
 
 async def _get(service_id: str) -> Service:
@@ -113,19 +118,24 @@ async def create_service(principal: Principal, fields: dict[str, Any]) -> Servic
     now = clock.now()
     service = Service(created_at=now, updated_at=now)
     await _apply(service, {"name": fields.get("name"), **fields})
-    async with unique_field("name", service.name):
+    async with atomic(), unique_field("name", service.name):
         await service.save()
+        await audit.record(principal, "service.created", "service", service.id, None,
+                           audit.snapshot(service, AUDITED))  # fmt: skip
     return service
 
 
 async def update_service(principal: Principal, service_id: str, fields: dict[str, Any]) -> Service:
     principal.require("services:write")
     service = await _get(service_id)
+    before = audit.snapshot(service, AUDITED)
     changed = await _apply(service, fields)
     if changed:
         service.updated_at = clock.now()
-        async with unique_field("name", service.name):
+        async with atomic(), unique_field("name", service.name):
             await service.save(update_fields=[*changed, "updated_at"])
+            await audit.record(principal, "service.updated", "service", service.id, before,
+                               audit.snapshot(service, AUDITED))  # fmt: skip
         forget_rules()
         forget_integrations()  # events of this process see the new behaviours at once
     return service
@@ -141,9 +151,12 @@ async def delete_service(principal: Principal, service_id: str) -> str:
             f"service {service.id} has {active} active incidents; resolve them first",
             {"active_incident_count": active},
         )
-    # Resolved incidents go with the service: they cannot outlive it.
-    await Incident.filter(service_id=service.id).delete()
-    await service.delete()
+    async with atomic():
+        # Resolved incidents go with the service: they cannot outlive it.
+        await Incident.filter(service_id=service.id).delete()
+        await service.delete()
+        await audit.record(principal, "service.deleted", "service", service.id,
+                           audit.snapshot(service, AUDITED), None)  # fmt: skip
     forget_integrations()
     forget_rules()
     return service_id

@@ -49,6 +49,7 @@ from opsknight.graphql.mutations.rules import RuleMutation
 from opsknight.graphql.mutations.schedules import ScheduleMutation
 from opsknight.graphql.mutations.webhooks import WebhookMutation
 from opsknight.graphql.queries.analytics import AnalyticsQuery
+from opsknight.graphql.queries.audit import AuditQuery
 from opsknight.graphql.queries.directory import DirectoryQuery
 from opsknight.graphql.queries.escalation import EscalationQuery
 from opsknight.graphql.queries.heartbeats import HeartbeatQuery
@@ -76,6 +77,7 @@ Query = merge_types(
         RuleQuery,
         ReadinessQuery,
         AnalyticsQuery,
+        AuditQuery,
     ),
 )
 Mutation = merge_types(

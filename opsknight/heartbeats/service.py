@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from opsknight import clock, validation
+from opsknight.audit import service as audit
 from opsknight.auth import keys
 from opsknight.auth.principal import Principal
 from opsknight.directory.models import Service
@@ -25,6 +26,7 @@ from opsknight.records import get_or_404
 from opsknight.transaction import atomic
 
 MIN_INTERVAL = 10
+AUDITED = ("service_id", "name", "interval_seconds", "grace_seconds", "token")
 MAX_INTERVAL = 7 * 24 * 3600
 MAX_GRACE = 24 * 3600
 
@@ -64,7 +66,10 @@ async def create_heartbeat(principal: Principal, fields: dict[str, Any]) -> Hear
     validation.number(interval, "interval_seconds", minimum=MIN_INTERVAL, maximum=MAX_INTERVAL)
     _apply(heartbeat, {"name": fields.get("name"), **fields})
     heartbeat.due_at = now + _window(heartbeat)
-    await heartbeat.save()
+    async with atomic():
+        await heartbeat.save()
+        await audit.record(principal, "heartbeat.created", "heartbeat", heartbeat.id, None,
+                           audit.snapshot(heartbeat, AUDITED))  # fmt: skip
     return heartbeat
 
 
@@ -74,19 +79,25 @@ async def update_heartbeat(
     principal.require("services:write")
     async with atomic():
         heartbeat = await get_or_404(Heartbeat, heartbeat_id, "heartbeat")
+        before = audit.snapshot(heartbeat, AUDITED)
         _apply(heartbeat, fields)
         if heartbeat.status != "DOWN":  # a new interval counts from the last sign of life
             heartbeat.due_at = (heartbeat.last_ping_at or heartbeat.created_at) + _window(heartbeat)
         heartbeat.updated_at = clock.now()
         await heartbeat.save()
+        await audit.record(principal, "heartbeat.updated", "heartbeat", heartbeat.id, before,
+                           audit.snapshot(heartbeat, AUDITED))  # fmt: skip
     return heartbeat
 
 
 async def delete_heartbeat(principal: Principal, heartbeat_id: str) -> str:
     """Delete a heartbeat; an incident it opened stays open for a person to resolve."""
     principal.require("services:write")
-    heartbeat = await get_or_404(Heartbeat, heartbeat_id, "heartbeat")
-    await heartbeat.delete()
+    async with atomic():
+        heartbeat = await get_or_404(Heartbeat, heartbeat_id, "heartbeat")
+        await heartbeat.delete()
+        await audit.record(principal, "heartbeat.deleted", "heartbeat", heartbeat.id,
+                           audit.snapshot(heartbeat, AUDITED), None)  # fmt: skip
     return heartbeat_id
 
 

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from opsknight.audit import service as audit
 from opsknight.escalation import engine
 from opsknight.events import release
 from opsknight.heartbeats import service as heartbeats
@@ -47,6 +48,7 @@ SWEEPS: tuple[Callable[[], Awaitable[int]], ...] = (
     heartbeats.sweep,
     timeouts.sweep,
     release.sweep,
+    audit.sweep,
 )
 
 

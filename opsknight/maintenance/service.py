@@ -17,6 +17,7 @@ from typing import Any
 from tortoise.expressions import Q
 
 from opsknight import clock, validation
+from opsknight.audit import service as audit
 from opsknight.auth.principal import Principal
 from opsknight.directory.models import Service
 from opsknight.errors import ValidationFailed
@@ -31,6 +32,8 @@ from opsknight.records import get_or_404
 from opsknight.transaction import atomic
 
 MAX_SERVICES = 100
+AUDITED = ("name", "service_ids", "starts_at", "ends_at", "days", "start_time",
+           "duration_minutes", "time_zone", "until", "resolve_on_end", "reopen_on_end")  # fmt: skip
 MAX_MINUTES = 7 * 24 * 60
 
 
@@ -185,6 +188,9 @@ async def create_window(principal: Principal, fields: dict[str, Any]) -> Mainten
         # Spans that ended before the window existed have nothing to do.
         window.handled_until = now
         await window.save()
+        after = audit.snapshot(window, AUDITED)
+        await audit.record(principal, "maintenance_window.created", "maintenance_window",
+                           window.id, None, after)  # fmt: skip
     return window
 
 
@@ -194,18 +200,24 @@ async def update_window(
     principal.require("maintenance:write")
     async with atomic():
         window = await get_or_404(MaintenanceWindow, window_id, "maintenance window")
+        before = audit.snapshot(window, AUDITED)
         await _apply(window, fields)
         await _no_overlap(window)
         window.updated_at = clock.now()
         await window.save()
+        await audit.record(principal, "maintenance_window.updated", "maintenance_window",
+                           window.id, before, audit.snapshot(window, AUDITED))  # fmt: skip
     return window
 
 
 async def delete_window(principal: Principal, window_id: str) -> str:
     """Delete a window; its incidents stay as they are."""
     principal.require("maintenance:write")
-    window = await get_or_404(MaintenanceWindow, window_id, "maintenance window")
-    await window.delete()
+    async with atomic():
+        window = await get_or_404(MaintenanceWindow, window_id, "maintenance window")
+        await window.delete()
+        await audit.record(principal, "maintenance_window.deleted", "maintenance_window",
+                           window.id, audit.snapshot(window, AUDITED), None)  # fmt: skip
     return window_id
 
 

@@ -516,6 +516,21 @@ query Analytics({_ANALYTICS_VARS}) {{
 ANALYTICS_CSV = document(f"""
 query AnalyticsCsv({_ANALYTICS_VARS}) {{ result: analyticsCsv({_ANALYTICS_ARGS}) }}""")
 
+# --- audit log -------------------------------------------------------------------------------
+AUDIT_LOG = document(f"""
+query AuditLog($resourceType: String, $resourceId: ID, $actorId: ID, $action: String,
+               $since: DateTime, $until: DateTime, $limit: Int, $offset: Int) {{
+  result: auditLog(resourceType: $resourceType, resourceId: $resourceId, actorId: $actorId,
+                   action: $action, since: $since, until: $until, limit: $limit,
+                   offset: $offset) {{
+    nodes {{
+      id at action resource_type: resourceType resource_id: resourceId
+      actor_type: actorType actor_id: actorId actor_name: actorName api_key_id: apiKeyId
+      session_id: sessionId ip changes
+    }} {PAGINATION}
+  }}
+}}""")
+
 # --- webhooks and contact methods --------------------------------------------------------
 _WEBHOOK = """id name url events enabled include_test: includeTest service_ids: serviceIds
   consecutive_failures: consecutiveFailures disabled_reason: disabledReason

@@ -163,6 +163,10 @@ ROUTES: tuple[Route, ...] = (
           ops.ESCALATION_PREVIEW,
           query={"at": Param("at", "datetime"), "urgency": Param("urgency")}),
     Route("GET", "/api/readiness", "services:read", ops.READINESS),
+    Route("GET", "/api/audit-log", "audit:read", ops.AUDIT_LOG, paged=True, query={
+        "resource_type": Param("resourceType"), "resource_id": Param("resourceId"),
+        "actor_id": Param("actorId"), "action": Param("action"),
+        "since": Param("since", "datetime"), "until": Param("until", "datetime"), **_PAGE}),
     # analytics
     *(Route("GET", path, "incidents:read", document, envelope=envelope, query={
         "since": Param("since", "datetime"), "until": Param("until", "datetime"),

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from opsknight import clock, validation
+from opsknight.audit import service as audit
 from opsknight.auth.principal import Principal
 from opsknight.directory.models import Service
 from opsknight.errors import ValidationFailed
@@ -26,6 +27,7 @@ from opsknight.rules.models import EventRule, SuspendedEvent
 from opsknight.transaction import atomic
 
 MAX_RULES_PER_SET = 100
+AUDITED = ("service_id", "position", "description", "conditions", "actions", "disabled")
 
 
 def _route_target(actions: dict[str, Any]) -> str | None:
@@ -131,6 +133,8 @@ async def create_rule(principal: Principal, fields: dict[str, Any]) -> EventRule
         await _check_routes(rule)
         await _place(rule, fields.get("position"))
         await rule.save()
+        await audit.record(principal, "event_rule.created", "event_rule", rule.id, None,
+                           audit.snapshot(rule, AUDITED))  # fmt: skip
     forget_rules()
     return rule
 
@@ -139,12 +143,15 @@ async def update_rule(principal: Principal, rule_id: str, fields: dict[str, Any]
     principal.require("services:write")
     async with atomic():
         rule = await get_or_404(EventRule, rule_id, "event rule")
+        before = audit.snapshot(rule, AUDITED)
         _apply(rule, fields)
         await _check_routes(rule)
         if fields.get("position") is not None:
             await _place(rule, fields["position"])
         rule.updated_at = clock.now()
         await rule.save()
+        await audit.record(principal, "event_rule.updated", "event_rule", rule.id, before,
+                           audit.snapshot(rule, AUDITED))  # fmt: skip
     forget_rules()
     return rule
 
@@ -154,6 +161,8 @@ async def delete_rule(principal: Principal, rule_id: str) -> str:
     async with atomic():
         rule = await get_or_404(EventRule, rule_id, "event rule")
         await rule.delete()
+        await audit.record(principal, "event_rule.deleted", "event_rule", rule.id,
+                           audit.snapshot(rule, AUDITED), None)  # fmt: skip
         siblings = await EventRule.filter(service_id=rule.service_id).order_by("position", "id")  # type: ignore[attr-defined]
         for number, each in enumerate(siblings, start=1):
             if each.position != number:

@@ -1,0 +1,120 @@
+"""The audit log (issue: run incidents like the best teams, item 7): who changed what
+configuration, with before and after, written with the change; administrators read it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from opsknight import clock
+from opsknight.audit import service as audit
+from opsknight.audit.models import AuditEntry
+from tests.conftest import Api, make_api, unique
+from tests.console import person, sign_in
+
+
+@pytest.fixture
+async def admin(unlimited: httpx.AsyncClient) -> Api:
+    return await make_api(unlimited)
+
+
+async def entries(api: Api, **params: Any) -> list[dict[str, Any]]:
+    answer = await api.get("/api/audit-log", params={"limit": 100, **params})
+    assert answer.status_code == 200, answer.text
+    listed: list[dict[str, Any]] = answer.json()["data"]
+    return listed
+
+
+async def test_service_changes_are_logged_with_who_and_what_and_refusals_are_not(
+    admin: Api,
+) -> None:
+    service = await admin.create("/api/services", {"name": unique("checkout")})
+    changed = await admin.patch(f"/api/services/{service['id']}",
+                                {"description": "Payments", "acknowledgement_timeout": 30})  # fmt: skip
+    assert changed.status_code == 200
+    refused = await admin.patch(f"/api/services/{service['id']}", {"urgency_rule": "SOMETIMES"})
+    assert refused.status_code == 400
+    assert (await admin.delete(f"/api/services/{service['id']}")).status_code == 200
+
+    logged = await entries(admin, resource_id=service["id"])
+    assert [e["action"] for e in logged] == [
+        "service.deleted",
+        "service.updated",
+        "service.created",
+    ]
+    deleted, updated, created = logged
+    assert created["changes"]["name"] == {"before": None, "after": service["name"]}
+    assert updated["changes"] == {
+        "acknowledgement_timeout": {"before": None, "after": 30},
+        "description": {"before": None, "after": "Payments"},
+    }
+    assert deleted["changes"]["name"] == {"before": service["name"], "after": None}
+    for entry in logged:
+        assert (entry["actor_type"], entry["actor_id"], entry["api_key_id"]) == (
+            "user",
+            admin.user_id,
+            admin.key_id,
+        )
+        assert entry["ip"] == "127.0.0.1" and entry["resource_type"] == "service"
+    mine = await entries(admin, actor_id=admin.user_id, action="service.updated")
+    assert [e["id"] for e in mine] == [updated["id"]]
+
+
+async def test_secrets_are_masked_and_keys_rules_windows_and_beats_are_logged(
+    admin: Api,
+) -> None:
+    service = await admin.create("/api/services", {"name": unique("beats")})
+    beat = await admin.create("/api/heartbeats", {"service_id": service["id"], "name": "backup",
+                                                  "interval_seconds": 600})  # fmt: skip
+    (created,) = await entries(admin, resource_id=beat["id"])
+    assert created["changes"]["token"] == {"before": None, "after": "••••••"}
+    assert beat["token"] not in str(created)
+
+    key = await admin.create("/api/api-keys", {"name": "ci", "scopes": ["incidents:read"]})
+    assert (await admin.delete(f"/api/api-keys/{key['id']}")).status_code == 200
+    actions = [e["action"] for e in await entries(admin, resource_id=key["id"])]
+    assert actions == ["api_key.revoked", "api_key.created"]
+
+    rule = await admin.create("/api/event-rules", {"service_id": service["id"],
+                                                   "actions": {"priority": "P2"}})  # fmt: skip
+    await admin.patch(f"/api/event-rules/{rule['id']}", {"actions": {"priority": "P1"}})
+    (update, _) = await entries(admin, resource_id=rule["id"])
+    assert update["changes"] == {
+        "actions": {"before": {"priority": "P2"}, "after": {"priority": "P1"}}
+    }
+    now = clock.now()
+    window = await admin.create("/api/maintenance-windows", {
+        "name": "deploy", "service_ids": [service["id"]],
+        "starts_at": (now + timedelta(hours=1)).isoformat(),
+        "ends_at": (now + timedelta(hours=2)).isoformat()})  # fmt: skip
+    assert (await admin.delete(f"/api/maintenance-windows/{window['id']}")).status_code == 200
+    actions = [e["action"] for e in await entries(admin, resource_id=window["id"])]
+    assert actions == ["maintenance_window.deleted", "maintenance_window.created"]
+
+
+async def test_only_administrators_read_it_and_sign_ins_are_logged(
+    admin: Api, unlimited: httpx.AsyncClient, browser: httpx.AsyncClient
+) -> None:
+    for role in ("RESPONDER", "USER"):
+        other = await make_api(unlimited, role=role)
+        refused = await other.get("/api/audit-log")
+        assert refused.status_code == 403, role
+    ada = await person(admin)
+    assert (await sign_in(browser, ada["email"])).status_code == 303
+    (signed,) = await entries(admin, resource_id=ada["id"], action="session.signed_in")
+    assert signed["actor_id"] == ada["id"] and signed["session_id"]
+    assert signed["ip"] == "127.0.0.1" and signed["api_key_id"] is None
+
+
+async def test_entries_older_than_the_retention_are_removed(admin: Api) -> None:
+    old = await AuditEntry.create(
+        at=clock.now() - timedelta(days=400), action="service.updated",
+        resource_type="service", resource_id="svc_old", actor_type="system", changes={},
+    )  # fmt: skip
+    recent = await audit.record(None, "service.updated", "service", "svc_recent")
+    assert await audit.sweep() >= 1
+    assert not await AuditEntry.exists(id=old.id)
+    assert await AuditEntry.exists(id=recent.id)
