@@ -118,3 +118,63 @@ async def test_entries_older_than_the_retention_are_removed(admin: Api) -> None:
     assert await audit.sweep() >= 1
     assert not await AuditEntry.exists(id=old.id)
     assert await AuditEntry.exists(id=recent.id)
+
+
+async def test_people_teams_policies_schedules_integrations_and_webhooks_are_logged(
+    admin: Api, receiver: Any
+) -> None:
+    user = await admin.create("/api/users", {"name": "Kim", "email": f"{unique('k')}@x.io",
+                                             "role": "RESPONDER", "password": "a long password"})  # fmt: skip
+    await admin.patch(f"/api/users/{user['id']}", {"role": "ADMIN"})
+    created, = [e for e in await entries(admin, resource_id=user["id"])
+                if e["action"] == "user.created"]  # fmt: skip
+    assert created["changes"]["password_hash"] == {"before": None, "after": "••••••"}
+    (promoted,) = await entries(admin, resource_id=user["id"], action="user.updated")
+    assert promoted["changes"] == {"role": {"before": "RESPONDER", "after": "ADMIN"}}
+
+    team = await admin.create("/api/teams", {"name": unique("sre")})
+    await admin.post(f"/api/teams/{team['id']}/members", {"user_id": user["id"]})
+    await admin.delete(f"/api/teams/{team['id']}/members/{user['id']}")
+    assert [e["action"] for e in await entries(admin, resource_id=team["id"])] == [
+        "team.member_removed",
+        "team.member_added",
+        "team.created",
+    ]
+
+    policy = await admin.create("/api/escalation-policies", {"name": unique("pol"), "steps": [
+        {"target_type": "USER", "target_id": user["id"], "delay_minutes": 5}]})  # fmt: skip
+    await admin.patch(f"/api/escalation-policies/{policy['id']}", {"steps": [
+        {"target_type": "USER", "target_id": user["id"], "delay_minutes": 15}]})  # fmt: skip
+    (changed,) = await entries(admin, resource_id=policy["id"], action="escalation_policy.updated")
+    steps = changed["changes"]["steps"]
+    assert (steps["before"][0]["delay_minutes"], steps["after"][0]["delay_minutes"]) == (5, 15)
+
+    schedule = await admin.create("/api/schedules", {
+        "name": unique("Primary"), "time_zone": "UTC", "layers": [
+            {"rotation_type": "daily", "handoff_start": "2024-01-01T00:00:00",
+             "users": [user["id"]]}]})  # fmt: skip
+    now = clock.now()
+    override = await admin.create(f"/api/schedules/{schedule['id']}/overrides", {
+        "user_id": admin.user_id, "start": now.isoformat(),
+        "end": (now + timedelta(hours=1)).isoformat()})  # fmt: skip
+    await admin.delete(f"/api/schedules/{schedule['id']}/overrides/{override['id']}")
+    assert [e["action"] for e in await entries(admin, resource_id=schedule["id"])] == [
+        "schedule.override_deleted",
+        "schedule.override_created",
+        "schedule.created",
+    ]
+
+    service = await admin.create("/api/services", {"name": unique("svc")})
+    integration = await admin.create(f"/api/services/{service['id']}/integrations",
+                                     {"name": "Prometheus"})  # fmt: skip
+    (made,) = await entries(admin, resource_id=integration["id"])
+    assert made["changes"]["key"]["after"] == "••••••"
+    assert integration["key"] not in str(made)
+
+    hook = await admin.create("/api/webhooks", {"name": "bot", "url": receiver.url("/bot")})
+    rotated = await admin.post(f"/api/webhooks/{hook['id']}/rotate-secret")
+    assert rotated.status_code == 200, rotated.text
+    logged = await entries(admin, resource_id=hook["id"])
+    assert [e["action"] for e in logged] == ["webhook.secret_rotated", "webhook.created"]
+    assert logged[0]["changes"] == {"secret": {"before": "••••••", "after": "••••••"}}
+    assert hook["secret"] not in str(logged)

@@ -27,6 +27,7 @@ from opsknight.unique import unique_field
 INTEGRATION_TYPES = ("events_api", "alertmanager", "webhook")
 ACTIVE_STATUSES = ("OPEN", "ACKNOWLEDGED", "SNOOZED", "SUPPRESSED")
 _TEXT_FIELDS = {"region": 64, "sla_tier": 64}
+_INTEGRATION_FIELDS = ("service_id", "name", "type", "key")
 AUDITED = ("name", "description", "team_id", "escalation_policy_id", "region", "sla_tier",
            "runbook_url", "acknowledgement_timeout", "auto_resolve_timeout", "urgency_rule",
            "support_hours")  # fmt: skip
@@ -201,16 +202,25 @@ async def create_integration(
     service = await _get(service_id)
     name = validation.text(fields.get("name") or "Events API", "name", max_length=100)
     kind = validation.choice(fields.get("type") or "events_api", "type", INTEGRATION_TYPES)
-    return await Integration.create(
-        service=service, name=name, type=kind, key=keys.integration_key(), created_at=clock.now()
-    )
+    async with atomic():
+        integration = await Integration.create(
+            service=service, name=name, type=kind, key=keys.integration_key(),
+            created_at=clock.now(),
+        )  # fmt: skip
+        await audit.record(principal, "integration.created", "integration", integration.id,
+                           None, audit.snapshot(integration, _INTEGRATION_FIELDS))  # fmt: skip
+    return integration
 
 
 async def delete_integration(principal: Principal, service_id: str, integration_id: str) -> str:
     principal.require("services:write")
-    deleted = await Integration.filter(id=integration_id, service_id=service_id).delete()
-    if not deleted:
-        raise NotFound.of("integration", integration_id)
+    async with atomic():
+        integration = await Integration.get_or_none(id=integration_id, service_id=service_id)
+        if integration is None:
+            raise NotFound.of("integration", integration_id)
+        await integration.delete()
+        await audit.record(principal, "integration.deleted", "integration", integration.id,
+                           audit.snapshot(integration, _INTEGRATION_FIELDS), None)  # fmt: skip
     forget_integrations()
     forget_rules()
     return integration_id

@@ -7,6 +7,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from opsknight import clock, validation
+from opsknight.audit import service as audit
 from opsknight.auth.principal import Principal
 from opsknight.batch import group_in_key_order, rows_by_ids
 from opsknight.directory.models import Team, TeamMember, User
@@ -36,6 +37,9 @@ async def list_teams(
     return await page_of(query, limit, offset, "name_key", "id")
 
 
+AUDITED = ("name", "description", "lead_id")
+
+
 async def create_team(principal: Principal, fields: dict[str, Any]) -> Team:
     """Create a team; a ``lead_id`` joins the team as its OWNER."""
     principal.require("teams:write")
@@ -59,12 +63,15 @@ async def create_team(principal: Principal, fields: dict[str, Any]) -> Team:
         await team.save()
         if lead is not None:
             await TeamMember.create(team=team, user=lead, role="OWNER", created_at=now)
+        await audit.record(principal, "team.created", "team", team.id, None,
+                           audit.snapshot(team, AUDITED))  # fmt: skip
     return team
 
 
 async def update_team(principal: Principal, team_id: str, fields: dict[str, Any]) -> Team:
     principal.require("teams:write")
     team = await _get(team_id)
+    before = audit.snapshot(team, AUDITED)
     changed = []
     if "name" in fields:
         team.name = validation.text(fields["name"], "name", max_length=100)
@@ -85,15 +92,20 @@ async def update_team(principal: Principal, team_id: str, fields: dict[str, Any]
         changed.append("lead_id")
     if changed:
         team.updated_at = clock.now()
-        async with unique_field("name", team.name):
+        async with in_transaction(), unique_field("name", team.name):
             await team.save(update_fields=[*changed, "updated_at"])
+            await audit.record(principal, "team.updated", "team", team.id, before,
+                               audit.snapshot(team, AUDITED))  # fmt: skip
     return team
 
 
 async def delete_team(principal: Principal, team_id: str) -> str:
     principal.require("teams:write")
     team = await _get(team_id)
-    await team.delete()
+    async with in_transaction():
+        await team.delete()
+        await audit.record(principal, "team.deleted", "team", team.id,
+                           audit.snapshot(team, AUDITED), None)  # fmt: skip
     return team_id
 
 
@@ -108,19 +120,25 @@ async def add_member(principal: Principal, team_id: str, fields: dict[str, Any])
     role = validation.choice(fields.get("role") or "MEMBER", "role", MEMBER_ROLES)
     notify = fields.get("receive_team_notifications")
     existing = await TeamMember.get_or_none(team_id=team.id, user_id=user.id)
-    if existing is not None:
-        existing.role = role
-        if notify is not None:
-            existing.receive_team_notifications = notify
-        await existing.save()
-    else:
-        await TeamMember.create(
-            team=team,
-            user=user,
-            role=role,
-            receive_team_notifications=True if notify is None else notify,
-            created_at=clock.now(),
-        )
+    membership = ("user_id", "role", "receive_team_notifications")
+    before = None if existing is None else audit.snapshot(existing, membership)
+    async with in_transaction():
+        if existing is not None:
+            existing.role = role
+            if notify is not None:
+                existing.receive_team_notifications = notify
+            await existing.save()
+        else:
+            existing = await TeamMember.create(
+                team=team,
+                user=user,
+                role=role,
+                receive_team_notifications=True if notify is None else notify,
+                created_at=clock.now(),
+            )
+        action = "team.member_added" if before is None else "team.member_updated"
+        await audit.record(principal, action, "team", team.id, before,
+                           audit.snapshot(existing, membership))  # fmt: skip
     return team
 
 
@@ -135,6 +153,8 @@ async def remove_member(principal: Principal, team_id: str, user_id: str) -> Tea
         if team.lead_id == user_id:  # type: ignore[attr-defined]
             team.lead_id = None
             await team.save(update_fields=["lead_id"])
+        await audit.record(principal, "team.member_removed", "team", team.id,
+                           {"user_id": user_id}, None)  # fmt: skip
     return team
 
 

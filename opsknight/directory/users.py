@@ -11,6 +11,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from opsknight import clock, validation
+from opsknight.audit import service as audit
 from opsknight.auth.principal import Principal
 from opsknight.auth.scopes import ROLES
 from opsknight.batch import rows_by_ids
@@ -18,6 +19,7 @@ from opsknight.directory.models import User
 from opsknight.errors import Conflict, NotFound, ValidationFailed
 from opsknight.paging import Page, page_of
 from opsknight.records import get_or_404
+from opsknight.transaction import atomic
 from opsknight.unique import unique_field
 
 STATUSES = ("ACTIVE", "DISABLED")
@@ -73,9 +75,16 @@ async def new_user(fields: dict[str, Any]) -> User:
     return user
 
 
+AUDITED = ("name", "email", "role", "status", "time_zone", "handoff_notices", "password_hash")
+
+
 async def create_user(principal: Principal, fields: dict[str, Any]) -> User:
     principal.require("users:write")
-    return await new_user(fields)
+    async with atomic():
+        user = await new_user(fields)
+        await audit.record(principal, "user.created", "user", user.id, None,
+                           audit.snapshot(user, AUDITED))  # fmt: skip
+    return user
 
 
 async def get_user(principal: Principal, user_id: str) -> User:
@@ -119,11 +128,14 @@ async def list_users(
 async def update_user(principal: Principal, user_id: str, fields: dict[str, Any]) -> User:
     principal.require("users:write")
     user = await _get(user_id)
+    before = audit.snapshot(user, AUDITED)
     changed = _apply(user, fields)
     if changed:
         user.updated_at = clock.now()
-        async with unique_field("email", user.email):
+        async with atomic(), unique_field("email", user.email):
             await user.save(update_fields=[*changed, "updated_at"])
+            await audit.record(principal, "user.updated", "user", user.id, before,
+                               audit.snapshot(user, AUDITED))  # fmt: skip
     return user
 
 
@@ -206,6 +218,8 @@ async def delete_user(principal: Principal, user_id: str) -> str:
         # Their overrides go with them (cascade): the schedules' kept renders are stale.
         await schedules.revised(await schedules.schedules_with_overrides_of(user.id))
         await user.delete()
+        await audit.record(principal, "user.deleted", "user", user.id,
+                           audit.snapshot(user, AUDITED), None)  # fmt: skip
     return user_id
 
 

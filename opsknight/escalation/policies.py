@@ -7,6 +7,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from opsknight import clock, validation
+from opsknight.audit import service as audit
 from opsknight.auth.principal import Principal
 from opsknight.batch import group_in_key_order, rows_by_ids
 from opsknight.directory.models import Team, User
@@ -15,6 +16,7 @@ from opsknight.escalation.models import EscalationPolicy, EscalationStep
 from opsknight.paging import Page, page_of
 from opsknight.records import get_or_404, matching_name
 from opsknight.schedules.models import Schedule
+from opsknight.transaction import atomic
 from opsknight.unique import unique_field
 
 TARGET_TYPES = ("USER", "TEAM", "SCHEDULE")
@@ -140,12 +142,27 @@ async def _save(
             await EscalationStep.bulk_create(steps)
 
 
+AUDITED = ("name", "description", "repeat", "repeat_limit", "reminder_minutes",
+           "ack_reminder_minutes")  # fmt: skip
+_STEP_FIELDS = ("target_type", "target_id", "delay_minutes", "notify_team_lead_only", "channels")
+
+
+async def _audited(policy: EscalationPolicy) -> dict[str, Any]:
+    steps = await EscalationStep.filter(policy_id=policy.id).order_by("position")
+    return {**audit.snapshot(policy, AUDITED),
+            "steps": [audit.snapshot(step, _STEP_FIELDS) for step in steps]}  # fmt: skip
+
+
 async def create_policy(principal: Principal, fields: dict[str, Any]) -> EscalationPolicy:
     principal.require("escalation_policies:write")
     now = clock.now()
     policy = EscalationPolicy(created_at=now, updated_at=now)
     _apply(policy, {"name": fields.get("name"), **fields})
-    await _save(policy, None, await _steps(fields.get("steps")))
+    steps = await _steps(fields.get("steps"))
+    async with atomic():
+        await _save(policy, None, steps)
+        await audit.record(principal, "escalation_policy.created", "escalation_policy",
+                           policy.id, None, await _audited(policy))  # fmt: skip
     return policy
 
 
@@ -156,10 +173,14 @@ async def update_policy(
     escalating keep the copy of the policy they took when they opened."""
     principal.require("escalation_policies:write")
     policy = await get_or_404(EscalationPolicy, policy_id, "escalation policy")
+    before = await _audited(policy)
     changed = _apply(policy, fields)
     steps = None if fields.get("steps") is None else await _steps(fields["steps"])
     policy.updated_at = clock.now()
-    await _save(policy, changed, steps)
+    async with atomic():
+        await _save(policy, changed, steps)
+        await audit.record(principal, "escalation_policy.updated", "escalation_policy",
+                           policy.id, before, await _audited(policy))  # fmt: skip
     return policy
 
 
@@ -167,5 +188,9 @@ async def delete_policy(principal: Principal, policy_id: str) -> str:
     """Delete a policy; services that used it are left without one."""
     principal.require("escalation_policies:write")
     policy = await get_or_404(EscalationPolicy, policy_id, "escalation policy")
-    await policy.delete()
+    async with atomic():
+        before = await _audited(policy)
+        await policy.delete()
+        await audit.record(principal, "escalation_policy.deleted", "escalation_policy",
+                           policy.id, before, None)  # fmt: skip
     return policy_id

@@ -12,6 +12,7 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from opsknight import clock, validation
+from opsknight.audit import service as audit
 from opsknight.auth.principal import Principal
 from opsknight.batch import group_in_key_order, rows_by_ids
 from opsknight.directory.models import Team, User
@@ -200,6 +201,19 @@ async def _apply(schedule: Schedule, fields: dict[str, Any]) -> list[str]:
     return changed
 
 
+AUDITED = ("name", "description", "time_zone", "team_id")
+_OVERRIDE_FIELDS = ("schedule_id", "user_id", "replaces_user_id", "start", "end")
+
+
+async def _audited(schedule: Schedule) -> dict[str, Any]:
+    layers = [
+        {"name": layer.name, "rotation_type": layer.rotation_type, "users": list(layer.users),
+         "handoff_start": layer.handoff_start.isoformat(), "length_hours": layer.length_hours}
+        for layer in await _layers_of(schedule)
+    ]  # fmt: skip
+    return {**audit.snapshot(schedule, AUDITED), "layers": layers}
+
+
 async def create_schedule(principal: Principal, fields: dict[str, Any]) -> Schedule:
     principal.require("schedules:write")
     if fields.get("time_zone") is None:
@@ -211,6 +225,8 @@ async def create_schedule(principal: Principal, fields: dict[str, Any]) -> Sched
     async with in_transaction(), unique_field("name", schedule.name):
         await schedule.save()
         await _write_layers(schedule, drafts)
+        await audit.record(principal, "schedule.created", "schedule", schedule.id, None,
+                           await _audited(schedule))  # fmt: skip
     return schedule
 
 
@@ -219,6 +235,7 @@ async def update_schedule(
 ) -> Schedule:
     principal.require("schedules:write")
     schedule = await _get(schedule_id)
+    before = await _audited(schedule)
     changed = await _apply(schedule, fields)
     drafts = None if fields.get("layers") is None else await _layers(fields["layers"])
     schedule.updated_at = clock.now()
@@ -227,6 +244,8 @@ async def update_schedule(
         if drafts is not None:
             await _write_layers(schedule, drafts)
         await revised([schedule.id])
+        await audit.record(principal, "schedule.updated", "schedule", schedule.id, before,
+                           await _audited(schedule))  # fmt: skip
     return schedule
 
 
@@ -250,7 +269,10 @@ async def delete_schedule(principal: Principal, schedule_id: str) -> str:
         raise Conflict(
             f"schedule {schedule.id} is used by escalation policy {names}", {"used_by": used_by}
         )
-    await schedule.delete()
+    async with in_transaction():
+        before = await _audited(schedule)
+        await schedule.delete()
+        await audit.record(principal, "schedule.deleted", "schedule", schedule.id, before, None)
     return schedule_id
 
 
@@ -312,16 +334,21 @@ async def create_override(
             created_at=clock.now(),
         )
         await revised([schedule.id])
+        await audit.record(principal, "schedule.override_created", "schedule", schedule.id,
+                           None, audit.snapshot(override, _OVERRIDE_FIELDS))  # fmt: skip
     return override
 
 
 async def delete_override(principal: Principal, schedule_id: str, override_id: str) -> str:
     principal.require("schedules:write")
     async with in_transaction():
-        deleted = await ScheduleOverride.filter(id=override_id, schedule_id=schedule_id).delete()
-        if not deleted:
+        override = await ScheduleOverride.get_or_none(id=override_id, schedule_id=schedule_id)
+        if override is None:
             raise NotFound.of("override", override_id)
+        await override.delete()
         await revised([schedule_id])
+        await audit.record(principal, "schedule.override_deleted", "schedule", schedule_id,
+                           audit.snapshot(override, _OVERRIDE_FIELDS), None)  # fmt: skip
     return override_id
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from opsknight import clock, ids, validation
+from opsknight.audit import service as audit
 from opsknight.auth.principal import Principal
 from opsknight.directory.models import Service
 from opsknight.errors import NotFound, ValidationFailed
@@ -78,6 +79,9 @@ async def _apply(webhook: Webhook, fields: dict[str, Any]) -> None:
         webhook.enabled = enabled
 
 
+AUDITED = ("name", "url", "events", "enabled", "include_test", "service_ids", "secret")
+
+
 async def create_webhook(principal: Principal, fields: dict[str, Any]) -> IssuedSecret:
     principal.require("webhooks:write")
     if fields.get("url") is None:
@@ -85,7 +89,10 @@ async def create_webhook(principal: Principal, fields: dict[str, Any]) -> Issued
     now = clock.now()
     webhook = Webhook(secret=new_secret(), created_at=now, updated_at=now, events=["*"])
     await _apply(webhook, {"events": ["*"], **fields})
-    await webhook.save()
+    async with atomic():
+        await webhook.save()
+        await audit.record(principal, "webhook.created", "webhook", webhook.id, None,
+                           audit.snapshot(webhook, AUDITED))  # fmt: skip
     return IssuedSecret(webhook, webhook.secret)
 
 
@@ -104,16 +111,23 @@ async def list_webhooks(
 async def update_webhook(principal: Principal, webhook_id: str, fields: dict[str, Any]) -> Webhook:
     principal.require("webhooks:write")
     webhook = await get_or_404(Webhook, webhook_id, "webhook")
+    before = audit.snapshot(webhook, AUDITED)
     await _apply(webhook, fields)
     webhook.updated_at = clock.now()
-    await webhook.save()
+    async with atomic():
+        await webhook.save()
+        await audit.record(principal, "webhook.updated", "webhook", webhook.id, before,
+                           audit.snapshot(webhook, AUDITED))  # fmt: skip
     return webhook
 
 
 async def delete_webhook(principal: Principal, webhook_id: str) -> str:
     principal.require("webhooks:write")
     webhook = await get_or_404(Webhook, webhook_id, "webhook")
-    await webhook.delete()
+    async with atomic():
+        await webhook.delete()
+        await audit.record(principal, "webhook.deleted", "webhook", webhook.id,
+                           audit.snapshot(webhook, AUDITED), None)  # fmt: skip
     return webhook_id
 
 
@@ -121,12 +135,16 @@ async def rotate_secret(principal: Principal, webhook_id: str) -> IssuedSecret:
     """A new secret; the old one keeps signing alongside it for 24 hours."""
     principal.require("webhooks:write")
     webhook = await get_or_404(Webhook, webhook_id, "webhook")
+    before = audit.snapshot(webhook, AUDITED)
     now = clock.now()
     webhook.previous_secret = webhook.secret
     webhook.previous_secret_expires_at = now + ROTATION_OVERLAP
     webhook.secret = new_secret()
     webhook.updated_at = now
-    await webhook.save()
+    async with atomic():
+        await webhook.save()
+        await audit.record(principal, "webhook.secret_rotated", "webhook", webhook.id, before,
+                           audit.snapshot(webhook, AUDITED))  # fmt: skip
     return IssuedSecret(webhook, webhook.secret)
 
 
