@@ -6,7 +6,7 @@ One `opsknight serve` process on loopback; one client asks, one request at a tim
 the report over the whole 90 days (every incident), over the last 30 days, for one
 service, and for the CSV of the last 7 days. Times are whole responses.
 
-    python -m benchmarks.analytics [--incidents 100000] [--requests 50]
+    python -m benchmarks.analytics [--incidents 100000] [--requests 50] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -37,52 +40,89 @@ def _ms(client: httpx.Client, path: str, params: dict[str, str], requests: int) 
     return sorted(times)
 
 
+def run(label: str, database_url: str, incidents: int, requests: int) -> None:
+    env = {**os.environ, "OPSKNIGHT_DATABASE_URL": database_url,
+           "OPSKNIGHT_LOG_LEVEL": "warning", "OPSKNIGHT_RATE_LIMITS": "off"}  # fmt: skip
+    _opsknight(env, "migrate")
+    _opsknight(env, "user", "--name", "Bench", "--email", "bench@example.com",
+               "--role", "admin", "--password", PASSWORD)  # fmt: skip
+    key = json.loads(_opsknight(env, "api-key", "create", "--owner", "bench@example.com",
+                                "--name", "bench", "--json"))["key"]  # fmt: skip
+    began = time.perf_counter()
+    asyncio.run(fill(database_url, incidents))
+    print(f"{label}: filled {incidents:,} incidents in {time.perf_counter() - began:.1f} s")
+    now = datetime.now(UTC)
+
+    def since(days: int) -> str:
+        return (now - timedelta(days=days)).isoformat()
+
+    with (
+        serving(env) as (_, base),
+        httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60
+        ) as client,
+    ):
+        services = client.get("/api/services", params={"limit": 1}).json()["data"]
+        views = [
+            ("report, 90 days (every incident)", "/api/analytics", {"since": since(91)}),
+            ("report, last 30 days", "/api/analytics", {"since": since(30)}),
+            ("report, one service, 90 days", "/api/analytics",
+             {"since": since(91), "service_id": services[0]["id"]}),
+            ("CSV, last 7 days", "/api/analytics/incidents.csv", {"since": since(7)}),
+        ]  # fmt: skip
+        print(f"| {label}: request ({incidents:,} incidents) | p50 | p95 | max |")
+        print("|---|---|---|---|")
+        for name, path, params in views:
+            _ms(client, path, params, 3)  # warm up
+            times = _ms(client, path, params, requests)
+            print(f"| {name} | {statistics.median(times):.1f} ms | "
+                  f"{times[int(len(times) * 0.95) - 1]:.1f} ms | {times[-1]:.1f} ms |",
+                  flush=True)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--incidents", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument(
+        "--postgres", help="also on this PostgreSQL server (a fresh database is made on it)"
+    )
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.database_url:  # one database per process: Tortoise keeps its queries per model
+        label = "SQLite" if args.database_url.startswith("sqlite") else "PostgreSQL"
+        run(label, args.database_url, args.incidents, args.requests)
+        return
+
+    def in_own_process(database_url: str) -> None:
+        subprocess.run(
+            [sys.executable, "-m", "benchmarks.analytics", "--incidents", str(args.incidents),
+             "--requests", str(args.requests), "--database-url", database_url], check=True,
+        )  # fmt: skip
+
     with tempfile.TemporaryDirectory(prefix="opsknight-bench-") as tmp:
-        database_url = f"sqlite://{Path(tmp) / 'analytics.db'}"
-        env = {**os.environ, "OPSKNIGHT_DATABASE_URL": database_url,
-               "OPSKNIGHT_LOG_LEVEL": "warning", "OPSKNIGHT_RATE_LIMITS": "off"}  # fmt: skip
-        _opsknight(env, "migrate")
-        _opsknight(env, "user", "--name", "Bench", "--email", "bench@example.com",
-                   "--role", "admin", "--password", PASSWORD)  # fmt: skip
-        key = json.loads(_opsknight(env, "api-key", "create", "--owner", "bench@example.com",
-                                    "--name", "bench", "--json"))["key"]  # fmt: skip
-        began = time.perf_counter()
-        asyncio.run(fill(database_url, args.incidents))
-        print(f"filled {args.incidents:,} incidents in {time.perf_counter() - began:.1f} s")
-        now = datetime.now(UTC)
+        in_own_process(f"sqlite://{Path(tmp) / 'analytics.db'}")
+    if args.postgres:
+        import asyncpg
 
-        def since(days: int) -> str:
-            return (now - timedelta(days=days)).isoformat()
+        name = f"opsknight_bench_{secrets.token_hex(4)}"
+        admin_url = args.postgres.replace("postgres://", "postgresql://", 1)
 
-        with (
-            serving(env) as (_, base),
-            httpx.Client(
-                base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60
-            ) as client,
-        ):
-            services = client.get("/api/services", params={"limit": 1}).json()["data"]
-            views = [
-                ("report, 90 days (every incident)", "/api/analytics", {"since": since(91)}),
-                ("report, last 30 days", "/api/analytics", {"since": since(30)}),
-                ("report, one service, 90 days", "/api/analytics",
-                 {"since": since(91), "service_id": services[0]["id"]}),
-                ("CSV, last 7 days", "/api/analytics/incidents.csv", {"since": since(7)}),
-            ]  # fmt: skip
-            print(f"| Request ({args.incidents:,} incidents) | p50 | p95 | max |")
-            print("|---|---|---|---|")
-            for label, path, params in views:
-                _ms(client, path, params, 3)  # warm up
-                times = _ms(client, path, params, args.requests)
-                print(f"| {label} | {statistics.median(times):.1f} ms | "
-                      f"{times[int(len(times) * 0.95) - 1]:.1f} ms | {times[-1]:.1f} ms |",
-                      flush=True)  # fmt: skip
+        async def ddl(sql: str) -> None:
+            conn = await asyncpg.connect(admin_url)
+            try:
+                await conn.execute(sql)
+            finally:
+                await conn.close()
+
+        asyncio.run(ddl(f'CREATE DATABASE "{name}"'))
+        try:
+            base = args.postgres.rsplit("/", 1)[0]
+            in_own_process(f"{base}/{name}")
+        finally:
+            asyncio.run(ddl(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":
