@@ -20,7 +20,8 @@ class EventIncident:
 @strawberry.type
 class EventResult:
     action: str = strawberry.field(
-        description="triggered, deduplicated, acknowledged, resolved or ignored."
+        description="triggered, deduplicated, suspended (held by an event rule), "
+        "acknowledged, resolved or ignored."
     )
     dedup_key: str
     incident: EventIncident | None
