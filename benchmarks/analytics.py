@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.board import PASSWORD, fill
-from benchmarks.events import _opsknight, serving
+from benchmarks.events import _opsknight, fresh_postgres, serving
 
 
 def _ms(client: httpx.Client, path: str, params: dict[str, str], requests: int) -> list[float]:
@@ -105,24 +104,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="opsknight-bench-") as tmp:
         in_own_process(f"sqlite://{Path(tmp) / 'analytics.db'}")
     if args.postgres:
-        import asyncpg
-
-        name = f"opsknight_bench_{secrets.token_hex(4)}"
-        admin_url = args.postgres.replace("postgres://", "postgresql://", 1)
-
-        async def ddl(sql: str) -> None:
-            conn = await asyncpg.connect(admin_url)
-            try:
-                await conn.execute(sql)
-            finally:
-                await conn.close()
-
-        asyncio.run(ddl(f'CREATE DATABASE "{name}"'))
-        try:
-            base = args.postgres.rsplit("/", 1)[0]
-            in_own_process(f"{base}/{name}")
-        finally:
-            asyncio.run(ddl(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        with fresh_postgres(args.postgres) as database_url:
+            in_own_process(database_url)
 
 
 if __name__ == "__main__":

@@ -306,6 +306,28 @@ def _table(all_results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def fresh_postgres(server_url: str) -> Iterator[str]:
+    """The URL of a new database on ``server_url``, dropped afterwards."""
+    import asyncpg
+
+    name = f"opsknight_bench_{secrets.token_hex(4)}"
+    admin_url = server_url.replace("postgres://", "postgresql://", 1)
+
+    async def ddl(sql: str) -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(ddl(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{server_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        asyncio.run(ddl(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -322,24 +344,8 @@ def main() -> None:
             run_database("SQLite", f"sqlite://{workdir / 'bench.db'}", args.seconds, workdir)
         )
         if args.postgres:
-            import asyncpg
-
-            name = f"opsknight_bench_{secrets.token_hex(4)}"
-            admin_url = args.postgres.replace("postgres://", "postgresql://", 1)
-
-            async def ddl(sql: str) -> None:
-                conn = await asyncpg.connect(admin_url)
-                try:
-                    await conn.execute(sql)
-                finally:
-                    await conn.close()
-
-            asyncio.run(ddl(f'CREATE DATABASE "{name}"'))
-            try:
-                base = args.postgres.rsplit("/", 1)[0]
-                results.append(run_database("PostgreSQL", f"{base}/{name}", args.seconds, workdir))
-            finally:
-                asyncio.run(ddl(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            with fresh_postgres(args.postgres) as database_url:
+                results.append(run_database("PostgreSQL", database_url, args.seconds, workdir))
     print()
     print(_table(results))
 

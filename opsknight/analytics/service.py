@@ -159,13 +159,18 @@ def _where(scope: _Range, params: list[Any], table: str = "") -> str:
     base = len(params)
     where = (f"{table}environment = ${base - 2} AND {table}created_at >= ${base - 1}"
              f" AND {table}created_at < ${base}")  # fmt: skip
-    if scope.service_ids is not None:
-        marks = []
-        for service_id in scope.service_ids or [""]:
-            params.append(service_id)
-            marks.append(f"${len(params)}")
-        where += f" AND {table}service_id IN ({', '.join(marks)})"
-    return where
+    return where + _of_services(scope, params, f"{table}service_id")
+
+
+def _of_services(scope: _Range, params: list[Any], column: str) -> str:
+    """The condition keeping the scope's services (none without a filter)."""
+    if scope.service_ids is None:
+        return ""
+    marks = []
+    for service_id in scope.service_ids or [""]:  # an empty filter keeps nothing
+        params.append(service_id)
+        marks.append(f"${len(params)}")
+    return f" AND {column} IN ({', '.join(marks)})"
 
 
 async def _scope(
@@ -262,12 +267,7 @@ async def _responders(scope: _Range, sql: dict[str, str]) -> list[Responder]:
     """Pages per person in the range, by UTC hour so each hour is judged in their zone."""
     params: list[Any] = [scope.environment, scope.since, scope.until]
     where = "i.environment = $1 AND n.created_at >= $2 AND n.created_at < $3"
-    if scope.service_ids is not None:
-        marks = []
-        for service_id in scope.service_ids or [""]:
-            params.append(service_id)
-            marks.append(f"${len(params)}")
-        where += f" AND i.service_id IN ({', '.join(marks)})"
+    where += _of_services(scope, params, "i.service_id")
     hours = await _rows(
         f"SELECT n.user_id, {sql['hour']} AS hour, COUNT(*) FROM notifications n"
         f" JOIN incidents i ON i.id = n.incident_id WHERE {where} GROUP BY 1, 2",
@@ -280,20 +280,13 @@ async def _responders(scope: _Range, sql: dict[str, str]) -> list[Responder]:
         if user is None:
             continue
         pages[user_id][0] += int(count)
-        if _off_hours(str(hour), _zone(user.time_zone)):
+        if _off_hours(str(hour), ZoneInfo(user.time_zone)):
             pages[user_id][1] += int(count)
     return sorted(
         (Responder(u, users[u].name, users[u].time_zone, total, off)
          for u, (total, off) in pages.items()),
         key=lambda r: (-r.pages, r.name),
     )  # fmt: skip
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
 
 
 CSV_COLUMNS = (

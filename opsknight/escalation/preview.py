@@ -80,10 +80,7 @@ class Preview:
 
 def at_night(moment: datetime, time_zone: str) -> tuple[str, bool]:
     """The moment as a person's wall-clock time, and whether it is night there."""
-    try:
-        local = moment.astimezone(ZoneInfo(time_zone))
-    except (KeyError, ValueError):
-        local = moment
+    local = moment.astimezone(ZoneInfo(time_zone))
     wall = local.time()
     return local.isoformat(timespec="minutes"), wall >= NIGHT_START or wall < NIGHT_END
 

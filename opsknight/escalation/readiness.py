@@ -50,13 +50,6 @@ def _night_hours(start: datetime, end: datetime, zone: ZoneInfo) -> float:
         day += timedelta(days=1)
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
-
-
 async def readiness(principal: Principal) -> tuple[datetime, list[Problem]]:
     principal.require("services:read")
     now = clock.now()
@@ -110,7 +103,7 @@ async def readiness(principal: Principal) -> tuple[datetime, list[Problem]]:
         zones = {u.id: u.time_zone for u in await User.filter(
             id__in={s.user_id for s in rendered.shifts})}  # fmt: skip
         for shift in rendered.shifts:
-            hours = _night_hours(shift.start, shift.end, _zone(zones.get(shift.user_id, "UTC")))
+            hours = _night_hours(shift.start, shift.end, ZoneInfo(zones.get(shift.user_id, "UTC")))
             night[(schedule.id, shift.user_id)] += hours
 
     users = {u.id: u for u in await User.filter(id__in=list(paged_users))}

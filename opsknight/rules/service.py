@@ -104,13 +104,17 @@ async def _place(rule: EventRule, position: Any) -> None:
         index = len(siblings) if rule.position is None else rule.position - 1
     else:
         index = validation.number(position, "position", minimum=1, maximum=MAX_RULES_PER_SET) - 1
-    ordered = [*siblings[:index], rule, *siblings[index:]]
+    await _renumber([*siblings[:index], rule, *siblings[index:]], unsaved=rule)
+
+
+async def _renumber(ordered: list[EventRule], unsaved: EventRule | None = None) -> None:
+    """Number a set 1, 2, 3… in this order, saving the rules that moved (but
+    ``unsaved``, which its caller saves)."""
     for number, each in enumerate(ordered, start=1):
-        if each is rule:
-            rule.position = number
-        elif each.position != number:
+        if each.position != number:
             each.position = number
-            await each.save(update_fields=["position"])
+            if each is not unsaved:
+                await each.save(update_fields=["position"])
 
 
 async def create_rule(principal: Principal, fields: dict[str, Any]) -> EventRule:
@@ -163,11 +167,9 @@ async def delete_rule(principal: Principal, rule_id: str) -> str:
         await rule.delete()
         await audit.record(principal, "event_rule.deleted", "event_rule", rule.id,
                            audit.snapshot(rule, AUDITED), None)  # fmt: skip
-        siblings = await EventRule.filter(service_id=rule.service_id).order_by("position", "id")  # type: ignore[attr-defined]
-        for number, each in enumerate(siblings, start=1):
-            if each.position != number:
-                each.position = number
-                await each.save(update_fields=["position"])
+        await _renumber(
+            list(await EventRule.filter(service_id=rule.service_id).order_by("position", "id"))  # type: ignore[attr-defined]
+        )
     forget_rules()
     return rule_id
 
