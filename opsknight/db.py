@@ -25,6 +25,7 @@ MODEL_MODULES = [
     "opsknight.heartbeats.models",
     "opsknight.rules.models",
     "opsknight.audit.models",
+    "opsknight.analytics.models",
 ]
 
 

@@ -35,7 +35,7 @@ async def move(incident_id: str, opened: str, acked: float | None, resolved: flo
                alerts: int) -> None:  # fmt: skip
     start = at(opened)
     await Incident.filter(id=incident_id).update(
-        created_at=start, alert_count=alerts,
+        created_at=start, alert_count=alerts, updated_at=datetime.now(UTC),
         acknowledged_at=None if acked is None else start + timedelta(seconds=acked),
         resolved_at=None if resolved is None else start + timedelta(seconds=resolved),
     )  # fmt: skip
@@ -136,3 +136,58 @@ async def test_bad_ranges_are_refused_naming_the_field(admin: Api) -> None:
     default = (await admin.get("/api/analytics")).json()["data"]
     span = datetime.fromisoformat(default["until"]) - datetime.fromisoformat(default["since"])
     assert span == timedelta(days=30)
+
+
+async def test_reports_follow_changes_and_deletions_and_match_a_count_of_the_incidents(
+    admin: Api,
+) -> None:
+    """Whole days come from the daily rollups, the partial days at the ends from the
+    incidents; after acknowledging, re-prioritising and deleting, the account-wide
+    report still equals the one counted straight from the incidents (one service)."""
+    service = await admin.create("/api/services", {"name": unique("rollups")})
+    made = [await admin.create("/api/incidents", {"title": f"Rollup {n}", "urgency": "HIGH",
+                                                  "service_id": service["id"]})
+            for n in range(4)]  # fmt: skip
+    await move(made[0]["id"], "2020-04-06T18:00:00Z", None, None, 2)  # partial first day
+    await move(made[1]["id"], "2020-04-07T10:00:00Z", 30, 90, 1)
+    await move(made[2]["id"], "2020-04-08T10:00:00Z", 45, None, 4)
+    await move(made[3]["id"], "2020-04-09T03:00:00Z", None, None, 1)  # partial last day
+    span = {"since": "2020-04-06T12:00:00Z", "until": "2020-04-09T06:00:00Z"}
+
+    async def both() -> tuple[dict[str, Any], dict[str, Any]]:
+        everyone = (await admin.get("/api/analytics", params=span)).json()["data"]
+        counted = (await admin.get("/api/analytics",
+                                   params={**span, "service_id": service["id"]})).json()["data"]  # fmt: skip
+        for report in (everyone, counted):
+            report.pop("responders")
+        return everyone, counted
+
+    everyone, counted = await both()
+    assert everyone == counted
+    assert (everyone["incidents"], everyone["alerts"]) == (4, 8)
+    assert everyone["mtta"] == {"count": 2, "mean": 37.5, "p50": 30.0, "p90": 45.0}
+    assert [g["key"] for g in everyone["by_day"]] == [
+        "2020-04-06", "2020-04-07", "2020-04-08", "2020-04-09"]  # fmt: skip
+
+    # Changes through the API reach the next report: acknowledging (years after it
+    # opened), a new urgency, and a deletion.
+    acked = await admin.patch(f"/api/incidents/{made[0]['id']}", {"status": "ACKNOWLEDGED"})
+    assert acked.status_code == 200, acked.text
+    changed = await admin.patch(f"/api/incidents/{made[1]['id']}", {"urgency": "LOW"})
+    assert changed.status_code == 200, changed.text
+    assert (await admin.delete(f"/api/incidents/{made[2]['id']}")).status_code in (200, 204)
+    everyone, counted = await both()
+    assert everyone == counted
+    assert (everyone["incidents"], everyone["alerts"]) == (3, 4)
+    assert everyone["mtta"]["count"] == 2 and everyone["mtta"]["p50"] == 30.0
+    assert everyone["mtta"]["p90"] > 365 * 86400  # the acknowledgement just made
+    assert [(g["key"], g["incidents"]) for g in everyone["by_urgency"]] == [("HIGH", 2),
+                                                                            ("LOW", 1)]  # fmt: skip
+    assert [g["key"] for g in everyone["by_day"]] == ["2020-04-06", "2020-04-07", "2020-04-09"]
+
+    # A deleted service takes its incidents out of the report.
+    for incident in (made[0], made[1], made[3]):
+        await admin.patch(f"/api/incidents/{incident['id']}", {"status": "RESOLVED"})
+    assert (await admin.delete(f"/api/services/{service['id']}")).status_code in (200, 204)
+    gone = (await admin.get("/api/analytics", params=span)).json()["data"]
+    assert (gone["incidents"], gone["by_day"], gone["mttr"]["count"]) == (0, [], 0)

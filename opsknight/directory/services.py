@@ -8,6 +8,7 @@ from typing import Any
 from tortoise.functions import Count
 
 from opsknight import clock, validation
+from opsknight.analytics import rollups
 from opsknight.audit import service as audit
 from opsknight.auth import keys
 from opsknight.auth.principal import Principal
@@ -154,7 +155,11 @@ async def delete_service(principal: Principal, service_id: str) -> str:
         )
     async with atomic():
         # Resolved incidents go with the service: they cannot outlive it.
+        opened = await Incident.filter(service_id=service.id).values_list(
+            "environment", "created_at"
+        )
         await Incident.filter(service_id=service.id).delete()
+        await rollups.rebuild_days_of(opened)
         await service.delete()
         await audit.record(principal, "service.deleted", "service", service.id,
                            audit.snapshot(service, AUDITED), None)  # fmt: skip

@@ -12,6 +12,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from opsknight import clock, validation
+from opsknight.analytics import rollups
 from opsknight.auth.principal import Principal
 from opsknight.directory.models import Service, Team, User
 from opsknight.errors import Conflict, InvalidStatus, ValidationFailed
@@ -381,6 +382,7 @@ async def delete_incident(principal: Principal, incident_id: str) -> str:
     async with atomic():
         await Incident.filter(merged_into_id=incident.id).update(merged_into_id=None)
         await incident.delete()
+        await rollups.rebuild_days_of([(incident.environment, incident.created_at)])
     return incident_id
 
 

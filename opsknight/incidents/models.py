@@ -90,6 +90,7 @@ class Incident(PrefixedModel):
         )
         indexes = (
             ("environment", "created_at"),
+            ("environment", "updated_at"),  # what analytics rollups must recount
             ("status", "snoozed_until"),
             ("escalation_status", "escalation_due_at"),
             ("reminder_due_at",),
