@@ -201,7 +201,7 @@ def _connection_key(context: Context) -> str | None:
     return api_key_from_headers({"authorization": header}) if isinstance(header, str) else None
 
 
-_API_PATHS = ("/api", "/graphql", "/v2", "/metrics", "/healthz", "/readyz")
+_API_PATHS = ("/api", "/graphql", "/v2", "/generic", "/metrics", "/healthz", "/readyz")
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

@@ -212,7 +212,7 @@ class Credentials:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
             path = scope.get("path", "")
-            if path.startswith(("/api", "/graphql", "/v2")):
+            if path.startswith(("/api", "/graphql", "/v2", "/generic")):
                 headers = Headers(scope=scope)
                 credential = await authenticate(api_key_from_headers(headers))
                 problem = authorization_problem(headers)
@@ -224,5 +224,8 @@ class Credentials:
                 integration_key = integration_key_from_headers(headers)
                 if integration_key is not None:
                     credential = replace(credential, integration_key=integration_key)
+                routing_key = headers.get("x-routing-key", "").strip()
+                if routing_key:
+                    credential = replace(credential, routing_key=routing_key)
                 scope.setdefault("state", {})["credential"] = credential
         await self.app(scope, receive, send)

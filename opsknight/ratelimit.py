@@ -34,8 +34,9 @@ logger = logging.getLogger("opsknight.ratelimit")
 CLASSES = ("events", "read", "write")
 DEFAULT = "events=100/60,read=300/60,write=100/60"
 _SPEC = re.compile(r"^(events|read|write)=(\d+)/(\d+)$")
-_EVENT_PATHS = ("/api/events", "/v2/", "/api/integrations/")
-_LIMITED_PATHS = ("/api", "/v2", "/graphql")
+_EVENT_PATHS = ("/api/events", "/v2/", "/api/integrations/", "/generic/")
+_LIMITED_PATHS = ("/api", "/v2", "/graphql", "/generic")
+_EVENT_MUTATIONS = ("sendEvent", "sendPagerdutyV1Event", "sendOpsgenieAlert")
 
 
 def parse_limits(text: str) -> dict[str, RateLimitItem] | None:
@@ -158,7 +159,7 @@ def charges(scope: Scope, body: bytes) -> list[tuple[str, int]]:
 
 def graphql_charges(body: bytes | dict[str, Any]) -> list[tuple[str, int]]:
     """A request that runs a mutation spends one write unit per mutation field (aliases
-    included), `sendEvent` fields one events unit each; anything else is one read. The
+    included), event fields (`sendEvent`…) one events unit each; anything else is one read. The
     operation is found as the executor will find it: by `operationName`, or the only one."""
     try:
         request = body if isinstance(body, dict) else jsoncodec.decode(body)
@@ -172,7 +173,7 @@ def graphql_charges(body: bytes | dict[str, Any]) -> list[tuple[str, int]]:
     if operation is None or operation.operation != OperationType.MUTATION:
         return [("read", 1)]
     fields = root_fields(document, operation)
-    events = sum(1 for field in fields if field == "sendEvent")
+    events = sum(1 for field in fields if field in _EVENT_MUTATIONS)
     writes = len(fields) - events
     spent = [("write", writes)] if writes else []
     return spent + ([("events", events)] if events else []) or [("write", 1)]
@@ -196,16 +197,20 @@ async def _event_sender(scope: Scope, credential: Credential, body: bytes) -> st
     made-up routing keys cannot each open a budget of their own."""
     if credential.principal is not None and credential.principal.api_key_id:
         return f"key:{credential.principal.api_key_id}"
-    key = credential.integration_key or QueryParams(scope.get("query_string", b"")).get(
-        "integration_key"
+    key = (
+        credential.integration_key
+        or credential.routing_key
+        or QueryParams(scope.get("query_string", b"")).get("integration_key")
     )
     if key is None and body:
         try:
             document = jsoncodec.decode(body)
         except ValidationFailed:
             document = {}
-        if isinstance(document.get("routing_key"), str):
-            key = document["routing_key"]
+        for name in ("routing_key", "service_key"):  # Events v2, Events v1
+            if isinstance(document, dict) and isinstance(document.get(name), str):
+                key = document[name]
+                break
     if key and len(key) <= 64 and await integration_by_key(key) is not None:
         return f"integration:{key}"
     return None

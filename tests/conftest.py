@@ -216,8 +216,9 @@ async def receiver() -> AsyncIterator[Any]:
 
 
 @contextlib.asynccontextmanager
-async def serving(application: Any) -> AsyncIterator[str]:
-    """``application`` behind uvicorn on a loopback port (its ORM already up): host:port."""
+async def serving(application: Any, certfile: str | None = None) -> AsyncIterator[str]:
+    """``application`` behind uvicorn on a loopback port (its ORM already up): host:port.
+    With ``certfile`` (key and certificate chain in one PEM) it serves HTTPS."""
     import asyncio
 
     import uvicorn
@@ -226,8 +227,9 @@ async def serving(application: Any) -> AsyncIterator[str]:
 
     port = free_port()
     config = uvicorn.Config(
-        application, host="127.0.0.1", port=port, lifespan="off", log_level="error"
-    )
+        application, host="127.0.0.1", port=port, lifespan="off", log_level="error",
+        ssl_certfile=certfile,
+    )  # fmt: skip
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -5,15 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 
 def free_port() -> int:
@@ -106,3 +111,43 @@ async def graphql_socket(
         ack = json.loads(await asyncio.wait_for(socket.recv(), 5))
         assert ack["type"] == "connection_ack", ack
         yield socket
+
+
+ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+
+
+@contextlib.contextmanager
+def alertmanager(config: str, workdir: Path) -> Iterator[str]:
+    """Debian's Alertmanager on a loopback port with ``config``: its base URL. Its log is
+    ``workdir / "alertmanager.log"``."""
+    if ALERTMANAGER is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(
+                "Alertmanager is required under CI=true (apt-get install prometheus-alertmanager)"
+            )
+        pytest.skip("Debian's prometheus-alertmanager is not installed")
+    (workdir / "alertmanager.yml").write_text(config)
+    port = free_port()
+    log = (workdir / "alertmanager.log").open("wb")
+    process = subprocess.Popen(
+        [ALERTMANAGER, f"--config.file={workdir / 'alertmanager.yml'}",
+         f"--storage.path={workdir / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
+         "--cluster.listen-address="],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{base}/-/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "Alertmanager did not start"
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()

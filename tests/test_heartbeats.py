@@ -7,12 +7,6 @@ sweeper every 50 ms; ``overdue`` moves a due time into the past instead of waiti
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import shutil
-import subprocess
-import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +18,7 @@ from opsknight import clock
 from opsknight.heartbeats import service as heartbeats
 from opsknight.heartbeats.models import Heartbeat
 from tests.conftest import Api, make_api, unique
-from tests.servers import free_port
+from tests.servers import alertmanager
 
 
 @pytest.fixture
@@ -127,7 +121,6 @@ async def test_heartbeats_are_checked_and_their_token_is_for_administrators(
     assert (await admin.delete(f"/api/heartbeats/{beat['id']}")).status_code == 200
 
 
-ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 # Alertmanager's routing for an always-firing Watchdog alert: notify at once, then again
 # every second while it fires (a real set-up uses minutes; see the README's snippet).
 WATCHDOG_CONFIG = """
@@ -143,40 +136,6 @@ receivers:
       - url: "{url}"
         send_resolved: false
 """
-
-
-@contextlib.contextmanager
-def alertmanager(config: str, workdir: Path) -> Iterator[str]:
-    """Debian's Alertmanager on a loopback port with ``config``: its base URL."""
-    if ALERTMANAGER is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(
-                "Alertmanager is required under CI=true (apt-get install prometheus-alertmanager)"
-            )
-        pytest.skip("Debian's prometheus-alertmanager is not installed")
-    (workdir / "alertmanager.yml").write_text(config)
-    port = free_port()
-    process = subprocess.Popen(
-        [ALERTMANAGER, f"--config.file={workdir / 'alertmanager.yml'}",
-         f"--storage.path={workdir / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
-         "--cluster.listen-address="],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{base}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "Alertmanager did not start"
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 async def test_alertmanagers_watchdog_keeps_a_heartbeat_alive(

@@ -74,8 +74,11 @@ class Credential:
     principal: Principal | None = None
     problem: str | None = None
     presented: bool = field(default=False)
-    # An integration key from `Authorization: Token token=<key>` (Events API only).
+    # An integration key from `Authorization: Token token=<key>` or Opsgenie's
+    # `Authorization: GenieKey <key>` (Events API only).
     integration_key: str | None = None
+    # PagerDuty's legacy `X-Routing-Key` header: the routing key of a body without one.
+    routing_key: str | None = None
 
 
 ANONYMOUS = Credential()
@@ -91,8 +94,10 @@ def require(credential: Credential, scope: str | None = None) -> Principal:
 
 
 def integration_key_from_headers(headers: Mapping[str, str]) -> str | None:
-    """The key of ``Authorization: Token token=<key>``, or None."""
+    """The key of ``Authorization: Token token=<key>`` or ``GenieKey <key>``, or None."""
     scheme, _, value = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "geniekey":
+        return value.strip() or None
     if scheme.lower() != "token":
         return None
     name, _, key = value.strip().partition("=")
@@ -119,7 +124,7 @@ def authorization_problem(headers: Mapping[str, str]) -> str | None:
     if not authorization or headers.get("x-api-key"):
         return None
     scheme, _, value = authorization.partition(" ")
-    if scheme.lower() in ("bearer", "api-key", "token") and value.strip():
+    if scheme.lower() in ("bearer", "api-key", "token", "geniekey") and value.strip():
         return None
     if not value.strip() and scheme.startswith(("sk_live_", "sk_test_")):
         return "the Authorization header needs a scheme: 'Authorization: Bearer <key>'"

@@ -120,6 +120,11 @@ class Service(PrefixedModel):
         table = "services"
 
 
+# Room for the keys of the tools teams switch from: PagerDuty's 32 characters and
+# Opsgenie's 36-character UUIDs (issued keys are 32 hex characters).
+MAX_INTEGRATION_KEY = 64
+
+
 class Integration(PrefixedModel):
     id_prefix = "int"
     service = fields.ForeignKeyField(
@@ -127,7 +132,7 @@ class Integration(PrefixedModel):
     )
     name = fields.CharField(max_length=100)
     type = fields.CharField(max_length=16, default="events_api")
-    key = fields.CharField(max_length=32, unique=True)
+    key = fields.CharField(max_length=MAX_INTEGRATION_KEY, unique=True)
     created_at = fields.DatetimeField()
 
     class Meta:

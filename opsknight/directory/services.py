@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -13,8 +14,8 @@ from opsknight.audit import service as audit
 from opsknight.auth import keys
 from opsknight.auth.principal import Principal
 from opsknight.batch import rows_by_ids
-from opsknight.directory.models import Integration, Service, Team
-from opsknight.errors import Conflict, NotFound, ValidationFailed
+from opsknight.directory.models import MAX_INTEGRATION_KEY, Integration, Service, Team
+from opsknight.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from opsknight.escalation.models import EscalationPolicy
 from opsknight.events.routing import forget_integrations
 from opsknight.incidents import behaviours
@@ -207,14 +208,33 @@ async def create_integration(
     service = await _get(service_id)
     name = validation.text(fields.get("name") or "Events API", "name", max_length=100)
     kind = validation.choice(fields.get("type") or "events_api", "type", INTEGRATION_TYPES)
-    async with atomic():
+    key = keys.integration_key()
+    if fields.get("key") is not None:
+        key = _imported_key(principal, fields["key"])
+    async with atomic(), unique_field("key", key):
         integration = await Integration.create(
-            service=service, name=name, type=kind, key=keys.integration_key(),
-            created_at=clock.now(),
-        )  # fmt: skip
+            service=service, name=name, type=kind, key=key, created_at=clock.now()
+        )
         await audit.record(principal, "integration.created", "integration", integration.id,
                            None, audit.snapshot(integration, _INTEGRATION_FIELDS))  # fmt: skip
+    forget_integrations()  # a key refused before it existed is not cached as unknown
     return integration
+
+
+_KEY_PATTERN = re.compile(rf"^[A-Za-z0-9_-]{{16,{MAX_INTEGRATION_KEY}}}$")
+
+
+def _imported_key(principal: Principal, key: Any) -> str:
+    """A key brought from another tool (a PagerDuty routing key, an Opsgenie API key), so
+    its senders keep working unchanged. Only administrators choose keys."""
+    if principal.role != "ADMIN":
+        raise Forbidden("only administrators may set an integration's key", {"field": "key"})
+    if not isinstance(key, str) or not _KEY_PATTERN.match(key):
+        raise ValidationFailed(
+            f"key must be 16 to {MAX_INTEGRATION_KEY} letters, digits, '-' or '_'",
+            field="key",
+        )
+    return key
 
 
 async def delete_integration(principal: Principal, service_id: str, integration_id: str) -> str:

@@ -16,3 +16,17 @@ class EventInvalid(ValidationFailed):
             errors=problems,
         )
         self.problems = problems
+
+
+class OpsgenieInvalid(ValidationFailed):
+    """A request to the Opsgenie Alert API that fails validation: ``fields`` maps each bad
+    field to Opsgenie's style of message."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__(
+            "Request body is not processable: "
+            + "; ".join(f"{name}: {text}" for name, text in fields.items()),
+            field=next(iter(fields)),
+            reason="invalid",
+            fields=fields,
+        )

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from opsknight import clock
 from opsknight.auth.principal import Credential
-from opsknight.directory.models import Integration, Service
+from opsknight.directory.models import MAX_INTEGRATION_KEY, Integration, Service
 from opsknight.errors import Forbidden, NotFound, Unauthorized
 from opsknight.events.errors import EventInvalid
 
@@ -48,6 +48,8 @@ _CACHE_MAX = 10_000
 
 
 async def integration_by_key(key: str) -> Integration | None:
+    if len(key) > MAX_INTEGRATION_KEY:
+        return None  # no stored key is this long
     now = clock.now()
     cached = _cache.get(key)
     if cached is not None and cached[0] > now:

@@ -11,7 +11,7 @@ from opsknight.directory.models import Service
 from opsknight.errors import NotFound, ValidationFailed
 from opsknight.events import inbound
 from opsknight.events.batching import batcher
-from opsknight.events.errors import EventInvalid
+from opsknight.events.errors import EventInvalid, OpsgenieInvalid
 from opsknight.events.ingest import Outcome
 from opsknight.events.models import ChangeEvent
 from opsknight.events.payload import (
@@ -39,9 +39,8 @@ def _optional_str(value: Any) -> str | None:
 
 
 async def _target_of(credential: Credential, body: dict[str, Any]) -> Target:
-    return await resolve_target(
-        credential, _optional_str(body.get("routing_key")), _optional_str(body.get("service_id"))
-    )
+    routing_key = _optional_str(body.get("routing_key")) or credential.routing_key
+    return await resolve_target(credential, routing_key, _optional_str(body.get("service_id")))
 
 
 async def _apply(target: Target, event: Event) -> Outcome:
@@ -72,6 +71,57 @@ async def send_generic_webhook(
 ) -> Outcome:
     target = await resolve_integration(credential, integration_key)
     return await _apply(target, parse_event(inbound.generic_event(body)))
+
+
+async def send_pagerduty_v1(credential: Credential, body: Any) -> Outcome:
+    """Route, check and apply one PagerDuty Events API v1 event (``create_event.json``);
+    problems are named in v1's terms."""
+    try:
+        converted = inbound.pagerduty_v1_event(body)
+        target = await _target_of(credential, converted)
+        event = parse_event(converted)
+    except EventInvalid as exc:
+        field = "service_key" if exc.details.get("field") == "routing_key" else None
+        raise EventInvalid(inbound.v1_problems(exc.problems), field=field) from None
+    return await _apply(target, event)
+
+
+OPSGENIE_ACTIONS = ("create", "close", "acknowledge")
+
+
+async def send_opsgenie(
+    credential: Credential,
+    action: str,
+    body: Any,
+    identifier: str | None = None,
+    identifier_type: str | None = None,
+) -> Outcome:
+    """One request of Opsgenie's Alert API: create (a trigger whose alias is the dedup
+    key), close (resolve) or acknowledge an alert by alias. The sender's integration key
+    comes as ``Authorization: GenieKey <key>``."""
+    if action not in OPSGENIE_ACTIONS:
+        raise ValidationFailed(f"action must be one of {', '.join(OPSGENIE_ACTIONS)}")
+    target = await resolve_integration(credential, None)
+    if action == "create":
+        converted, problems = inbound.opsgenie_create(body)
+        if problems:
+            raise OpsgenieInvalid(problems)
+        event = parse_event(converted)
+        if isinstance(body, dict) and body.get("priority"):
+            event.rule_priority = body["priority"]
+    else:
+        if identifier_type != "alias":
+            raise OpsgenieInvalid({"identifierType": (
+                "identifierType must be alias: alerts are closed and acknowledged by the "
+                "alias they were created with"
+            )})  # fmt: skip
+        if not identifier:
+            raise OpsgenieInvalid({"identifier": "Identifier can not be empty."})
+        event = parse_event({
+            "event_action": "resolve" if action == "close" else "acknowledge",
+            "dedup_key": inbound.opsgenie_dedup_key(identifier),
+        })  # fmt: skip
+    return await _apply(target, event)
 
 
 async def send_change_event(credential: Credential, body: Any) -> ChangeEvent:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -43,8 +44,16 @@ logger = logging.getLogger("opsknight.rest")
 _MISSING_FIELD = re.compile(r"to include required field '(\w+)'")
 _TRUE = {"true", "1", "yes"}
 # The Events API's envelopes: its errors come in PagerDuty's shape as well as §1's.
-_EVENT_ENVELOPES = ("event", "events", "change")
+_EVENT_ENVELOPES = ("event", "events", "change", "pagerduty-v1")
 _FALSE = {"false", "0", "no"}
+# PagerDuty's answers by envelope: the message, and the name under which the event's
+# dedup key is echoed (clients resolve by it).
+_PAGERDUTY_ANSWERS: dict[str, tuple[str, str | None]] = {
+    "event": ("Event processed", "dedup_key"),
+    "pagerduty-v1": ("Event processed", "incident_key"),
+    "events": ("Events processed", None),
+    "change": ("Change event processed", None),
+}
 
 
 def camel(name: str) -> str:
@@ -223,7 +232,7 @@ class RouteHandler:
         # Query parameters by their snake_case name and their camelCase alias.
         self._query_names = {alias: name for name in route.query for alias in (name, camel(name))}
         # Variables a "*" body may set: not those filled from the path or headers.
-        taken = {camel(name) for name in re.findall(r"{(\w+)}", route.path)}
+        taken = {camel(name) for name in re.findall(r"{(\w+)(?::\w+)?}", route.path)}
         taken |= set(route.headers.values())
         self._body_variables = [v for v in self.operation.variables if v not in taken]
 
@@ -271,12 +280,13 @@ class RouteHandler:
 
     async def handle(self, request: Request) -> Response:
         credential: Credential = request.state.credential
+        started = time.perf_counter()
         try:
             if self.route.authenticated:
                 require(credential, self.route.scope)
             variables = await self._variables(request)
         except OpsKnightError as exc:
-            return self._error(exc.code, exc.message, exc.details)
+            return self._error(exc.code, exc.message, exc.details, request, started)
         context = Context(credential=credential, request=request)
         if self.route.envelope == "stream":
             return await event_stream(self.schema, self.route.document, variables, context)
@@ -289,12 +299,29 @@ class RouteHandler:
                 str(extensions.get("code", "INTERNAL_ERROR")),
                 first.message,
                 details if isinstance(details, dict) else {},
+                request,
+                started,
             )
         assert result.data is not None
-        return self._success(request, result.data["result"])
+        return self._success(request, result.data["result"], started)
 
-    def _error(self, code: str, message: str, details: dict[str, Any]) -> Response:
+    def _error(
+        self, code: str, message: str, details: dict[str, Any], request: Request, started: float
+    ) -> Response:
         response = error_response(code, message, details)
+        if self.route.envelope == "opsgenie":
+            # Opsgenie's shape (and its 422 for a request it cannot process) beside §1's.
+            invalid = code == "VALIDATION_ERROR"
+            fields = details.get("fields") or {details.get("field") or "body": message}
+            body = {
+                "error": {"code": code, "message": message, "details": details},
+                "message": "Request body is not processable. Please check the errors."
+                if invalid
+                else message,
+                **({"errors": fields} if invalid else {}),
+                **_opsgenie_receipt(request, started),
+            }
+            return JsonResponse(body, status_code=422 if invalid else response.status_code)
         if self.route.envelope in _EVENT_ENVELOPES and code == "VALIDATION_ERROR":
             # The Events API answers bad events in PagerDuty's shape as well as §1's.
             problems = details.get("errors") or [message]
@@ -307,7 +334,7 @@ class RouteHandler:
             response = JsonResponse(body, status_code=response.status_code)
         return response
 
-    def _success(self, request: Request, value: Any) -> Response:
+    def _success(self, request: Request, value: Any, started: float) -> Response:
         headers: dict[str, str] = {}
         if isinstance(value, dict) and "_etag" in value:
             etag = value.pop("_etag")
@@ -322,21 +349,29 @@ class RouteHandler:
         body: dict[str, Any]
         if self.route.paged:
             body = {"data": value["nodes"], "pagination": value["pagination"]}
-        elif self.route.envelope == "event":
+        elif self.route.envelope == "opsgenie":
             body = {
-                "status": "success",
-                "message": "Event processed",
-                "dedup_key": value["dedup_key"],
+                "result": "Request will be processed",
+                **_opsgenie_receipt(request, started),
                 "data": value,
             }
-        elif self.route.envelope in ("events", "change"):
-            message = (
-                "Events processed" if self.route.envelope == "events" else "Change event processed"
-            )
-            body = {"status": "success", "message": message, "data": value}
+        elif self.route.envelope in _PAGERDUTY_ANSWERS:
+            message, key_name = _PAGERDUTY_ANSWERS[self.route.envelope]
+            body = {"status": "success", "message": message}
+            if key_name is not None:
+                body[key_name] = value["dedup_key"]
+            body["data"] = value
         else:
             body = {"data": value}
         return JsonResponse(body, status_code=self.route.status, headers=headers)
+
+
+def _opsgenie_receipt(request: Request, started: float) -> dict[str, Any]:
+    """The `took` (seconds) and `requestId` every Opsgenie answer carries."""
+    return {
+        "took": round(time.perf_counter() - started, 3),
+        "requestId": getattr(request.state, "request_id", None),
+    }
 
 
 async def _json_body(request: Request) -> dict[str, Any]:

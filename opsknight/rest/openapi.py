@@ -162,6 +162,18 @@ class _Selections:
         return _nullable(schema) if nullable else schema
 
 
+_STRING = {"type": "string"}
+# The fields beside `data` of the Events API's envelopes, in the sender's product's shape.
+_ENVELOPE_FIELDS: dict[str, dict[str, Any]] = {
+    "event": {"status": _STRING, "message": _STRING, "dedup_key": _STRING},
+    "events": {"status": _STRING, "message": _STRING},
+    "change": {"status": _STRING, "message": _STRING},
+    "pagerduty-v1": {"status": _STRING, "message": _STRING, "incident_key": _STRING},
+    "opsgenie": {"result": _STRING, "took": {"type": "number"}, "requestId": _STRING},
+}
+_PATH_PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
+
+
 def _response_schema(schema: GraphQLSchema, route: Route) -> dict[str, Any]:
     document = parse(route.document)
     fragments = {
@@ -180,26 +192,12 @@ def _response_schema(schema: GraphQLSchema, route: Route) -> dict[str, Any]:
             "required": ["data", "pagination"],
             "properties": {"data": page["nodes"], "pagination": PAGINATION},
         }
-    if route.envelope == "event":
+    extra = _ENVELOPE_FIELDS.get(route.envelope)
+    if extra is not None:
         return {
             "type": "object",
-            "required": ["status", "message", "dedup_key", "data"],
-            "properties": {
-                "status": {"type": "string"},
-                "message": {"type": "string"},
-                "dedup_key": {"type": "string"},
-                "data": value,
-            },
-        }
-    if route.envelope in ("events", "change"):
-        return {
-            "type": "object",
-            "required": ["status", "message", "data"],
-            "properties": {
-                "status": {"type": "string"},
-                "message": {"type": "string"},
-                "data": value,
-            },
+            "required": [*extra, "data"],
+            "properties": {**extra, "data": value},
         }
     return {"type": "object", "required": ["data"], "properties": {"data": value}}
 
@@ -207,7 +205,7 @@ def _response_schema(schema: GraphQLSchema, route: Route) -> dict[str, Any]:
 def _parameters(route: Route) -> list[dict[str, Any]]:
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in re.findall(r"{(\w+)}", route.path)
+        for name in _PATH_PARAMETER.findall(route.path)
     ]
     for name, param in route.query.items():
         parameters.append(
@@ -247,7 +245,7 @@ def _request_body(route: Route) -> dict[str, Any] | None:
         return None
     operation = _operation(route.document)
     if route.body == "*":
-        in_path = set(re.findall(r"{(\w+)}", route.path))
+        in_path = set(_PATH_PARAMETER.findall(route.path))
         properties = {
             snake(name): _input_schema(type_)
             for name, type_ in operation.variables.items()
@@ -313,7 +311,8 @@ def openapi_document() -> dict[str, Any]:
             operation["requestBody"] = body
         if route.authenticated:
             operation["security"] = [{"bearer": []}, {"apiKey": []}]
-        paths.setdefault(route.path, {})[route.method.lower()] = operation
+        path = _PATH_PARAMETER.sub(r"{\1}", route.path)
+        paths.setdefault(path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {

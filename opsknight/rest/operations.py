@@ -280,6 +280,24 @@ mutation BulkUpdateIncidents($incidentIds: [ID!]!, $updates: BulkUpdateInput!) {
 _EVENT_RESULT = "action dedup_key: dedupKey incident { id number title status urgency }"
 SEND_EVENT = document(f"""
 mutation SendEvent($event: JSON!) {{ result: sendEvent(event: $event) {{ {_EVENT_RESULT} }} }}""")
+SEND_PAGERDUTY_V1_EVENT = document(f"""
+mutation SendPagerdutyV1Event($event: JSON!) {{
+  result: sendPagerdutyV1Event(event: $event) {{ {_EVENT_RESULT} }}
+}}""")
+CREATE_OPSGENIE_ALERT = document(f"""
+mutation CreateOpsgenieAlert($payload: JSON!) {{
+  result: sendOpsgenieAlert(action: create, payload: $payload) {{ {_EVENT_RESULT} }}
+}}""")
+CLOSE_OPSGENIE_ALERT, ACKNOWLEDGE_OPSGENIE_ALERT = (
+    document(f"""
+mutation {name}OpsgenieAlert($identifier: String!, $identifierType: String, $payload: JSON) {{
+  result: sendOpsgenieAlert(action: {action}, identifier: $identifier,
+                            identifierType: $identifierType, payload: $payload) {{
+    {_EVENT_RESULT}
+  }}
+}}""")
+    for name, action in (("Close", "close"), ("Acknowledge", "acknowledge"))
+)
 SEND_CHANGE_EVENT = document("""
 mutation SendChangeEvent($event: JSON!) {
   result: sendChangeEvent(event: $event) { ...ChangeEventFields }

@@ -28,6 +28,7 @@ class Route:
     # False for the Events API, whose routes authenticate with integration keys too.
     authenticated: bool = True
     # How a success is wrapped: "data" (§1), the Events API's "event", "events", "change",
+    # "pagerduty-v1" (Events API v1), "opsgenie" (Opsgenie's Alert API),
     # "stream": a subscription sent as server-sent events; "csv": a text/csv download.
     envelope: str = "data"
     query: dict[str, Param] = field(default_factory=dict)
@@ -62,6 +63,15 @@ ROUTES: tuple[Route, ...] = (
             envelope="event") for path in ("/api/events", "/v2/enqueue")),
     Route("POST", "/v2/change/enqueue", None, ops.SEND_CHANGE_EVENT, 202, body="event",
           authenticated=False, envelope="change"),
+    Route("POST", "/generic/2010-04-15/create_event.json", None, ops.SEND_PAGERDUTY_V1_EVENT,
+          body="event", authenticated=False, envelope="pagerduty-v1"),
+    Route("POST", "/v2/alerts", None, ops.CREATE_OPSGENIE_ALERT, 202, body="payload",
+          authenticated=False, envelope="opsgenie"),
+    *(Route("POST", f"/v2/alerts/{{identifier:path}}/{action}", None, document, 202,
+            body="payload", authenticated=False, envelope="opsgenie",
+            query={"identifierType": Param("identifierType")})
+      for action, document in (("close", ops.CLOSE_OPSGENIE_ALERT),
+                               ("acknowledge", ops.ACKNOWLEDGE_OPSGENIE_ALERT))),
     Route("POST", "/api/integrations/alertmanager", None, ops.SEND_ALERTMANAGER, 202,
           body="payload", authenticated=False, envelope="events",
           query={"integration_key": Param("integrationKey")}),

@@ -395,6 +395,12 @@ class ServiceInput:
 class IntegrationInput:
     name: str | None = strawberry.UNSET
     type: IntegrationType | None = strawberry.UNSET
+    key: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="An existing key to keep (administrators only): a PagerDuty routing key "
+        "or an Opsgenie API key, 16 to 64 letters, digits, '-' or '_'. Unique; a fresh "
+        "32-character key when omitted.",
+    )
 
 
 @strawberry.input

@@ -59,6 +59,13 @@ class IntegrationType(Enum):
     webhook = "webhook"
 
 
+@strawberry.enum(description="What a request of Opsgenie's Alert API does to an alert.")
+class OpsgenieAction(Enum):
+    create = "create"
+    close = "close"
+    acknowledge = "acknowledge"
+
+
 @strawberry.enum
 class Environment(Enum):
     live = "live"
