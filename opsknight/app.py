@@ -256,6 +256,11 @@ class OpsKnightApp(Starlette):
         self.graphql_websocket = graphql_websocket
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            # Each request writes its credential and body into `state`. ASGI servers hand
+            # every request a copy of the lifespan state, but some wrappers (asgi-lifespan)
+            # pass the one shared dict: concurrent requests would read each other's.
+            scope["state"] = dict(scope.get("state") or {})
         if scope["type"] == "websocket" and _route_path(scope) == "/graphql":
             scope["app"] = self
             await self.graphql_websocket(scope, receive, send)

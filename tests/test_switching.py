@@ -358,3 +358,28 @@ async def test_an_integration_keeps_the_key_it_had_in_the_old_tool(
     assert forbidden.status_code == 403
     listed = await admin.get(path)
     assert sorted(i["name"] for i in listed.json()["data"]) == ["From Opsgenie", "From PagerDuty"]
+
+
+async def test_concurrent_senders_with_different_keys_each_reach_their_own_service(
+    unlimited: httpx.AsyncClient, served_url: str
+) -> None:
+    """Two senders at the same instant, one with a routing key in its body and one with a
+    GenieKey header, and the same dedup key: neither request sees the other's credential."""
+    admin = await make_api(unlimited)
+    (first_service, routing_key), (second_service, genie_key) = [
+        await new_integration(admin, name) for name in ("first", "second")
+    ]
+    async with httpx.AsyncClient(base_url=f"http://{served_url}") as sender:
+        for _ in range(20):
+            dedup_key = unique("same")
+            by_routing_key, by_genie_key = await asyncio.gather(
+                sender.post("/v2/enqueue", json={
+                    "routing_key": routing_key, "event_action": "trigger", "dedup_key": dedup_key,
+                    "payload": {"summary": "pd", "source": "s", "severity": "error"}}),
+                sender.post("/v2/alerts", json={"message": "og", "alias": dedup_key},
+                            headers=genie(genie_key)),
+            )  # fmt: skip
+            assert by_routing_key.json()["data"]["action"] == "triggered"
+            assert by_genie_key.json()["data"]["action"] == "triggered"
+    assert len(await incidents_of(admin, first_service)) == 20
+    assert len(await incidents_of(admin, second_service)) == 20
