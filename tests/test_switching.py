@@ -5,6 +5,8 @@ HTTPS, Debian's Alertmanager with pagerduty_configs and opsgenie_configs)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import secrets
 import ssl
 import uuid
@@ -16,7 +18,8 @@ import httpx
 import pytest
 
 from opsknight import clock
-from tests.conftest import Api, make_api, serving, unique
+from tests.conftest import Api, make_api, open_incident, serving, unique
+from tests.receiver import Received, Receiver, Reply
 from tests.servers import alertmanager
 
 V1_PATH = "/generic/2010-04-15/create_event.json"
@@ -383,3 +386,125 @@ async def test_concurrent_senders_with_different_keys_each_reach_their_own_servi
             assert by_genie_key.json()["data"]["action"] == "triggered"
     assert len(await incidents_of(admin, first_service)) == 20
     assert len(await incidents_of(admin, second_service)) == 20
+
+
+# --- PagerDuty-shaped outbound webhooks -------------------------------------------------
+
+
+class PagerDutyVerifier:
+    """Verification exactly as PagerDuty documents it ("Verifying Signatures"): HMAC-SHA256
+    of the raw body keyed with the secret, hex, compared to each `v1=` entry."""
+
+    def __init__(self, key: str, version: str = "v1") -> None:
+        self.key, self.version = key, version
+
+    def verify(self, payload: str, signatures: str) -> bool:
+        signature = hmac.new(self.key.encode("ASCII"), payload.encode(), hashlib.sha256)
+        signed_version = self.version + "=" + signature.hexdigest()
+        return any(hmac.compare_digest(signed_version, item) for item in signatures.split(","))
+
+
+def verified(received: Received, secret: str) -> dict[str, Any]:
+    assert PagerDutyVerifier(secret).verify(
+        received.body.decode(), received.headers["x-pagerduty-signature"]
+    ), "the signature does not verify"
+    event: dict[str, Any] = received.json["event"]
+    return event
+
+
+async def test_a_pagerduty_v3_webhook_keeps_pagerduty_consumers_working(
+    admin: Api, receiver: Receiver, client: httpx.AsyncClient
+) -> None:
+    service_id, key = await new_integration(admin, "pd-webhooks")
+    secret = "pd-subscription-secret-" + secrets.token_hex(8)  # kept from PagerDuty
+    hook = await admin.create("/api/webhooks", {
+        "url": receiver.url("/pd"), "format": "pagerduty-v3", "secret": secret,
+        "service_ids": [service_id]})  # fmt: skip
+    assert hook["format"] == "pagerduty-v3" and hook["secret"] == secret
+
+    await client.post("/v2/enqueue", json={"routing_key": key, "event_action": "trigger",
+        "dedup_key": "disk-1", "payload": {"summary": "Disk full", "source": "db-1",
+                                           "severity": "critical"}})  # fmt: skip
+    [incident] = await incidents_of(admin, service_id)
+    path = f"/api/incidents/{incident['id']}"
+    assert (await admin.patch(path, {"priority": "P1"})).status_code == 200
+    note = await admin.post(f"{path}/notes", {"content": "Looking into it"})
+    assert note.status_code == 201
+    for status in ("ACKNOWLEDGED", "OPEN", "RESOLVED", "OPEN"):
+        changed = await admin.patch(path, {"status": status})
+        assert changed.status_code == 200, changed.text
+    assert (await admin.patch(path, {"assignee_id": admin.user_id})).status_code == 200
+
+    received = await receiver.wait_for("/pd", 8)
+    events = [verified(r, secret) for r in received]
+    assert [e["event_type"] for e in events] == [
+        "incident.triggered", "incident.priority_updated", "incident.annotated",
+        "incident.acknowledged", "incident.unacknowledged", "incident.resolved",
+        "incident.reopened", "incident.reassigned",
+    ]  # fmt: skip
+    triggered = events[0]
+    assert triggered["resource_type"] == "incident" and triggered["occurred_at"].endswith("Z")
+    assert triggered["agent"]["type"] == "service_reference"
+    data = triggered["data"]
+    assert data["type"] == "incident" and data["number"] == incident["number"]
+    assert (data["status"], data["urgency"], data["incident_key"]) == ("triggered", "high",
+                                                                       "disk-1")  # fmt: skip
+    assert data["title"] == "Disk full" and data["service"]["id"] == service_id
+    assert data["service"]["type"] == "service_reference"
+    assert data["html_url"].endswith(f"/incidents/{incident['id']}")
+    assert events[1]["data"]["priority"]["summary"] == "P1"
+    assert events[1]["agent"] == {**events[1]["agent"], "type": "api_key_reference"}
+    annotated = events[2]["data"]
+    assert annotated["type"] == "incident_note" and annotated["content"] == "Looking into it"
+    assert annotated["incident"]["id"] == incident["id"]
+    assert [e["data"]["status"] for e in events[3:7]] == [
+        "acknowledged", "triggered", "resolved", "triggered"]  # fmt: skip
+    assert events[7]["data"]["assignees"][0]["id"] == admin.user_id
+    assert len({r.headers["x-webhook-id"] for r in received}) == 8
+    assert all(r.headers["x-webhook-subscription"] == hook["id"] for r in received)
+
+    # PagerDuty's test event.
+    pinged = await admin.post(f"/api/webhooks/{hook['id']}/ping")
+    assert pinged.json()["data"]["status"] == "delivered"
+    ping = verified(receiver.at("/pd")[-1], secret)
+    assert ping["event_type"] == "pagey.ping" and ping["data"]["type"] == "ping"
+
+
+async def test_pagerduty_v3_signatures_through_rotation_and_retries(
+    admin: Api, receiver: Receiver
+) -> None:
+    service = await admin.create("/api/services", {"name": unique("pd-rotation")})
+    hook = await admin.create("/api/webhooks", {
+        "url": receiver.url("/pd-rotate"), "format": "pagerduty-v3",
+        "events": ["incident.triggered"], "service_ids": [service["id"]]})  # fmt: skip
+    old = hook["secret"]
+    rotated = await admin.post(f"/api/webhooks/{hook['id']}/rotate-secret",
+                               {"secret": "the-next-secret-1234"})  # fmt: skip
+    assert rotated.status_code == 200 and rotated.json()["data"]["secret"] == "the-next-secret-1234"
+    receiver.script("/pd-rotate", Reply(503))  # the first attempt fails, the retry lands
+    await open_incident(admin, service["id"], title="Rotating")
+    first, retry = await receiver.wait_for("/pd-rotate", 2, timeout=20)
+    for attempt in (first, retry):
+        assert attempt.headers["x-pagerduty-signature"].count("v1=") == 2
+        verified(attempt, old)
+        verified(attempt, "the-next-secret-1234")
+    assert first.headers["x-webhook-id"] == retry.headers["x-webhook-id"]
+    assert first.body == retry.body
+
+
+async def test_pagerduty_v3_webhook_settings_are_checked(admin: Api) -> None:
+    cases = [
+        ({"format": "pagerduty-v2"}, "format"),
+        ({"format": "pagerduty-v3", "events": ["incident.assigned"]}, "events[0]"),
+        ({"events": ["incident.annotated"]}, "events[0]"),
+        ({"secret": "short"}, "secret"),
+    ]
+    for fields, field in cases:
+        refused = await admin.post("/api/webhooks", {"url": "https://example.com/h", **fields})
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"]["details"]["field"] == field
+    hook = await admin.create("/api/webhooks", {"url": "https://example.com/h"})
+    patched = await admin.patch(f"/api/webhooks/{hook['id']}", {"secret": "x" * 20})
+    assert patched.status_code == 400 and "rotate-secret" in patched.json()["error"]["message"]
+    switched = await admin.patch(f"/api/webhooks/{hook['id']}", {"format": "pagerduty-v3"})
+    assert switched.status_code == 200 and switched.json()["data"]["events"] == ["*"]

@@ -9,8 +9,9 @@ from opsknight.webhooks import outbox
 
 async def announce(changes: list[tuple[Incident, TimelineEvent]]) -> None:
     """Inside the change's transaction, for entries just written: every entry that names
-    a webhook event gets its deliveries (outbox) and a live change, both after commit."""
+    a webhook event gets its deliveries (outbox), in each webhook's format, and a live
+    change, both after commit."""
+    await outbox.record(changes)
     named = outbox.named_events(changes)
     if named:
-        await outbox.record(named)
         await live.record(named)

@@ -550,7 +550,7 @@ query AuditLog($resourceType: String, $resourceId: ID, $actorId: ID, $action: St
 }}""")
 
 # --- webhooks and contact methods --------------------------------------------------------
-_WEBHOOK = """id name url events enabled include_test: includeTest service_ids: serviceIds
+_WEBHOOK = """id name url format events enabled include_test: includeTest service_ids: serviceIds
   consecutive_failures: consecutiveFailures disabled_reason: disabledReason
   created_at: createdAt updated_at: updatedAt"""
 _DELIVERY = """id event event_id: eventId incident_id: incidentId status attempts
@@ -576,8 +576,8 @@ DELETE_WEBHOOK = document(
     "mutation DeleteWebhook($id: ID!) { result: deleteWebhook(id: $id) { id deleted } }"
 )
 ROTATE_WEBHOOK_SECRET = document(f"""
-mutation RotateWebhookSecret($id: ID!) {{
-  result: rotateWebhookSecret(id: $id) {{ {_WEBHOOK} secret }}
+mutation RotateWebhookSecret($id: ID!, $secret: String) {{
+  result: rotateWebhookSecret(id: $id, secret: $secret) {{ {_WEBHOOK} secret }}
 }}""")
 LIST_DELIVERIES = document(f"""
 query ListDeliveries($webhookId: ID!, $limit: Int, $offset: Int) {{

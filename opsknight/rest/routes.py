@@ -201,7 +201,7 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", "/api/webhooks/{id}", "webhooks:write", ops.UPDATE_WEBHOOK, body="input"),
     Route("DELETE", "/api/webhooks/{id}", "webhooks:write", ops.DELETE_WEBHOOK),
     Route("POST", "/api/webhooks/{id}/rotate-secret", "webhooks:write",
-          ops.ROTATE_WEBHOOK_SECRET),
+          ops.ROTATE_WEBHOOK_SECRET, body="*"),
     Route("GET", "/api/webhooks/{webhook_id}/deliveries", "webhooks:read", ops.LIST_DELIVERIES,
           paged=True, query=_PAGE),
     Route("POST", "/api/webhooks/{webhook_id}/deliveries/{id}/redeliver", "webhooks:write",

@@ -12,7 +12,7 @@ from opsknight import clock, jsoncodec
 from opsknight.jobs import queue
 from opsknight.observability import WEBHOOK_DELIVERIES
 from opsknight.transaction import atomic
-from opsknight.webhooks import guard, outbox, transport
+from opsknight.webhooks import guard, outbox, pagerduty, transport
 from opsknight.webhooks.models import Webhook, WebhookDelivery
 from opsknight.webhooks.outbox import JOB
 from opsknight.webhooks.signing import signed_headers
@@ -58,9 +58,12 @@ async def attempt(delivery_id: str, token: str, final: bool = False) -> None:
         return
     sent_at = clock.now()
     body = body_of(delivery.payload)
-    headers = signed_headers(
-        signing_secrets(webhook), delivery.event_id, delivery.event, delivery.id, sent_at, body
-    )
+    if webhook.format == pagerduty.FORMAT:
+        headers = pagerduty.headers(signing_secrets(webhook), delivery.id, webhook.id, body)
+    else:
+        headers = signed_headers(
+            signing_secrets(webhook), delivery.event_id, delivery.event, delivery.id, sent_at, body
+        )
     result = await transport.post(webhook.url, headers, body, guard.private_allowed())
     await _record(delivery, webhook, lease, result, final)
 

@@ -8,6 +8,7 @@ from typing import Any
 from opsknight import clock, ids
 from opsknight.incidents.models import Incident, TimelineEvent
 from opsknight.jobs import queue
+from opsknight.webhooks import pagerduty
 from opsknight.webhooks.models import Webhook, WebhookDelivery
 from opsknight.webhooks.payloads import incident_payload
 
@@ -50,10 +51,18 @@ def named_events(
     return [(i, e, EVENT_OF_ENTRY[e.type]) for i, e in changes if e.type in EVENT_OF_ENTRY]
 
 
-async def record(named: list[tuple[Incident, TimelineEvent, str]]) -> None:
+def _event_for(webhook: Webhook, entry: TimelineEvent) -> str | None:
+    """The event ``entry`` announces to ``webhook``, in the webhook's format; or None."""
+    if webhook.format == pagerduty.FORMAT:
+        return pagerduty.EVENT_OF_ENTRY.get(entry.type)
+    return EVENT_OF_ENTRY.get(entry.type)
+
+
+async def record(changes: list[tuple[Incident, TimelineEvent]]) -> None:
     """Inside the change's transaction: write the deliveries the changes call for and
     enqueue them after commit. One query when no webhook is enabled."""
-    if not named:
+    if not any(e.type in EVENT_OF_ENTRY or e.type in pagerduty.EVENT_OF_ENTRY
+               for _, e in changes):  # fmt: skip
         return
     webhooks = await Webhook.filter(enabled=True)
     if not webhooks:
@@ -61,24 +70,29 @@ async def record(named: list[tuple[Incident, TimelineEvent, str]]) -> None:
     now = clock.now()
     deliveries: list[WebhookDelivery] = []
     payloads: dict[str, dict[str, Any]] = {}
-    for incident, entry, event in named:
+    for incident, entry in changes:
         for webhook in webhooks:
-            if not wants(webhook, event, incident):
+            event = _event_for(webhook, entry)
+            if event is None or not wants(webhook, event, incident):
                 continue
             if incident.id not in payloads:
                 payloads[incident.id] = await incident_payload(incident)
+            if webhook.format == pagerduty.FORMAT:
+                body = await pagerduty.event_body(event, entry, payloads[incident.id])
+            else:
+                body = {
+                    "id": entry.id,
+                    "event": event,
+                    "timestamp": clock.isoformat_z(entry.timestamp),
+                    "incident": payloads[incident.id],
+                }
             deliveries.append(
                 WebhookDelivery(
                     webhook_id=webhook.id,
                     event=event,
                     event_id=entry.id,
                     incident_id=incident.id,
-                    payload={
-                        "id": entry.id,
-                        "event": event,
-                        "timestamp": clock.isoformat_z(entry.timestamp),
-                        "incident": payloads[incident.id],
-                    },
+                    payload=body,
                     token=ids.new_id("tok"),
                     created_at=now,
                     next_attempt_at=now,

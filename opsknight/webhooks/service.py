@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from opsknight.errors import NotFound, ValidationFailed
 from opsknight.paging import Page, page_of
 from opsknight.records import get_or_404
 from opsknight.transaction import atomic
-from opsknight.webhooks import delivery, guard, outbox
+from opsknight.webhooks import delivery, guard, outbox, pagerduty
 from opsknight.webhooks.models import Webhook, WebhookDelivery
 from opsknight.webhooks.outbox import EVENTS
 from opsknight.webhooks.signing import new_secret
@@ -31,15 +32,30 @@ class IssuedSecret:
     secret: str
 
 
-def _events(raw: Any) -> list[str]:
+FORMATS = ("opsknight", pagerduty.FORMAT)
+_SECRET = re.compile(r"^[\x21-\x7e]{16,128}$")
+
+
+def _events(raw: Any, format_: str) -> list[str]:
+    """The event types a webhook wants, named as its format names them."""
     if not isinstance(raw, list) or not raw:
         raise ValidationFailed(
             'events must list at least one event (or ["*"])', field="events", reason="required"
         )
+    known = pagerduty.EVENTS if format_ == pagerduty.FORMAT else EVENTS
     for i, event in enumerate(raw):
         if event != "*":
-            validation.choice(event, f"events[{i}]", EVENTS)
+            validation.choice(event, f"events[{i}]", known)
     return ["*"] if "*" in raw else list(dict.fromkeys(raw))
+
+
+def _secret(raw: Any) -> str:
+    """A signing secret an administrator brings (e.g. the PagerDuty subscription's)."""
+    if not isinstance(raw, str) or not _SECRET.match(raw):
+        raise ValidationFailed(
+            "secret must be 16 to 128 printable characters without spaces", field="secret"
+        )
+    return raw
 
 
 async def _service_ids(raw: Any) -> list[str] | None:
@@ -65,8 +81,12 @@ async def _apply(webhook: Webhook, fields: dict[str, Any]) -> None:
         webhook.url = await guard.checked_url(url, "url")
     if "name" in fields:
         webhook.name = validation.optional_text(fields["name"], "name", max_length=100)
+    if fields.get("format") is not None:
+        webhook.format = validation.choice(fields["format"], "format", FORMATS)
+        if "events" not in fields:
+            webhook.events = _events(webhook.events, webhook.format)
     if "events" in fields:
-        webhook.events = _events(fields["events"])
+        webhook.events = _events(fields["events"], webhook.format)
     if "service_ids" in fields:
         webhook.service_ids = await _service_ids(fields["service_ids"])
     if fields.get("include_test") is not None:
@@ -79,7 +99,9 @@ async def _apply(webhook: Webhook, fields: dict[str, Any]) -> None:
         webhook.enabled = enabled
 
 
-AUDITED = ("name", "url", "events", "enabled", "include_test", "service_ids", "secret")
+AUDITED = (
+    "name", "url", "format", "events", "enabled", "include_test", "service_ids", "secret"
+)  # fmt: skip
 
 
 async def create_webhook(principal: Principal, fields: dict[str, Any]) -> IssuedSecret:
@@ -87,7 +109,8 @@ async def create_webhook(principal: Principal, fields: dict[str, Any]) -> Issued
     if fields.get("url") is None:
         raise ValidationFailed("url is required", field="url", reason="required")
     now = clock.now()
-    webhook = Webhook(secret=new_secret(), created_at=now, updated_at=now, events=["*"])
+    secret = new_secret() if fields.get("secret") is None else _secret(fields["secret"])
+    webhook = Webhook(secret=secret, created_at=now, updated_at=now, events=["*"])
     await _apply(webhook, {"events": ["*"], **fields})
     async with atomic():
         await webhook.save()
@@ -110,6 +133,11 @@ async def list_webhooks(
 
 async def update_webhook(principal: Principal, webhook_id: str, fields: dict[str, Any]) -> Webhook:
     principal.require("webhooks:write")
+    if fields.get("secret") is not None:
+        raise ValidationFailed(
+            "secret is set on create; change it with POST /api/webhooks/{id}/rotate-secret",
+            field="secret",
+        )
     webhook = await get_or_404(Webhook, webhook_id, "webhook")
     before = audit.snapshot(webhook, AUDITED)
     await _apply(webhook, fields)
@@ -131,15 +159,19 @@ async def delete_webhook(principal: Principal, webhook_id: str) -> str:
     return webhook_id
 
 
-async def rotate_secret(principal: Principal, webhook_id: str) -> IssuedSecret:
-    """A new secret; the old one keeps signing alongside it for 24 hours."""
+async def rotate_secret(
+    principal: Principal, webhook_id: str, secret: str | None = None
+) -> IssuedSecret:
+    """A new secret (``secret``, or a generated one); the old one keeps signing alongside
+    it for 24 hours."""
     principal.require("webhooks:write")
+    new = new_secret() if secret is None else _secret(secret)
     webhook = await get_or_404(Webhook, webhook_id, "webhook")
     before = audit.snapshot(webhook, AUDITED)
     now = clock.now()
     webhook.previous_secret = webhook.secret
     webhook.previous_secret_expires_at = now + ROTATION_OVERLAP
-    webhook.secret = new_secret()
+    webhook.secret = new
     webhook.updated_at = now
     async with atomic():
         await webhook.save()
@@ -188,16 +220,19 @@ async def ping(principal: Principal, webhook_id: str) -> WebhookDelivery:
     webhook = await get_or_404(Webhook, webhook_id, "webhook")
     now = clock.now()
     event_id = ids.new_id("evt")
+    payload = {
+        "id": event_id,
+        "event": "ping",
+        "timestamp": clock.isoformat_z(now),
+        "webhook": {"id": webhook.id, "url": webhook.url},
+    }
+    if webhook.format == pagerduty.FORMAT:
+        payload = pagerduty.ping_body(event_id, now)
     row = await WebhookDelivery.create(
         webhook_id=webhook.id,
         event="ping",
         event_id=event_id,
-        payload={
-            "id": event_id,
-            "event": "ping",
-            "timestamp": clock.isoformat_z(now),
-            "webhook": {"id": webhook.id, "url": webhook.url},
-        },
+        payload=payload,
         token=ids.new_id("tok"),
         created_at=now,
         next_attempt_at=None,

@@ -44,8 +44,10 @@ class WebhookMutation:
         return Deleted(id=strawberry.ID(deleted))
 
     @strawberry.mutation(description="A new secret; the old one signs too for 24 hours.")
-    async def rotate_webhook_secret(self, info: Info, id: strawberry.ID) -> IssuedWebhook:
-        return _issued(await service.rotate_secret(info.context.principal(), id))
+    async def rotate_webhook_secret(
+        self, info: Info, id: strawberry.ID, secret: str | None = None
+    ) -> IssuedWebhook:
+        return _issued(await service.rotate_secret(info.context.principal(), id, secret))
 
     @strawberry.mutation
     async def redeliver_webhook_delivery(

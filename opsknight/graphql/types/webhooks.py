@@ -16,6 +16,10 @@ class Webhook:
     id: strawberry.ID
     name: str | None
     url: str
+    format: str = strawberry.field(
+        description="opsknight (SPEC §10) or pagerduty-v3: PagerDuty's v3 envelope, event "
+        "types and X-PagerDuty-Signature header, for consumers written against PagerDuty."
+    )
     events: list[str]
     enabled: bool
     include_test: bool
@@ -31,6 +35,7 @@ class Webhook:
             id=strawberry.ID(row.id),
             name=row.name,
             url=row.url,
+            format=row.format,
             events=list(row.events),
             enabled=row.enabled,
             include_test=row.include_test,
@@ -87,6 +92,16 @@ class WebhookDelivery:
 class WebhookInput:
     url: str | None = strawberry.UNSET
     name: str | None = strawberry.UNSET
+    format: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="opsknight (the default) or pagerduty-v3; events are named as the "
+        "format names them.",
+    )
+    secret: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="On create only: a signing secret to keep (e.g. the PagerDuty "
+        "subscription's), 16 to 128 printable characters; generated when omitted.",
+    )
     events: list[str] | None = strawberry.UNSET
     enabled: bool | None = strawberry.UNSET
     include_test: bool | None = strawberry.UNSET
