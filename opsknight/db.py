@@ -26,6 +26,7 @@ MODEL_MODULES = [
     "opsknight.rules.models",
     "opsknight.audit.models",
     "opsknight.analytics.models",
+    "opsknight.shadow.models",
 ]
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from typing import Any
 
 # Run in a separate process: the autodetector initialises Tortoise globally, which would
 # rebind the models of the running test app.
@@ -53,13 +55,15 @@ async def test_one_active_incident_per_dedup_key_is_a_database_constraint(
     ) in ddl.replace('"', "")
 
 
+# Migrate a new SQLite file to argv[2], run the statements of argv[3] (JSON), migrate to
+# the newest, and print the rows of the query argv[4].
 UPGRADE = """
-import asyncio, sqlite3, sys
+import asyncio, json, sqlite3, sys
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 from opsknight.db import tortoise_config
 
-path = sys.argv[1]
+path, target, statements, query = sys.argv[1:5]
 config = tortoise_config(f"sqlite://{path}")
 
 async def upgrade(target=None):
@@ -68,25 +72,48 @@ async def upgrade(target=None):
     finally:
         await Tortoise.close_connections()
 
-asyncio.run(upgrade("models.0003_escalation_engine_and_notifications"))
+asyncio.run(upgrade(target))
 with sqlite3.connect(path) as db:
-    db.execute(
-        "INSERT INTO schedules (id, name, name_key, time_zone, created_at, updated_at) "
-        "VALUES ('sch_old', 'Old', 'old', 'UTC', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
-    )
+    for statement in json.loads(statements):
+        db.execute(statement)
 asyncio.run(upgrade())
 with sqlite3.connect(path) as db:
-    print(db.execute("SELECT revision FROM schedules WHERE id = 'sch_old'").fetchone()[0])
+    print(json.dumps(db.execute(query).fetchall()))
 """
+
+
+def upgraded(tmp_path: object, target: str, statements: list[str], query: str) -> Any:
+    """The rows ``query`` finds after rows written at migration ``target`` were upgraded."""
+    result = subprocess.run(
+        [sys.executable, "-c", UPGRADE, f"{tmp_path}/upgrade.db", f"models.{target}",
+         json.dumps(statements), query],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+_WHEN = "'2026-01-01 00:00:00'"
 
 
 def test_upgrading_a_database_that_has_rows(tmp_path: object) -> None:
     """Columns added later get a value on the rows that already exist."""
-    result = subprocess.run(
-        [sys.executable, "-c", UPGRADE, f"{tmp_path}/upgrade.db"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "0"
+    rows = upgraded(tmp_path, "0003_escalation_engine_and_notifications", [
+        "INSERT INTO schedules (id, name, name_key, time_zone, created_at, updated_at) "
+        f"VALUES ('sch_old', 'Old', 'old', 'UTC', {_WHEN}, {_WHEN})",
+    ], "SELECT revision FROM schedules WHERE id = 'sch_old'")  # fmt: skip
+    assert rows == [[0]]
+
+
+def test_upgrading_keeps_services_unshadowed_and_webhooks_in_their_format(
+    tmp_path: object,
+) -> None:
+    rows = upgraded(tmp_path, "0015_analytics_rollups", [
+        "INSERT INTO services (id, name, name_key, urgency_rule, created_at, updated_at) "
+        f"VALUES ('svc_old', 'Old', 'old', 'SEVERITY', {_WHEN}, {_WHEN})",
+        "INSERT INTO webhooks (id, url, events, enabled, include_test, secret, "
+        "consecutive_failures, created_at, updated_at) VALUES ('whk_old', "
+        f"'https://example.com', '[\"*\"]', 1, 0, 'whsec_x', 0, {_WHEN}, {_WHEN})",
+    ], "SELECT s.shadow, w.format FROM services s, webhooks w "
+       "WHERE s.id = 'svc_old' AND w.id = 'whk_old'")  # fmt: skip
+    assert rows == [[0, "opsknight"]]

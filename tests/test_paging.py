@@ -332,20 +332,27 @@ async def paging_service(api: Api, user: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-async def test_notification_rules_page_in_order_and_stop_once_acknowledged(
-    admin: Api, receiver: Receiver
-) -> None:
-    user = await responder_with_hooks(admin, receiver, "push", "sms", "email")
+async def responder_with_rules(api: Api, receiver: Receiver) -> tuple[dict[str, Any], Any]:
+    """A responder whose own rules page HIGH incidents by push at once, SMS after 2
+    minutes and email after 30; and the answer to saving those rules."""
+    user = await responder_with_hooks(api, receiver, "push", "sms", "email")
     methods = user["methods"]
     rules = [
         {"contact_method_id": methods["push"]["id"], "delay_minutes": 0, "urgency": "HIGH"},
         {"contact_method_id": methods["sms"]["id"], "delay_minutes": 2, "urgency": "HIGH"},
         {"contact_method_id": methods["email"]["id"], "delay_minutes": 30, "urgency": "HIGH"},
     ]
-    saved = await admin.request(
+    saved = await api.request(
         "PUT", f"/api/users/{user['id']}/notification-rules", json={"rules": rules}
     )
     assert saved.status_code == 200, saved.text
+    return user, saved
+
+
+async def test_notification_rules_page_in_order_and_stop_once_acknowledged(
+    admin: Api, receiver: Receiver
+) -> None:
+    user, saved = await responder_with_rules(admin, receiver)
     assert [r["delay_minutes"] for r in saved.json()["data"]] == [0, 2, 30]
     service = await paging_service(admin, user)
     incident = await admin.create(

@@ -113,6 +113,8 @@ class Service(PrefixedModel):
     # SEVERITY (from the event), HIGH, LOW or SUPPORT_HOURS (HIGH inside, LOW outside).
     urgency_rule = fields.CharField(max_length=16, default="SEVERITY", db_default="SEVERITY")
     support_hours: dict[str, Any] | None = json_field(null=True)
+    # Shadow mode (shadow/service.py): its pages and webhooks are recorded, not sent.
+    shadow = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
 

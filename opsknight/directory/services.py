@@ -32,7 +32,7 @@ _TEXT_FIELDS = {"region": 64, "sla_tier": 64}
 _INTEGRATION_FIELDS = ("service_id", "name", "type", "key")
 AUDITED = ("name", "description", "team_id", "escalation_policy_id", "region", "sla_tier",
            "runbook_url", "acknowledgement_timeout", "auto_resolve_timeout", "urgency_rule",
-           "support_hours")  # fmt: skip
+           "support_hours", "shadow")  # fmt: skip
 
 
 async def _get(service_id: str) -> Service:
@@ -103,6 +103,9 @@ async def _apply(service: Service, fields: dict[str, Any]) -> list[str]:
     if "support_hours" in fields:
         service.support_hours = behaviours.checked_support_hours(fields["support_hours"])
         changed.append("support_hours")
+    if fields.get("shadow") is not None:
+        service.shadow = bool(fields["shadow"])
+        changed.append("shadow")
     if fields.get("urgency_rule") is not None:
         service.urgency_rule = validation.choice(
             str(fields["urgency_rule"]).upper(), "urgency_rule", behaviours.URGENCY_RULES

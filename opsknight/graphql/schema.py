@@ -58,6 +58,7 @@ from opsknight.graphql.queries.maintenance import MaintenanceQuery
 from opsknight.graphql.queries.readiness import ReadinessQuery
 from opsknight.graphql.queries.rules import RuleQuery
 from opsknight.graphql.queries.schedules import ScheduleQuery
+from opsknight.graphql.queries.shadow import ShadowMutation, ShadowQuery
 from opsknight.graphql.queries.webhooks import WebhookQuery
 from opsknight.graphql.scalars import DateTime
 from opsknight.graphql.shared_events import SharedEventExecutor, release_executor
@@ -78,6 +79,7 @@ Query = merge_types(
         ReadinessQuery,
         AnalyticsQuery,
         AuditQuery,
+        ShadowQuery,
     ),
 )
 Mutation = merge_types(
@@ -93,6 +95,7 @@ Mutation = merge_types(
         MaintenanceMutation,
         HeartbeatMutation,
         RuleMutation,
+        ShadowMutation,
     ),
 )
 

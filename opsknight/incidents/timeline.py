@@ -12,7 +12,7 @@ TYPES = (
     "created", "alert_added", "acknowledged", "unacknowledged", "resolved", "reopened",
     "snoozed", "unsnoozed", "suppressed", "unsuppressed", "escalation", "notification_sent",
     "notification_failed", "assigned", "reassigned", "urgency_changed", "priority_changed",
-    "note_added", "merged", "linked", "reminder",
+    "note_added", "merged", "linked", "reminder", "notification_shadowed",
 )  # fmt: skip
 
 SYSTEM: dict[str, str] = {"type": "system"}

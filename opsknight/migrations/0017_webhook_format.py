@@ -11,6 +11,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Webhook',
             name='format',
-            field=fields.CharField(default='opsknight', max_length=16),
+            field=fields.CharField(default='opsknight', db_default='opsknight', max_length=16),
         ),
     ]

@@ -26,6 +26,7 @@ from opsknight.notifications import links
 from opsknight.notifications.models import Notification
 from opsknight.notifications.notifier import NOTIFIERS
 from opsknight.observability import WEBHOOK_DELIVERIES
+from opsknight.shadow import service as shadow
 from opsknight.transaction import atomic
 from opsknight.webhooks import transport
 from opsknight.webhooks.payloads import incident_payload
@@ -73,6 +74,7 @@ async def plan_notifications(
         return []
     now = clock.now()
     snapshot = snapshot or await incident_payload(incident)
+    held_back = bool(await shadow.shadowed({incident.service_id}))  # type: ignore[attr-defined]
     created = []
     for method, delay in plan:
         due = now + clock.scaled(timedelta(minutes=delay))
@@ -88,6 +90,7 @@ async def plan_notifications(
             next_attempt_at=due,
             payload={},
             link_digest=link_digest,
+            shadow=held_back,
         )
         notification.payload = {
             "id": notification.id,
@@ -144,9 +147,11 @@ async def deliver(notification_ids: str, tokens: str) -> None:
         await Notification.filter(id__in=cancelled, token=lease).update(
             status="cancelled", token=None, next_attempt_at=None
         )
-    sending = [n for n in claimed if n.id not in cancelled]
+    due = [n for n in claimed if n.id not in cancelled]
+    sending = [n for n in due if not n.shadow]
     results = await asyncio.gather(*(_send(n) for n in sending))
-    await _record(incident, lease, list(zip(sending, results, strict=True)))
+    held_back = [n for n in due if n.shadow]
+    await _record(incident, lease, list(zip(sending, results, strict=True)), held_back)
 
 
 async def _send(notification: Notification) -> tuple[transport.Attempt, bool]:
@@ -189,11 +194,19 @@ async def _record(
     incident: Incident | None,
     lease: str,
     outcomes: list[tuple[Notification, tuple[transport.Attempt, bool]]],
+    held_back: list[Notification],
 ) -> None:
-    """Settle the attempts in one transaction, with their timeline entries."""
+    """Settle the attempts in one transaction, with their timeline entries; pages held
+    back by shadow mode are recorded as the page that would have gone now."""
     entries: list[tuple[str, dict[str, Any]]] = []
     counted: list[str] = []
     async with atomic():
+        for notification in held_back:
+            won = await Notification.filter(id=notification.id, token=lease).update(
+                status="shadowed", token=None, next_attempt_at=None, delivered_at=clock.now()
+            )
+            if won:
+                entries.append(_entry(notification, "shadowed", None))
         for notification, (result, final) in outcomes:
             attempts = notification.attempts + 1
             wait = None if (result.ok or final) else rows.retry_wait(attempts, RETRY_SCHEDULE, None)
@@ -226,6 +239,8 @@ def _entry(
     }
     if outcome == "delivered":
         return "notification_sent", details
+    if outcome == "shadowed":
+        return "notification_shadowed", details
     details["reason"] = error
     return "notification_failed", details
 

@@ -22,6 +22,7 @@ from opsknight.directory.models import ContactMethod, User
 from opsknight.notifications.models import HandoffNotice, Notification
 from opsknight.notifications.notifier import NOTIFIERS
 from opsknight.schedules.service import current_shifts
+from opsknight.shadow import service as shadow
 
 logger = logging.getLogger("opsknight.notifications")
 
@@ -89,6 +90,11 @@ async def deliver(notice_id: str, token: str) -> None:
     least one took it."""
     lease = await rows.claim(HandoffNotice, notice_id, token)
     if lease is None:
+        return
+    if await shadow.account_wide():  # a parallel run: the old tool still sends these
+        await HandoffNotice.filter(id=notice_id, token=lease).update(
+            status="shadowed", token=None, next_attempt_at=None, delivered_at=clock.now()
+        )
         return
     notice = await HandoffNotice.get(id=notice_id)
     methods = await ContactMethod.filter(

@@ -59,6 +59,8 @@ class Notification(PrefixedModel):
     # SHA-256 of the secret in the notification's response links (acknowledge, resolve):
     # the recipient acts through them without an API key.
     link_digest = fields.CharField(max_length=64, null=True, unique=True)
+    # Planned while its service was in shadow mode: recorded when due, never sent.
+    shadow = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField()
     delivered_at = fields.DatetimeField(null=True)
     next_attempt_at = fields.DatetimeField(null=True)

@@ -24,7 +24,7 @@ fragment ServiceFields on Service {
   region sla_tier: slaTier runbook_url: runbookUrl health
   active_incident_count: activeIncidentCount in_maintenance: inMaintenance
   acknowledgement_timeout: acknowledgementTimeout auto_resolve_timeout: autoResolveTimeout
-  urgency_rule: urgencyRule support_hours: supportHours
+  urgency_rule: urgencyRule support_hours: supportHours shadow
   created_at: createdAt updated_at: updatedAt
 }""",
     "IntegrationFields": """
@@ -535,6 +535,25 @@ ANALYTICS_CSV = document(f"""
 query AnalyticsCsv({_ANALYTICS_VARS}) {{ result: analyticsCsv({_ANALYTICS_ARGS}) }}""")
 
 # --- audit log -------------------------------------------------------------------------------
+_SHADOW_MODE = "enabled changed_at: changedAt changed_by: changedBy service_ids: serviceIds"
+GET_SHADOW_MODE = document(f"query GetShadowMode {{ result: shadowMode {{ {_SHADOW_MODE} }} }}")
+SET_SHADOW_MODE = document(f"""
+mutation SetShadowMode($enabled: Boolean!) {{
+  result: setShadowMode(enabled: $enabled) {{ {_SHADOW_MODE} }}
+}}""")
+SHADOW_REPORT = document(f"""
+query ShadowReport($since: DateTime, $until: DateTime, $serviceId: ID, $limit: Int,
+                   $offset: Int) {{
+  result: shadowReport(since: $since, until: $until, serviceId: $serviceId, limit: $limit,
+                       offset: $offset) {{
+    nodes {{
+      notification_id: notificationId
+      incident {{ id number title service {{ id name }} }}
+      user {{ id name }} channel contact_method_id: contactMethodId step
+      planned_at: plannedAt due_at: dueAt outcome
+    }} {PAGINATION}
+  }}
+}}""")
 AUDIT_LOG = document(f"""
 query AuditLog($resourceType: String, $resourceId: ID, $actorId: ID, $action: String,
                $since: DateTime, $until: DateTime, $limit: Int, $offset: Int) {{

@@ -177,6 +177,12 @@ ROUTES: tuple[Route, ...] = (
         "resource_type": Param("resourceType"), "resource_id": Param("resourceId"),
         "actor_id": Param("actorId"), "action": Param("action"),
         "since": Param("since", "datetime"), "until": Param("until", "datetime"), **_PAGE}),
+    # shadow mode (a parallel run beside the tool being replaced)
+    Route("GET", "/api/shadow-mode", "services:read", ops.GET_SHADOW_MODE),
+    Route("PUT", "/api/shadow-mode", "services:write", ops.SET_SHADOW_MODE, body="*"),
+    Route("GET", "/api/shadow-report", "incidents:read", ops.SHADOW_REPORT, paged=True, query={
+        "since": Param("since", "datetime"), "until": Param("until", "datetime"),
+        "service_id": Param("serviceId"), **_PAGE}),
     # analytics
     *(Route("GET", path, "incidents:read", document, envelope=envelope, query={
         "since": Param("since", "datetime"), "until": Param("until", "datetime"),

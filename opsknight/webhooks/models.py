@@ -16,7 +16,7 @@ class Webhook(PrefixedModel):
     include_test = fields.BooleanField(default=False)
     service_ids: list[str] | None = json_field(null=True)
     # The body and headers receivers expect: "opsknight" (SPEC §10) or "pagerduty-v3".
-    format = fields.CharField(max_length=16, default="opsknight")
+    format = fields.CharField(max_length=16, default="opsknight", db_default="opsknight")
     secret = fields.CharField(max_length=128)
     previous_secret = fields.CharField(max_length=128, null=True)
     previous_secret_expires_at = fields.DatetimeField(null=True)

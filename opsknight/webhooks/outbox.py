@@ -8,6 +8,7 @@ from typing import Any
 from opsknight import clock, ids
 from opsknight.incidents.models import Incident, TimelineEvent
 from opsknight.jobs import queue
+from opsknight.shadow import service as shadow
 from opsknight.webhooks import pagerduty
 from opsknight.webhooks.models import Webhook, WebhookDelivery
 from opsknight.webhooks.payloads import incident_payload
@@ -67,10 +68,14 @@ async def record(changes: list[tuple[Incident, TimelineEvent]]) -> None:
     webhooks = await Webhook.filter(enabled=True)
     if not webhooks:
         return
+    # A parallel run (shadow mode) sends no webhook; nothing is kept to send later.
+    held_back = await shadow.shadowed({i.service_id for i, _ in changes})  # type: ignore[attr-defined]
     now = clock.now()
     deliveries: list[WebhookDelivery] = []
     payloads: dict[str, dict[str, Any]] = {}
     for incident, entry in changes:
+        if incident.service_id in held_back:  # type: ignore[attr-defined]
+            continue
         for webhook in webhooks:
             event = _event_for(webhook, entry)
             if event is None or not wants(webhook, event, incident):

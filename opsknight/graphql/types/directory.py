@@ -246,6 +246,10 @@ class Service:
     support_hours: JSON | None = strawberry.field(
         description='{"time_zone", "days": ["MON", …], "start_time": "HH:MM", "end_time"}'
     )
+    shadow: bool = strawberry.field(
+        description="Shadow mode: incidents and escalation run, pages and webhooks are "
+        "recorded (shadowReport), not sent."
+    )
     created_at: datetime
     updated_at: datetime
     team_id: strawberry.Private[str | None]
@@ -264,6 +268,7 @@ class Service:
             auto_resolve_timeout=row.auto_resolve_timeout,
             urgency_rule=row.urgency_rule,
             support_hours=row.support_hours,
+            shadow=row.shadow,
             created_at=row.created_at,
             updated_at=row.updated_at,
             team_id=row.team_id,
@@ -389,6 +394,7 @@ class ServiceInput:
     auto_resolve_timeout: int | None = strawberry.UNSET
     urgency_rule: str | None = strawberry.UNSET
     support_hours: JSON | None = strawberry.UNSET
+    shadow: bool | None = strawberry.UNSET
 
 
 @strawberry.input

@@ -1,0 +1,1 @@
+"""Shadow mode: a parallel run beside the tool being replaced."""
