@@ -182,6 +182,51 @@ def cmd_api_key_create(args: argparse.Namespace) -> None:
     asyncio.run(_run(_settings(args), work))
 
 
+def _read_document(path: str) -> Any:
+    """A JSON or YAML file's content (YAML is a superset of JSON)."""
+    import yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror}")
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        _fail(f"{path} is not JSON or YAML: {exc}")
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    from opsknight.auth.principal import Principal
+    from opsknight.auth.scopes import ALL_SCOPES
+    from opsknight.directory.models import User
+    from opsknight.imports.service import run
+
+    document = _read_document(args.file)
+
+    async def work() -> None:
+        admins = User.filter(role="ADMIN", status="ACTIVE")
+        if args.acting_as:
+            admins = admins.filter(email_key=args.acting_as.lower())
+        admin = await admins.order_by("created_at").first()
+        if admin is None:
+            _fail(f"no active administrator {args.acting_as or ''}".rstrip()
+                  + " to import as (create one: opsknight user --role admin …)")  # fmt: skip
+        principal = Principal(user_id=admin.id, user_name=admin.name, role="ADMIN",
+                              scopes=frozenset(ALL_SCOPES), environment="live")  # fmt: skip
+        changes = await run(principal, document, dry_run=args.dry_run)
+        for change in changes:
+            detail = f" ({', '.join(change.fields)})" if change.fields else ""
+            print(f"{change.action:<9} {change.kind:<17} {change.name}{detail}")
+        counts = {a: sum(c.action == a for c in changes) for a in ("create", "update", "unchanged")}
+        summary = (f"{counts['create']} to create, {counts['update']} to update, "
+                   f"{counts['unchanged']} unchanged")  # fmt: skip
+        print(f"{summary} (dry run: nothing written)" if args.dry_run else summary.replace(
+            " to ", " "))  # fmt: skip
+
+    asyncio.run(_run(_settings(args), work))
+
+
 def cmd_export_schema(args: argparse.Namespace) -> None:
     from opsknight.graphql.schema import sdl
 
@@ -251,6 +296,17 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = with_db(commands.add_parser("demo", help="load sample data and print a key to try it"))
     demo.set_defaults(func=cmd_demo)
+
+    imports = with_db(commands.add_parser(
+        "import", help="import users, teams, schedules, policies and services from a file",
+    ))  # fmt: skip
+    imports.add_argument("file", help="a JSON or YAML file (docs/migrating.md)")
+    imports.add_argument("--dry-run", action="store_true",
+                         help="show what would change and write nothing")  # fmt: skip
+    imports.add_argument("--as", dest="acting_as", metavar="EMAIL",
+                         help="the administrator the changes are recorded as "
+                              "(default: the first one)")  # fmt: skip
+    imports.set_defaults(func=cmd_import)
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("--output", "-o")

@@ -147,7 +147,7 @@ AUDITED = ("name", "description", "repeat", "repeat_limit", "reminder_minutes",
 _STEP_FIELDS = ("target_type", "target_id", "delay_minutes", "notify_team_lead_only", "channels")
 
 
-async def _audited(policy: EscalationPolicy) -> dict[str, Any]:
+async def audited(policy: EscalationPolicy) -> dict[str, Any]:
     steps = await EscalationStep.filter(policy_id=policy.id).order_by("position")
     return {**audit.snapshot(policy, AUDITED),
             "steps": [audit.snapshot(step, _STEP_FIELDS) for step in steps]}  # fmt: skip
@@ -162,7 +162,7 @@ async def create_policy(principal: Principal, fields: dict[str, Any]) -> Escalat
     async with atomic():
         await _save(policy, None, steps)
         await audit.record(principal, "escalation_policy.created", "escalation_policy",
-                           policy.id, None, await _audited(policy))  # fmt: skip
+                           policy.id, None, await audited(policy))  # fmt: skip
     return policy
 
 
@@ -173,14 +173,14 @@ async def update_policy(
     escalating keep the copy of the policy they took when they opened."""
     principal.require("escalation_policies:write")
     policy = await get_or_404(EscalationPolicy, policy_id, "escalation policy")
-    before = await _audited(policy)
+    before = await audited(policy)
     changed = _apply(policy, fields)
     steps = None if fields.get("steps") is None else await _steps(fields["steps"])
     policy.updated_at = clock.now()
     async with atomic():
         await _save(policy, changed, steps)
         await audit.record(principal, "escalation_policy.updated", "escalation_policy",
-                           policy.id, before, await _audited(policy))  # fmt: skip
+                           policy.id, before, await audited(policy))  # fmt: skip
     return policy
 
 
@@ -189,7 +189,7 @@ async def delete_policy(principal: Principal, policy_id: str) -> str:
     principal.require("escalation_policies:write")
     policy = await get_or_404(EscalationPolicy, policy_id, "escalation policy")
     async with atomic():
-        before = await _audited(policy)
+        before = await audited(policy)
         await policy.delete()
         await audit.record(principal, "escalation_policy.deleted", "escalation_policy",
                            policy.id, before, None)  # fmt: skip

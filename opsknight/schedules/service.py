@@ -205,7 +205,7 @@ AUDITED = ("name", "description", "time_zone", "team_id")
 _OVERRIDE_FIELDS = ("schedule_id", "user_id", "replaces_user_id", "start", "end")
 
 
-async def _audited(schedule: Schedule) -> dict[str, Any]:
+async def audited(schedule: Schedule) -> dict[str, Any]:
     layers = [
         {"name": layer.name, "rotation_type": layer.rotation_type, "users": list(layer.users),
          "handoff_start": layer.handoff_start.isoformat(), "length_hours": layer.length_hours}
@@ -226,7 +226,7 @@ async def create_schedule(principal: Principal, fields: dict[str, Any]) -> Sched
         await schedule.save()
         await _write_layers(schedule, drafts)
         await audit.record(principal, "schedule.created", "schedule", schedule.id, None,
-                           await _audited(schedule))  # fmt: skip
+                           await audited(schedule))  # fmt: skip
     return schedule
 
 
@@ -235,7 +235,7 @@ async def update_schedule(
 ) -> Schedule:
     principal.require("schedules:write")
     schedule = await _get(schedule_id)
-    before = await _audited(schedule)
+    before = await audited(schedule)
     changed = await _apply(schedule, fields)
     drafts = None if fields.get("layers") is None else await _layers(fields["layers"])
     schedule.updated_at = clock.now()
@@ -245,7 +245,7 @@ async def update_schedule(
             await _write_layers(schedule, drafts)
         await revised([schedule.id])
         await audit.record(principal, "schedule.updated", "schedule", schedule.id, before,
-                           await _audited(schedule))  # fmt: skip
+                           await audited(schedule))  # fmt: skip
     return schedule
 
 
@@ -270,7 +270,7 @@ async def delete_schedule(principal: Principal, schedule_id: str) -> str:
             f"schedule {schedule.id} is used by escalation policy {names}", {"used_by": used_by}
         )
     async with in_transaction():
-        before = await _audited(schedule)
+        before = await audited(schedule)
         await schedule.delete()
         await audit.record(principal, "schedule.deleted", "schedule", schedule.id, before, None)
     return schedule_id

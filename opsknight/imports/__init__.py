@@ -1,0 +1,1 @@
+"""Bringing the set-up of another incident tool into OpsKnight."""
