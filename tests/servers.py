@@ -151,3 +151,44 @@ def alertmanager(config: str, workdir: Path) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=10)
         log.close()
+
+
+@contextlib.asynccontextmanager
+async def intercepting_proxy(certfile: str, upstream: str) -> AsyncIterator[str]:
+    """An HTTP proxy on a loopback port that answers every `CONNECT` itself: it ends TLS
+    with ``certfile`` (whatever host was asked for) and passes the plain HTTP on to
+    ``upstream`` (host:port). It stands in for a network that routes a vendor's hostname
+    to OpsKnight, for senders that cannot be given another URL. Its address: host:port."""
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certfile)
+    host, port = upstream.split(":")
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    async def tunnel(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        if not head.startswith(b"CONNECT "):
+            writer.close()
+            return
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        await writer.drain()
+        await writer.start_tls(context)
+        up_reader, up_writer = await asyncio.open_connection(host, int(port))
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    server = await asyncio.start_server(tunnel, "127.0.0.1", 0)
+    address = server.sockets[0].getsockname()
+    try:
+        yield f"{address[0]}:{address[1]}"
+    finally:
+        server.close()

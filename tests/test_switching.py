@@ -20,7 +20,7 @@ import pytest
 from opsknight import clock
 from tests.conftest import Api, make_api, open_incident, serving, unique
 from tests.receiver import Received, Receiver, Reply
-from tests.servers import alertmanager
+from tests.servers import alertmanager, intercepting_proxy
 
 V1_PATH = "/generic/2010-04-15/create_event.json"
 
@@ -508,3 +508,63 @@ async def test_pagerduty_v3_webhook_settings_are_checked(admin: Api) -> None:
     assert patched.status_code == 400 and "rotate-secret" in patched.json()["error"]["message"]
     switched = await admin.patch(f"/api/webhooks/{hook['id']}", {"format": "pagerduty-v3"})
     assert switched.status_code == 200 and switched.json()["data"]["events"] == ["*"]
+
+
+ALERTMANAGER_V1_CONFIG = """
+route:
+  receiver: legacy-v1
+  group_by: [alertname]
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: legacy-v1
+    pagerduty_configs:
+      - service_key: "{service_key}"
+        http_config:
+          proxy_url: "http://{proxy}"
+          tls_config:
+            ca_file: "{cafile}"
+"""
+
+
+async def test_alertmanagers_service_key_receiver_works_where_its_hostname_leads_here(
+    unlimited: httpx.AsyncClient, served_url: str, tmp_path: Path
+) -> None:
+    """Alertmanager ignores `url` for `service_key` (Events API v1) and always posts to
+    events.pagerduty.com. Where the network leads that name to OpsKnight (here a proxy
+    that ends TLS with a certificate the sender trusts), its v1 events work unchanged."""
+    import trustme
+
+    admin = await make_api(unlimited)
+    authority = trustme.CA()
+    certfile, cafile = tmp_path / "pagerduty.pem", tmp_path / "ca.pem"
+    authority.issue_cert("events.pagerduty.com").private_key_and_cert_chain_pem.write_to_path(
+        certfile
+    )
+    authority.cert_pem.write_to_path(cafile)
+    service_id, key = await new_integration(admin, "v1")
+    alert = {"labels": {"alertname": "QueueStuck", "severity": "warning"},
+             "annotations": {"summary": "Queue stuck"}}  # fmt: skip
+    async with intercepting_proxy(str(certfile), served_url) as proxy:
+        config = ALERTMANAGER_V1_CONFIG.format(service_key=key, proxy=proxy, cafile=cafile)
+        with alertmanager(config, tmp_path) as base:
+            async with httpx.AsyncClient(base_url=base) as manager:
+                assert (await manager.post("/api/v2/alerts", json=[alert])).status_code == 200
+
+                async def opened() -> list[dict[str, Any]]:
+                    return await incidents_of(admin, service_id)
+
+                incidents = await eventually(opened)
+                assert incidents, (tmp_path / "alertmanager.log").read_text()[-3000:]
+                [incident] = incidents
+                assert incident["title"].startswith("[FIRING:1] QueueStuck")
+                assert incident["client"] == "Alertmanager"
+                ended = {**alert, "endsAt": clock.isoformat_z(clock.now() - timedelta(seconds=1))}
+                assert (await manager.post("/api/v2/alerts", json=[ended])).status_code == 200
+
+                async def resolved() -> bool:
+                    states = [i["status"] for i in await incidents_of(admin, service_id)]
+                    return states == ["RESOLVED"]
+
+                assert await eventually(resolved), (tmp_path / "alertmanager.log").read_text()
