@@ -275,3 +275,33 @@ async def test_webhooks_show_their_secret_once_their_deliveries_and_redeliver(
     off = await browser.post(f"{path}/switch", data={"csrf": csrf, "enabled": "false"})
     assert off.status_code == 303
     assert "Switch on" in (await browser.get(path)).text
+
+
+async def test_an_admin_puts_a_service_in_shadow_mode_from_its_page(
+    admin: Api, browser: httpx.AsyncClient
+) -> None:
+    await signed_in_as(browser, admin, "ADMIN")
+    service = await admin.create("/api/services", {"name": unique("parallel")})
+    await admin.create(f"/api/services/{service['id']}/integrations", {"name": "Grafana"})
+    page = (await browser.get(f"/services/{service['id']}")).text
+    receivers = yaml.safe_load(snippet(page, "Alertmanager with opsgenie_configs"))
+    assert receivers["receivers"][0]["opsgenie_configs"][0]["api_url"].endswith("/")
+    assert "/v2/alerts" in snippet(page, "Opsgenie Alert API")
+    saved = await browser.post(f"/services/{service['id']}", data={
+        "csrf": field(page, "csrf"), "name": service["name"], "shadow": "on"})  # fmt: skip
+    assert saved.status_code == 303
+    assert (await admin.get(f"/api/services/{service['id']}")).json()["data"]["shadow"] is True
+    page = (await browser.get(f"/services/{service['id']}")).text
+    assert "<dt>Shadow mode</dt>" in page and 'name="shadow" checked' in page
+    assert "shadow mode" in (await browser.get("/services")).text
+    # Saving without the box ends it.
+    await browser.post(f"/services/{service['id']}", data={
+        "csrf": field(page, "csrf"), "name": service["name"]})  # fmt: skip
+    assert (await admin.get(f"/api/services/{service['id']}")).json()["data"]["shadow"] is False
+    turned_on = await admin.request("PUT", "/api/shadow-mode", json={"enabled": True})
+    try:
+        assert turned_on.status_code == 200
+        assert "Shadow mode is on for every service" in (await browser.get("/")).text
+    finally:
+        await admin.request("PUT", "/api/shadow-mode", json={"enabled": False})
+    assert "Shadow mode is on" not in (await browser.get("/")).text

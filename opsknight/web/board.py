@@ -27,6 +27,7 @@ query Board($filter: IncidentFilterInput, $limit: Int, $offset: Int) {
   services(limit: 100) { nodes { id name } }
   teams(limit: 100) { nodes { id name } }
   users(limit: 100, status: ACTIVE) { nodes { id name } }
+  shadowMode { enabled }
 }
 """
 

@@ -360,7 +360,7 @@ async def _board_view(
         may_write=current.principal.may("incidents:write"), view=view,
         statuses=board.STATUSES, urgencies=board.URGENCIES,
         services=data["services"]["nodes"], teams=data["teams"]["nodes"],
-        users=data["users"]["nodes"],
+        users=data["users"]["nodes"], shadow=data["shadowMode"]["enabled"],
         pagination=incidents["pagination"], here="/" + (f"?{query}" if query else ""),
         rows_source="/board/rows" + (f"?{query}" if query else ""),
         previous_page=view.query(view.page - 1) if view.page > 1 else None,

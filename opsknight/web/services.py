@@ -24,7 +24,9 @@ _SERVICES = (
     """
 query Services {
   services(limit: 100) {
-    nodes { id name health activeIncidentCount team { name } escalationPolicy { id name } }
+    nodes {
+      id name health activeIncidentCount shadow team { name } escalationPolicy { id name }
+    }
   }
 """
     + _CHOICES
@@ -34,7 +36,7 @@ _SERVICE = (
     """
 query Service($id: ID!) {
   service(id: $id) {
-    id name description runbookUrl region slaTier health activeIncidentCount
+    id name description runbookUrl region slaTier health activeIncidentCount shadow
     team { id name } escalationPolicy { id name }
   }
   integrations(serviceId: $id) { id name type key createdAt }
@@ -96,6 +98,11 @@ def setup_snippets(integration: dict[str, Any]) -> list[tuple[str, str]]:
         ("Events API v2 (curl)",
          f"curl -X POST '{base}/v2/enqueue' \\\n  -H 'Content-Type: application/json' \\\n"
          f"  -d '{curl_body}'"),
+        ("Alertmanager with opsgenie_configs (alertmanager.yml)",
+         "receivers:\n  - name: opsknight\n    opsgenie_configs:\n"
+         f'      - api_key: "{key}"\n        api_url: "{base}/"'),
+        ("Opsgenie Alert API (Grafana: Alert API URL)",
+         f"Alert API URL: {base}/v2/alerts\nAPI key: {key}"),
     ]  # fmt: skip
 
 
@@ -106,6 +113,7 @@ def _service_input(form: Form) -> dict[str, Any]:
         "teamId": form.get("team_id") or None,
         "escalationPolicyId": form.get("escalation_policy_id") or None,
         "runbookUrl": form.get("runbook_url") or None,
+        "shadow": form.get("shadow") == "on",
     }
 
 
@@ -160,6 +168,7 @@ async def _service(
         "runbook_url": service["runbookUrl"] or "",
         "team_id": (service["team"] or {}).get("id"),
         "escalation_policy_id": (service["escalationPolicy"] or {}).get("id"),
+        "shadow": "on" if service["shadow"] else "",
     }  # fmt: skip
     return render(
         request, "service.html", title=data["service"]["name"], me=current.user,
