@@ -37,6 +37,7 @@ from graphql import (
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 
+from opsknight.graphql.compat import core_schema
 from opsknight.memo import BoundedMemo
 
 MAX_DOCUMENT_CHARS = 100_000
@@ -244,7 +245,7 @@ class DocumentLimits(SchemaExtension):
         document = context.graphql_document
         if document is not None and context.query is not None and not context.pre_execution_errors:
             rules = [*context.validation_rules, *self.rules]
-            errors = validated(context.query, context.schema._schema, document, rules)
+            errors = validated(context.query, core_schema(context.schema), document, rules)
             if not errors:
                 errors = self._cost_errors(document)
             context.pre_execution_errors = errors
@@ -255,7 +256,7 @@ class DocumentLimits(SchemaExtension):
         operation = operation_of(document, context.operation_name)
         if operation is None or operation.operation == OperationType.SUBSCRIPTION:
             return []
-        found = cost(context.schema._schema, document, operation, context.variables)
+        found = cost(core_schema(context.schema), document, operation, context.variables)
         if found <= MAX_COST:
             return []
         return [

@@ -24,18 +24,17 @@ from graphql import (
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import execute as graphql_execute
 from graphql.error import GraphQLError
-from strawberry.execution import optimized_is_awaitable
 from strawberry.extensions import (
     MaxAliasesLimiter,
     QueryDepthLimiter,
     SchemaExtension,
 )
-from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from opsknight import jsoncodec
+from opsknight.graphql.compat import ExtensionsRunner, core_schema, is_awaitable
 from opsknight.graphql.documents import DocumentLimits
 from opsknight.graphql.errors import classify
 from opsknight.graphql.mutations.directory import DirectoryMutation
@@ -131,7 +130,7 @@ _LIMIT_RULES: list[type[ASTValidationRule]] = [
 ]
 
 
-class _ExtensionsRunner(SchemaExtensionsRunner):
+class _ExtensionsRunner(ExtensionsRunner):
     """Strawberry's runner, minus a context manager around every streamed result when no
     extension watches them: a live-feed subscription keeps the last one until its next
     change, so with a thousand subscribers each change left a thousand of them (and their
@@ -150,13 +149,13 @@ _NOTHING = contextlib.nullcontext()
 class OpsKnightSchema(strawberry.Schema):
     def create_extensions_runner(
         self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
-    ) -> SchemaExtensionsRunner:
+    ) -> ExtensionsRunner:
         return _ExtensionsRunner(execution_context=execution_context, extensions=extensions)
 
     def prepare(self, document: str) -> DocumentNode:
         """Parse and validate a fixed document once; the REST routes run only these."""
         parsed = parse(document)
-        errors = validate(self._schema, parsed, [*specified_rules, *_LIMIT_RULES])
+        errors = validate(core_schema(self), parsed, [*specified_rules, *_LIMIT_RULES])
         if errors:
             raise ValueError(f"invalid REST document: {errors[0].message}")
         return parsed
@@ -171,11 +170,11 @@ class OpsKnightSchema(strawberry.Schema):
         since a prepared document has already passed them.
         """
         result = graphql_execute(
-            self._schema,
+            core_schema(self),
             document,
             variable_values=variables,
             context_value=context,
-            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+            is_awaitable=is_awaitable,  # type: ignore[arg-type]
             executor_class=self.execution_context_class,
         )
         if isawaitable(result):

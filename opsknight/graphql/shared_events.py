@@ -21,8 +21,7 @@ from contextvars import ContextVar
 from inspect import isawaitable
 from typing import Any
 
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-
+from opsknight.graphql.compat import StrawberryExecutor
 from opsknight.memo import BoundedMemo
 
 _results: BoundedMemo[tuple[Any, ...], tuple[Any, asyncio.Future[Any]]] = BoundedMemo(512)
@@ -38,7 +37,7 @@ class _Reuse:
         return asyncio.shield(self.result)
 
 
-class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
+class SharedEventExecutor(StrawberryExecutor):
     """graphql-core's executor, sharing the execution of subscription events whose
     payload carries a ``share_key`` (queries and mutations run as usual)."""
 

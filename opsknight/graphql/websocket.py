@@ -25,14 +25,12 @@ from collections.abc import AsyncGenerator, Callable, Coroutine
 from typing import Any, cast
 
 from strawberry.asgi import ASGIWebSocketAdapter
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-    Operation,
-)
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from opsknight.auth.watch import Watch, unwatch, watch
+from opsknight.graphql.compat import ResultStreamHandler, unblock
 from opsknight.live.feed import BACKLOG, Subscriber, push_delivery
 
 logger = logging.getLogger("opsknight.live")
@@ -58,7 +56,7 @@ async def _resume(coroutine: Coroutine[Any, Any, None], waiting_on: Any) -> None
             if waiting_on is None:  # a bare yield (asyncio.sleep(0))
                 await asyncio.sleep(0)
             else:
-                waiting_on._asyncio_future_blocking = False
+                unblock(waiting_on)
                 await asyncio.wait((waiting_on,))
         except asyncio.CancelledError as cancelled:
             try:
@@ -312,7 +310,7 @@ class LegacyWSHandler(Admission, BaseGraphQLWSHandler[Any, Any]):
         await self.send_message(message)
 
 
-class PushTransportWSHandler(Admission, BaseGraphQLTransportWSHandler[Any, Any]):
+class PushTransportWSHandler(Admission, ResultStreamHandler):
     """Strawberry's graphql-transport-ws handler, with pushed live-feed deliveries and
     every message written through the connection's outbox."""
 
@@ -353,7 +351,7 @@ class PushTransportWSHandler(Admission, BaseGraphQLTransportWSHandler[Any, Any])
     async def _refuse_operation(self, operation_id: str, error: dict[str, Any]) -> None:
         await self.send_message({"id": operation_id, "type": "error", "payload": [error]})
 
-    async def _send_result_stream(self, operation: Operation[Any, Any], result_source: Any) -> None:
+    async def send_result_stream(self, operation: Operation[Any, Any], result_source: Any) -> None:
         delivery = Delivery(operation, result_source)
         token = push_delivery.set(delivery.attach)
         try:
@@ -363,10 +361,10 @@ class PushTransportWSHandler(Admission, BaseGraphQLTransportWSHandler[Any, Any])
         if first is None:
             return
         if isinstance(first, PreExecutionError):
-            await self._handle_pre_execution_error(operation, first)
+            await self.send_pre_execution_error(operation, first)
             return
         if not isinstance(first, ExecutionResult):
-            await self._reject_incremental_delivery(operation)
+            await self.reject_incremental_delivery(operation)
             return
         await operation.send_next(first)
         if delivery.subscriber is None:  # not the live feed (a query over WebSocket)

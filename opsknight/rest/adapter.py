@@ -33,6 +33,7 @@ from starlette.responses import Response
 from opsknight import jsoncodec, validation
 from opsknight.auth.principal import Credential, require
 from opsknight.errors import OpsKnightError, ValidationFailed
+from opsknight.graphql import compat
 from opsknight.graphql.context import Context
 from opsknight.graphql.schema import OpsKnightSchema
 from opsknight.jsoncodec import printable
@@ -41,7 +42,6 @@ from opsknight.rest.routes import Param, Route
 from opsknight.rest.stream import event_stream
 
 logger = logging.getLogger("opsknight.rest")
-_MISSING_FIELD = re.compile(r"to include required field '(\w+)'")
 _TRUE = {"true", "1", "yes"}
 # The Events API's envelopes: its errors come in PagerDuty's shape as well as §1's.
 _EVENT_ENVELOPES = ("event", "events", "change", "pagerduty-v1")
@@ -93,14 +93,6 @@ def normalise(value: Any, type_: Any, path: list[str | int] | None = None) -> An
     return value
 
 
-def _reason(message: str) -> str:
-    if "to include required field" in message or "not to be None" in message:
-        return "required"
-    if "does not exist in" in message:
-        return "invalid_enum"
-    return "invalid"
-
-
 def _field_name(path: list[str | int]) -> str:
     text = ""
     for part in path:
@@ -142,15 +134,15 @@ class Operation:
             problems: list[tuple[list[str | int], str]] = []
 
             def on_error(error: GraphQLError, path: list[str | int]) -> None:
-                missing = _MISSING_FIELD.search(error.message)
-                full = [*path, missing.group(1)] if missing else list(path)
+                missing = compat.missing_input_field(error.message)
+                full = [*path, missing] if missing else list(path)
                 problems.append((full, error.message))  # noqa: B023
 
             validate_input_value(value, var_type, on_error)
             if problems:
                 path, message = problems[0]
                 field = field_of(name, path)
-                reason = _reason(message)
+                reason = compat.input_problem(message)
                 text = (
                     f"{field} is required"
                     if reason == "required"
@@ -227,7 +219,7 @@ class RouteHandler:
     def __init__(self, schema: OpsKnightSchema, route: Route) -> None:
         self.schema = schema
         self.route = route
-        self.operation = Operation(schema._schema, schema.prepare(route.document))
+        self.operation = Operation(compat.core_schema(schema), schema.prepare(route.document))
         self._param_of_variable = {p.variable: name for name, p in route.query.items()}
         # Query parameters by their snake_case name and their camelCase alias.
         self._query_names = {alias: name for name in route.query for alias in (name, camel(name))}

@@ -30,6 +30,7 @@ from graphql import (
 from graphql.pyutils import Undefined
 
 from opsknight import __version__
+from opsknight.graphql import compat
 from opsknight.rest.adapter import Operation, snake
 from opsknight.rest.routes import ROUTES, Param, Route
 
@@ -237,7 +238,7 @@ def _required_param(route: Route, param: Param) -> bool:
 def _operation(document: str) -> Operation:
     from opsknight.graphql.schema import schema
 
-    return Operation(schema._schema, schema.prepare(document))
+    return Operation(compat.core_schema(schema), schema.prepare(document))
 
 
 def _request_body(route: Route) -> dict[str, Any] | None:
@@ -295,7 +296,7 @@ def openapi_document() -> dict[str, Any]:
         elif route.envelope == "csv":
             success = {"content": {"text/csv": {"schema": {"type": "string"}}}}
         else:
-            success = _json(_response_schema(schema._schema, route))
+            success = _json(_response_schema(compat.core_schema(schema), route))
         errors = {
             code: {"description": text, **_json(_ERROR_REF)} for code, text in _ERRORS.items()
         }
