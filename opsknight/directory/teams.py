@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from tortoise.transactions import in_transaction
-
 from opsknight import clock, validation
 from opsknight.audit import service as audit
 from opsknight.auth.principal import Principal
@@ -14,6 +12,7 @@ from opsknight.directory.models import Team, TeamMember, User
 from opsknight.errors import NotFound, ValidationFailed
 from opsknight.paging import Page, page_of
 from opsknight.records import get_or_404, matching_name
+from opsknight.transaction import atomic
 from opsknight.unique import unique_field
 
 MEMBER_ROLES = ("OWNER", "ADMIN", "MEMBER")
@@ -59,7 +58,7 @@ async def create_team(principal: Principal, fields: dict[str, Any]) -> Team:
     if lead_id is not None:
         lead = validation.referenced(await User.get_or_none(id=lead_id), lead_id, "lead_id", "user")
         team.lead = lead
-    async with in_transaction(), unique_field("name", name):
+    async with atomic(), unique_field("name", name):
         await team.save()
         if lead is not None:
             await TeamMember.create(team=team, user=lead, role="OWNER", created_at=now)
@@ -92,7 +91,7 @@ async def update_team(principal: Principal, team_id: str, fields: dict[str, Any]
         changed.append("lead_id")
     if changed:
         team.updated_at = clock.now()
-        async with in_transaction(), unique_field("name", team.name):
+        async with atomic(), unique_field("name", team.name):
             await team.save(update_fields=[*changed, "updated_at"])
             await audit.record(principal, "team.updated", "team", team.id, before,
                                audit.snapshot(team, AUDITED))  # fmt: skip
@@ -102,7 +101,7 @@ async def update_team(principal: Principal, team_id: str, fields: dict[str, Any]
 async def delete_team(principal: Principal, team_id: str) -> str:
     principal.require("teams:write")
     team = await _get(team_id)
-    async with in_transaction():
+    async with atomic():
         await team.delete()
         await audit.record(principal, "team.deleted", "team", team.id,
                            audit.snapshot(team, AUDITED), None)  # fmt: skip
@@ -122,7 +121,7 @@ async def add_member(principal: Principal, team_id: str, fields: dict[str, Any])
     existing = await TeamMember.get_or_none(team_id=team.id, user_id=user.id)
     membership = ("user_id", "role", "receive_team_notifications")
     before = None if existing is None else audit.snapshot(existing, membership)
-    async with in_transaction():
+    async with atomic():
         if existing is not None:
             existing.role = role
             if notify is not None:
@@ -146,7 +145,7 @@ async def remove_member(principal: Principal, team_id: str, user_id: str) -> Tea
     """Remove a member; removing the lead clears the lead."""
     principal.require("teams:write")
     team = await _get(team_id)
-    async with in_transaction():
+    async with atomic():
         removed = await TeamMember.filter(team_id=team.id, user_id=user_id).delete()
         if not removed:
             raise NotFound(f"user {user_id} is not a member of team {team_id}")

@@ -8,7 +8,6 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
 from opsknight import clock, validation
 from opsknight.audit import service as audit
@@ -214,7 +213,7 @@ async def delete_user(principal: Principal, user_id: str) -> str:
         ]
         names = sorted({p.get("schedule") or p["escalation_policy"] for p in places})
         raise Conflict(f"user {user.id} is still used by {', '.join(names)}", {"used_by": places})
-    async with in_transaction():
+    async with atomic():
         # Their overrides go with them (cascade): the schedules' kept renders are stale.
         await schedules.revised(await schedules.schedules_with_overrides_of(user.id))
         await user.delete()

@@ -24,7 +24,7 @@ from opsknight.jobs import queue
 from opsknight.notifications import dispatch
 from opsknight.notifications.models import Notification
 from opsknight.observability import ESCALATION_LAG
-from opsknight.schedules.service import on_call_user_ids
+from opsknight.schedules.oncall import on_call_user_ids
 from opsknight.transaction import atomic
 from opsknight.webhooks.payloads import incident_payload
 

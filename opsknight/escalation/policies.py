@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from tortoise.transactions import in_transaction
-
 from opsknight import clock, validation
 from opsknight.audit import service as audit
 from opsknight.auth.principal import Principal
@@ -130,7 +128,7 @@ def _apply(policy: EscalationPolicy, fields: dict[str, Any]) -> list[str]:
 async def _save(
     policy: EscalationPolicy, changed: list[str] | None, steps: list[EscalationStep] | None
 ) -> None:
-    async with in_transaction(), unique_field("name", policy.name):
+    async with atomic(), unique_field("name", policy.name):
         if changed is None:
             await policy.save()
         else:

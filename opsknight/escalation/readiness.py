@@ -20,7 +20,7 @@ from opsknight.escalation import engine
 from opsknight.escalation.models import EscalationPolicy
 from opsknight.escalation.preview import NIGHT_END, NIGHT_START, method_problem
 from opsknight.schedules.models import Schedule
-from opsknight.schedules.service import final_schedule
+from opsknight.schedules.oncall import final_schedule
 
 HORIZON = timedelta(days=14)
 MAX_GAPS_LISTED = 10

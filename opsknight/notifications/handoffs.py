@@ -21,7 +21,7 @@ from opsknight import clock, ids
 from opsknight.directory.models import ContactMethod, User
 from opsknight.notifications.models import HandoffNotice, Notification
 from opsknight.notifications.notifier import NOTIFIERS
-from opsknight.schedules.service import current_shifts
+from opsknight.schedules.oncall import current_shifts
 from opsknight.shadow import service as shadow
 
 logger = logging.getLogger("opsknight.notifications")

@@ -18,6 +18,7 @@ from opsknight.graphql.types.schedules import (
     ScheduleRef,
     shift_entries,
 )
+from opsknight.schedules import oncall
 from opsknight.schedules import service as schedules
 
 
@@ -59,9 +60,7 @@ class ScheduleQuery:
     async def schedule_shifts(
         self, info: Info, schedule_id: strawberry.ID, since: datetime, until: datetime
     ) -> RenderedSchedule:
-        rendered = await schedules.render_schedule(
-            info.context.principal(), schedule_id, since, until
-        )
+        rendered = await oncall.render_schedule(info.context.principal(), schedule_id, since, until)
         return RenderedSchedule(
             shifts=await shift_entries(info, rendered.shifts),
             gaps=[Gap(start=a, end=b) for a, b in rendered.gaps],
@@ -71,7 +70,7 @@ class ScheduleQuery:
     async def schedule_on_call(
         self, info: Info, schedule_id: strawberry.ID, at: datetime | None = None
     ) -> ScheduleOnCall:
-        schedule, instant, shift = await schedules.schedule_on_call(
+        schedule, instant, shift = await oncall.schedule_on_call(
             info.context.principal(), schedule_id, at
         )
         on_call = [] if shift is None else await shift_entries(info, [shift])
@@ -85,7 +84,7 @@ class ScheduleQuery:
         schedule_id: strawberry.ID | None = None,
         user_id: strawberry.ID | None = None,
     ) -> list[OnCallEntry]:
-        entries = await schedules.on_call(info.context.principal(), at, schedule_id, user_id)
+        entries = await oncall.on_call(info.context.principal(), at, schedule_id, user_id)
         result = []
         for schedule, shift in entries:
             (entry,) = await shift_entries(info, [shift])

@@ -10,7 +10,7 @@ import strawberry
 
 from opsknight.graphql.context import Info
 from opsknight.graphql.types.directory import Team, User, load_team, load_user
-from opsknight.schedules import service as schedules
+from opsknight.schedules import oncall
 from opsknight.schedules.rotation import Shift
 
 
@@ -155,7 +155,7 @@ class Schedule:
     @strawberry.field(description="The final schedule in [since, until), at most 93 days.")
     async def shifts(self, info: Info, since: datetime, until: datetime) -> RenderedSchedule:
         principal = info.context.principal()
-        rendered = await schedules.render_schedule(principal, str(self.id), since, until)
+        rendered = await oncall.render_schedule(principal, str(self.id), since, until)
         return RenderedSchedule(
             shifts=await shift_entries(info, rendered.shifts),
             gaps=[Gap(start=a, end=b) for a, b in rendered.gaps],
