@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 ALL_SCOPES: tuple[str, ...] = (
     "events:write",
     "incidents:read",
@@ -26,7 +28,14 @@ ALL_SCOPES: tuple[str, ...] = (
     "audit:read",
 )
 
-ROLES = ("ADMIN", "RESPONDER", "USER")
+
+class Role(Enum):
+    ADMIN = "ADMIN"
+    RESPONDER = "RESPONDER"
+    USER = "USER"
+
+
+ROLES = tuple(r.value for r in Role)
 
 # Writes that manage configuration: administrators only.
 _ADMIN_ONLY = frozenset(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from enum import Enum
 from typing import Any
 
 from tortoise.functions import Count
@@ -20,14 +21,21 @@ from opsknight.escalation.models import EscalationPolicy
 from opsknight.events.routing import forget_integrations
 from opsknight.incidents import behaviours
 from opsknight.incidents.models import Incident
+from opsknight.incidents.states import ACTIVE as ACTIVE_STATUSES
 from opsknight.paging import Page, page_of
 from opsknight.records import get_or_404, matching_name
 from opsknight.rules.service import forget_rules
 from opsknight.transaction import atomic
 from opsknight.unique import unique_field
 
-INTEGRATION_TYPES = ("events_api", "alertmanager", "webhook")
-ACTIVE_STATUSES = ("OPEN", "ACKNOWLEDGED", "SNOOZED", "SUPPRESSED")
+
+class IntegrationType(Enum):
+    events_api = "events_api"
+    alertmanager = "alertmanager"
+    webhook = "webhook"
+
+
+INTEGRATION_TYPES = tuple(t.value for t in IntegrationType)
 _TEXT_FIELDS = {"region": 64, "sla_tier": 64}
 _INTEGRATION_FIELDS = ("service_id", "name", "type", "key")
 AUDITED = ("name", "description", "team_id", "escalation_policy_id", "region", "sla_tier",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 from opsknight import clock, validation
@@ -15,7 +16,14 @@ from opsknight.records import get_or_404, matching_name
 from opsknight.transaction import atomic
 from opsknight.unique import unique_field
 
-MEMBER_ROLES = ("OWNER", "ADMIN", "MEMBER")
+
+class TeamRole(Enum):
+    OWNER = "OWNER"
+    ADMIN = "ADMIN"
+    MEMBER = "MEMBER"
+
+
+MEMBER_ROLES = tuple(r.value for r in TeamRole)
 
 
 async def _get(team_id: str) -> Team:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from enum import Enum
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -21,7 +22,13 @@ from opsknight.records import get_or_404
 from opsknight.transaction import atomic
 from opsknight.unique import unique_field
 
-STATUSES = ("ACTIVE", "DISABLED")
+
+class UserStatus(Enum):
+    ACTIVE = "ACTIVE"
+    DISABLED = "DISABLED"
+
+
+STATUSES = tuple(s.value for s in UserStatus)
 _hasher = PasswordHasher()
 
 

@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
-STATUSES = ("OPEN", "ACKNOWLEDGED", "RESOLVED", "SNOOZED", "SUPPRESSED")
-ACTIVE = ("OPEN", "ACKNOWLEDGED", "SNOOZED", "SUPPRESSED")
-URGENCIES = ("HIGH", "MEDIUM", "LOW")
-PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
+from enum import Enum
+
+
+# Member names are the stored and wire values; GraphQL wraps these (graphql/types/enums.py).
+class IncidentStatus(Enum):
+    OPEN = "OPEN"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    RESOLVED = "RESOLVED"
+    SNOOZED = "SNOOZED"
+    SUPPRESSED = "SUPPRESSED"
+
+
+class Urgency(Enum):
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
+
+
+class Priority(Enum):
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+    P4 = "P4"
+    P5 = "P5"
+
+
+STATUSES = tuple(s.value for s in IncidentStatus)
+ACTIVE = tuple(s for s in STATUSES if s != "RESOLVED")
+URGENCIES = tuple(u.value for u in Urgency)
+PRIORITIES = tuple(p.value for p in Priority)
 
 ALLOWED: dict[str, frozenset[str]] = {
     "OPEN": frozenset({"ACKNOWLEDGED", "RESOLVED", "SNOOZED", "SUPPRESSED"}),

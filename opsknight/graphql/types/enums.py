@@ -1,4 +1,5 @@
-"""Enums; member names are the wire values, so REST and GraphQL spell them alike."""
+"""Enums; member names are the wire values, so REST and GraphQL spell them alike. The
+domain's own enums are wrapped here, not defined again."""
 
 from __future__ import annotations
 
@@ -6,57 +7,21 @@ from enum import Enum
 
 import strawberry
 
+from opsknight.auth import scopes
+from opsknight.directory import services, teams, users
+from opsknight.incidents import states
 
-@strawberry.enum
-class IncidentStatus(Enum):
-    OPEN = "OPEN"
-    ACKNOWLEDGED = "ACKNOWLEDGED"
-    RESOLVED = "RESOLVED"
-    SNOOZED = "SNOOZED"
-    SUPPRESSED = "SUPPRESSED"
-
-
-@strawberry.enum
-class Urgency(Enum):
-    HIGH = "HIGH"
-    MEDIUM = "MEDIUM"
-    LOW = "LOW"
-
-
-@strawberry.enum
-class Priority(Enum):
-    P1 = "P1"
-    P2 = "P2"
-    P3 = "P3"
-    P4 = "P4"
-    P5 = "P5"
-
-
-@strawberry.enum
-class Role(Enum):
-    ADMIN = "ADMIN"
-    RESPONDER = "RESPONDER"
-    USER = "USER"
-
-
-@strawberry.enum
-class UserStatus(Enum):
-    ACTIVE = "ACTIVE"
-    DISABLED = "DISABLED"
-
-
-@strawberry.enum
-class TeamRole(Enum):
-    OWNER = "OWNER"
-    ADMIN = "ADMIN"
-    MEMBER = "MEMBER"
-
-
-@strawberry.enum
-class IntegrationType(Enum):
-    events_api = "events_api"
-    alertmanager = "alertmanager"
-    webhook = "webhook"
+IncidentStatus = states.IncidentStatus
+Urgency = states.Urgency
+Priority = states.Priority
+Role = scopes.Role
+UserStatus = users.UserStatus
+TeamRole = teams.TeamRole
+IntegrationType = services.IntegrationType
+# strawberry.enum marks the class itself as a GraphQL enum (and returns it).
+for _domain_enum in (IncidentStatus, Urgency, Priority, Role, UserStatus, TeamRole,
+                     IntegrationType):  # fmt: skip
+    strawberry.enum(_domain_enum)
 
 
 @strawberry.enum(description="What a request of Opsgenie's Alert API does to an alert.")
