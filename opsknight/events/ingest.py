@@ -50,24 +50,15 @@ def _key(target: Target, event: Event) -> ActiveKey:
 
 
 async def ingest(target: Target, event: Event) -> Outcome:
-    """Apply one checked event to its service, in its own transaction."""
-    if event.action == "trigger":
-        return await _trigger(target, event)
-    async with atomic():
-        return await _acknowledge_or_resolve(target, event, await _active(target, event))
-
-
-async def _active(target: Target, event: Event) -> Incident | None:
-    return (
-        await Incident.filter(
-            service_id=target.service.id,
-            dedup_key=event.dedup_key,
-            environment=target.environment,
-            active=True,
-        )
-        .select_for_update()
-        .first()
-    )
+    """Apply one checked event in its own transaction: a batch of one. A trigger that lost
+    a race to another process opening the same incident folds into it on the retry."""
+    for _ in range(_TRIGGER_ATTEMPTS):
+        try:
+            (outcome,) = await ingest_batch([(target, event)])
+            return outcome
+        except IntegrityError:
+            continue
+    raise Conflict("could not record the event; retry it", {"dedup_key": event.dedup_key})
 
 
 def _stored_payload(event: Event) -> dict[str, Any]:
@@ -155,42 +146,6 @@ def _in_maintenance(incident: Incident, windows: dict[str, str]) -> None:
     if window_id is not None:
         incident.status = "SUPPRESSED"
         incident.maintenance_window_id = window_id
-
-
-async def _trigger(target: Target, event: Event) -> Outcome:
-    for _ in range(_TRIGGER_ATTEMPTS):
-        try:
-            async with atomic():
-                incident = await _active(target, event)
-                if incident is not None:
-                    alert = _alert(incident, target, event, "deduplicated")
-                    await alert.save()
-                    await _count_alerts([incident], 1)
-                    await timeline.record(
-                        incident, "alert_added", target.actor, {"alert_id": alert.id}
-                    )
-                    return Outcome("deduplicated", event.dedup_key, incident)
-                if event.suspend_seconds:
-                    await suspend.hold(target, event)
-                    return Outcome("suspended", event.dedup_key, None)
-                incident = _incident(target, event)
-                _in_maintenance(incident, await suppressing({target.service.id}))
-                (incident.number,) = await reserve_numbers(incident.environment, 1)
-                await engine.arm_new([incident])
-                await incident.save()
-                alert = _alert(incident, target, event, "opened")
-                await alert.save()
-                created = _created_entry(incident, target, event, alert)
-                await created.save()
-                for note, entry in _rule_notes(incident, event):
-                    await note.save()
-                    await entry.save()
-                await announce([(incident, created)])
-                return Outcome("triggered", event.dedup_key, incident)
-        except IntegrityError:
-            # Another trigger opened the incident first; the next attempt folds into it.
-            continue
-    raise Conflict("could not record the event; retry it", {"dedup_key": event.dedup_key})
 
 
 async def _count_alerts(incidents: list[Incident], added: int) -> None:
