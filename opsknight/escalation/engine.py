@@ -11,12 +11,12 @@ transaction, and the job for the next due time is enqueued after it commits.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from opsknight import clock, ids
 from opsknight.directory.models import ContactMethod, NotificationRule, Team, TeamMember, User
-from opsknight.escalation import reminders
+from opsknight.escalation import planning, reminders
 from opsknight.escalation.models import EscalationPolicy
 from opsknight.incidents import timeline
 from opsknight.incidents.models import Incident
@@ -160,48 +160,40 @@ async def run_due(incident_id: str, token: str) -> bool:
 
 
 async def _advance(incident: Incident, token: str) -> None:
-    now = clock.now()
-    copy = incident.policy_snapshot or {"steps": []}
-    steps = copy["steps"]
-    number = incident.escalation_next_step or 0
-    if incident.status != "OPEN" or not steps:
-        await _finish(incident, "COMPLETED")
+    """Load where the escalation stands, plan its due step, write what the plan says."""
+    standing = planning.Standing(
+        status=incident.status,
+        next_step=incident.escalation_next_step or 0,
+        round=incident.escalation_round or 0,
+        runs=incident.escalation_runs or 0,
+    )
+    action = planning.plan(planning.PolicySnapshot.of(incident.policy_snapshot), standing)
+    if isinstance(action, planning.Finish):
+        await _finish(incident, action.status)
         return
-    if number == 0 or number > len(steps):
-        await _finish(incident, "EXHAUSTED" if copy.get("repeat") else "COMPLETED")
-        return
-    step = steps[number - 1]
-    runs = incident.escalation_runs or 0
-    # The round this step runs in; the saved round is the one the following step runs in.
-    this_round = incident.escalation_round or 0
-    following, round_ = number + 1, this_round
-    if number == len(steps):
-        if copy.get("repeat") and round_ < int(copy.get("repeat_limit") or 0):
-            following, round_ = 1, round_ + 1
-        else:
-            following = 0
-    due = now + clock.scaled(timedelta(minutes=int(step["delay_minutes"])))
+    due = clock.now() + clock.scaled(action.delay)
     await _save(
         incident,
-        current_escalation_step=number,
-        escalation_next_step=following,
-        escalation_round=round_,
-        escalation_runs=runs + 1,
+        current_escalation_step=action.number,
+        escalation_next_step=action.following,
+        escalation_round=action.round,
+        escalation_runs=action.runs,
         escalation_due_at=due,
         escalation_token=token,
     )
-    if runs > 0:
+    step = action.step.as_dict()
+    if action.announced:
         await timeline.record(
             incident,
             "escalation",
             timeline.SYSTEM,
             {
-                "step": number,
-                "round": this_round + 1,
+                "step": action.number,
+                "round": action.entry_round,
                 "target": {"type": step["target_type"], "id": step["target_id"]},
             },
         )
-    await _notify(incident, number, step)
+    await _notify(incident, action.number, step)
     await _schedule(incident.id, token, due)
 
 
