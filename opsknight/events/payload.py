@@ -39,8 +39,8 @@ class Event:
     client: str | None = None
     client_url: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
-    # Set by event rules (rules/matching.py): what the incident it opens takes, and the
-    # decision trace stored with its alert.
+    # Set by event rules (rules/matching.py), or by a format that carries them (Opsgenie's
+    # P1 to P5): what the incident it opens takes; and the decision trace stored with its alert.
     rule_urgency: str | None = None
     rule_priority: str | None = None
     suppressed_by: str | None = None

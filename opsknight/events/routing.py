@@ -110,7 +110,10 @@ async def resolve_integration(credential: Credential, query_key: str | None) -> 
     """The target of an inbound-format request: an integration key and nothing else."""
     key = credential.integration_key or query_key
     if not key:
-        raise Unauthorized("an integration key is required (Token header or ?integration_key=)")
+        raise Unauthorized(
+            "an integration key is required (Authorization: Token token=… or GenieKey …, "
+            "or ?integration_key=)"
+        )
     integration = await integration_by_key(key)
     if integration is None:
         raise Forbidden("unknown integration key")
