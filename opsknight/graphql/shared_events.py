@@ -41,7 +41,7 @@ class SharedEventExecutor(StrawberryExecutor):
     """graphql-core's executor, sharing the execution of subscription events whose
     payload carries a ``share_key`` (queries and mutations run as usual)."""
 
-    _share_key: tuple[Any, ...] | None = None
+    share_key: tuple[Any, ...] | None = None  # set on a per-event executor that shares
     _subscription_key: tuple[Any, ...] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -61,16 +61,16 @@ class SharedEventExecutor(StrawberryExecutor):
         if entry is not None:
             return _Reuse(entry[1])
         executor = super().build_per_event_executor(payload)
-        executor._share_key = key  # type: ignore[attr-defined]
+        executor.share_key = key  # type: ignore[attr-defined]
         return executor
 
     def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
-        if self._share_key is None:
+        if self.share_key is None:
             return super().execute_operation(*args, **kwargs)
         return self._shared(args, kwargs)
 
     async def _shared(self, args: Any, kwargs: Any) -> Any:
-        key = self._share_key
+        key = self.share_key
         assert key is not None
         entry = _results.get(key)
         if entry is None:

@@ -38,7 +38,7 @@ from opsknight.graphql.context import Context
 from opsknight.graphql.schema import OpsKnightSchema
 from opsknight.jsoncodec import printable
 from opsknight.rest.responses import JsonResponse, error_response
-from opsknight.rest.routes import Param, Route
+from opsknight.rest.routes import PATH_PARAMETER, Param, Route
 from opsknight.rest.stream import event_stream
 
 logger = logging.getLogger("opsknight.rest")
@@ -224,7 +224,7 @@ class RouteHandler:
         # Query parameters by their snake_case name and their camelCase alias.
         self._query_names = {alias: name for name in route.query for alias in (name, camel(name))}
         # Variables a "*" body may set: not those filled from the path or headers.
-        taken = {camel(name) for name in re.findall(r"{(\w+)(?::\w+)?}", route.path)}
+        taken = {camel(name) for name in PATH_PARAMETER.findall(route.path)}
         taken |= set(route.headers.values())
         self._body_variables = [v for v in self.operation.variables if v not in taken]
 

@@ -32,7 +32,7 @@ from graphql.pyutils import Undefined
 from opsknight import __version__
 from opsknight.graphql import compat
 from opsknight.rest.adapter import Operation, snake
-from opsknight.rest.routes import ROUTES, Param, Route
+from opsknight.rest.routes import PATH_PARAMETER, ROUTES, Param, Route
 
 _SCALARS: dict[str, dict[str, Any]] = {
     "String": {"type": "string"},
@@ -172,7 +172,6 @@ _ENVELOPE_FIELDS: dict[str, dict[str, Any]] = {
     "pagerduty-v1": {"status": _STRING, "message": _STRING, "incident_key": _STRING},
     "opsgenie": {"result": _STRING, "took": {"type": "number"}, "requestId": _STRING},
 }
-_PATH_PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
 
 
 def _response_schema(schema: GraphQLSchema, route: Route) -> dict[str, Any]:
@@ -206,7 +205,7 @@ def _response_schema(schema: GraphQLSchema, route: Route) -> dict[str, Any]:
 def _parameters(route: Route) -> list[dict[str, Any]]:
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in _PATH_PARAMETER.findall(route.path)
+        for name in PATH_PARAMETER.findall(route.path)
     ]
     for name, param in route.query.items():
         parameters.append(
@@ -246,7 +245,7 @@ def _request_body(route: Route) -> dict[str, Any] | None:
         return None
     operation = _operation(route.document)
     if route.body == "*":
-        in_path = set(_PATH_PARAMETER.findall(route.path))
+        in_path = set(PATH_PARAMETER.findall(route.path))
         properties = {
             snake(name): _input_schema(type_)
             for name, type_ in operation.variables.items()
@@ -312,7 +311,7 @@ def openapi_document() -> dict[str, Any]:
             operation["requestBody"] = body
         if route.authenticated:
             operation["security"] = [{"bearer": []}, {"apiKey": []}]
-        path = _PATH_PARAMETER.sub(r"{\1}", route.path)
+        path = PATH_PARAMETER.sub(r"{\1}", route.path)
         paths.setdefault(path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",

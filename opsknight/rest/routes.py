@@ -3,9 +3,13 @@ request's path, query, headers and body become that document's variables."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from opsknight.rest import operations as ops
+
+# A path parameter of a route, `{name}` or with a Starlette convertor, `{name:path}`.
+PATH_PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
 
 
 @dataclass(frozen=True)
