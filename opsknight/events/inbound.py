@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 from opsknight.events.errors import EventInvalid
+from opsknight.events.payload import MAX_DEDUP_KEY, MAX_SHORT, MAX_SUMMARY
+from opsknight.incidents.states import PRIORITIES
 
 _ALERTMANAGER_SEVERITY = {
     "critical": "critical",
@@ -60,8 +62,10 @@ def alertmanager_events(body: Any) -> list[dict[str, Any]]:
         event: dict[str, Any] = {"event_action": action, "dedup_key": str(fingerprint)}
         if action == "trigger":
             event["payload"] = {
-                "summary": str(summary)[:1024],
-                "source": str(labels.get("instance") or labels.get("job") or "alertmanager")[:255],
+                "summary": str(summary)[:MAX_SUMMARY],
+                "source": str(labels.get("instance") or labels.get("job") or "alertmanager")[
+                    :MAX_SHORT
+                ],
                 "severity": severity,
                 "timestamp": alert.get("startsAt") if _has_offset(alert.get("startsAt")) else None,
                 "custom_details": {
@@ -192,17 +196,15 @@ def pagerduty_v1_event(body: Any) -> dict[str, Any]:
     return event
 
 
-OPSGENIE_PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
 _OPSGENIE_SEVERITY = {"P1": "critical", "P2": "error", "P3": "warning", "P4": "info", "P5": "info"}
 _OPSGENIE_MESSAGE = 130
 _OPSGENIE_ALIAS = 512
-_OPSGENIE_DESCRIPTION = 15000
 
 
 def opsgenie_dedup_key(alias: str) -> str:
     """An Opsgenie alias as a dedup key: verbatim up to 255 characters, else its hash
     (Opsgenie allows 512; the same alias always gives the same key)."""
-    if len(alias) <= 255:
+    if len(alias) <= MAX_DEDUP_KEY:
         return alias
     return "opsgenie-sha256:" + hashlib.sha256(alias.encode()).hexdigest()
 
@@ -226,7 +228,7 @@ def opsgenie_create(body: Any) -> tuple[dict[str, Any], dict[str, str]]:
     if description is not None and not isinstance(description, str):
         problems["description"] = "Description must be a string."
     priority = body.get("priority") or "P3"  # Alertmanager sends "" when none is set
-    if priority not in OPSGENIE_PRIORITIES:
+    if priority not in PRIORITIES:
         problems["priority"] = "Priority should be one of [P1, P2, P3, P4, P5]."
     tags = body.get("tags")
     if tags is not None and (
@@ -251,9 +253,9 @@ def opsgenie_create(body: Any) -> tuple[dict[str, Any], dict[str, str]]:
         "event_action": "trigger",
         "payload": {
             "summary": message,
-            "source": (body.get("source") or "opsgenie")[:255],
+            "source": (body.get("source") or "opsgenie")[:MAX_SHORT],
             "severity": _OPSGENIE_SEVERITY[priority],
-            "component": str(body.get("entity") or "")[:255] or None,
+            "component": str(body.get("entity") or "")[:MAX_SHORT] or None,
             "custom_details": custom_details,
         },
     }

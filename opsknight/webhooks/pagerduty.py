@@ -4,14 +4,13 @@ ticket sync): the `{"event": {…}}` envelope, its event types and incident data
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import datetime
 from typing import Any
 
 from opsknight import clock
 from opsknight.incidents.models import Note, TimelineEvent
 from opsknight.notifications import links
+from opsknight.webhooks.signing import hmac_hex
 
 FORMAT = "pagerduty-v3"
 
@@ -155,9 +154,7 @@ def ping_body(event_id: str, now: datetime) -> dict[str, Any]:
 
 def signature(secrets_: list[str], body: bytes) -> str:
     """`v1=<hex HMAC-SHA256 of the body>` per secret, comma-separated, newest first."""
-    return ",".join(
-        "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest() for secret in secrets_
-    )
+    return ",".join(f"v1={hmac_hex(secret, body)}" for secret in secrets_)
 
 
 def headers(secrets_: list[str], delivery_id: str, webhook_id: str, body: bytes) -> dict[str, str]:

@@ -18,10 +18,14 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+def hmac_hex(secret: str, body: bytes) -> str:
+    """The hex HMAC-SHA256 of the body, keyed with the secret string as shown."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
 def opsknight_signature(secret: str, body: bytes) -> str:
-    """``sha256=<hex HMAC-SHA256 of the body>``, keyed with the secret string as shown."""
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+    """``sha256=<hex HMAC-SHA256 of the body>``."""
+    return f"sha256={hmac_hex(secret, body)}"
 
 
 def signed_headers(
