@@ -265,11 +265,12 @@ async def _notify(incident: Incident, number: int, step: dict[str, Any]) -> None
     rules = await NotificationRule.filter(user_id__in=user_ids).order_by("position")
     planned: list[Notification] = []
     snapshot = await incident_payload(incident)
+    held_back = await dispatch.is_held_back(incident)
     for user in users:
         own = [m for m in methods if m.user_id == user.id]  # type: ignore[attr-defined]
         own_rules = [r for r in rules if r.user_id == user.id]  # type: ignore[attr-defined]
         theirs = await dispatch.plan_notifications(
-            incident, user, own, number, step.get("channels"), own_rules, snapshot
+            incident, user, own, number, step.get("channels"), own_rules, snapshot, held_back
         )
         planned.extend(theirs)
         if not theirs:

@@ -65,16 +65,19 @@ async def plan_notifications(
     channels: list[str] | None,
     rules: list[NotificationRule] | None = None,
     snapshot: dict[str, Any] | None = None,
+    held_back: bool | None = None,
 ) -> list[Notification]:
     """The unsaved rows for one person paged by one step: one per contact method to
     use, due when their rules say (``queue_all`` saves and starts them). ``snapshot`` is
-    the incident's payload, when the caller plans for several people."""
+    the incident's payload and ``held_back`` whether shadow mode holds its pages, when
+    the caller plans for several people (looked up otherwise)."""
     plan = planned_methods(methods, channels, rules or [], incident.urgency)
     if not plan:
         return []
     now = clock.now()
     snapshot = snapshot or await incident_payload(incident)
-    held_back = bool(await shadow.shadowed({incident.service_id}))  # type: ignore[attr-defined]
+    if held_back is None:
+        held_back = await is_held_back(incident)
     created = []
     for method, delay in plan:
         due = now + clock.scaled(timedelta(minutes=delay))
@@ -106,6 +109,11 @@ async def plan_notifications(
             notification.payload["rule_delay_minutes"] = delay
         created.append(notification)
     return created
+
+
+async def is_held_back(incident: Incident) -> bool:
+    """Whether shadow mode holds the incident's pages back now."""
+    return bool(await shadow.shadowed({incident.service_id}))  # type: ignore[attr-defined]
 
 
 async def queue_all(notifications: list[Notification]) -> None:
