@@ -197,8 +197,7 @@ def _read_document(path: str) -> Any:
 
 
 def cmd_import(args: argparse.Namespace) -> None:
-    from opsknight.auth.principal import Principal
-    from opsknight.auth.scopes import ALL_SCOPES
+    from opsknight.auth.sessions import principal_of
     from opsknight.directory.models import User
     from opsknight.imports.service import run
 
@@ -212,17 +211,14 @@ def cmd_import(args: argparse.Namespace) -> None:
         if admin is None:
             _fail(f"no active administrator {args.acting_as or ''}".rstrip()
                   + " to import as (create one: opsknight user --role admin …)")  # fmt: skip
-        principal = Principal(user_id=admin.id, user_name=admin.name, role="ADMIN",
-                              scopes=frozenset(ALL_SCOPES), environment="live")  # fmt: skip
-        changes = await run(principal, document, dry_run=args.dry_run)
+        changes = await run(principal_of(admin), document, dry_run=args.dry_run)
         for change in changes:
             detail = f" ({', '.join(change.fields)})" if change.fields else ""
             print(f"{change.action:<9} {change.kind:<17} {change.name}{detail}")
         counts = {a: sum(c.action == a for c in changes) for a in ("create", "update", "unchanged")}
-        summary = (f"{counts['create']} to create, {counts['update']} to update, "
-                   f"{counts['unchanged']} unchanged")  # fmt: skip
-        print(f"{summary} (dry run: nothing written)" if args.dry_run else summary.replace(
-            " to ", " "))  # fmt: skip
+        to, tail = ("to ", " (dry run: nothing written)") if args.dry_run else ("", "")
+        print(f"{counts['create']} {to}create, {counts['update']} {to}update, "
+              f"{counts['unchanged']} unchanged{tail}")  # fmt: skip
 
     asyncio.run(_run(_settings(args), work))
 
