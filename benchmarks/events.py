@@ -5,7 +5,12 @@ Scenarios: (a) every trigger opens a new incident, (b) every trigger folds into 
 on the same database); and an alert storm of exactly 10,000 events over 1,000 keys,
 verified afterwards in the database. Loopback only; every run is bounded in time.
 
-    python -m benchmarks.events [--seconds 10] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
+With --pin the server (OpsKnight, then the ceiling) runs on CPU 0 and wrk on CPU 1, so the
+two never compete for a core, and each scenario is reported as a ratio to the ceiling
+measured in the same run. --runs repeats the whole measurement on fresh databases.
+
+    python -m benchmarks.events [--seconds 10] [--pin] [--runs 1] [--skip-storm]
+                                [--postgres postgres://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
@@ -67,6 +72,15 @@ end
 }
 
 
+SERVER_CPU = "0"
+CLIENT_CPU = "1"
+
+
+def _pinned(command: list[str], cpu: str | None) -> list[str]:
+    """``command`` run on the one CPU ``cpu`` (taskset), or as it is when not pinning."""
+    return ["taskset", "-c", cpu, *command] if cpu is not None else command
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -103,11 +117,14 @@ def admin_key(env: dict[str, str]) -> str:
 
 
 @contextlib.contextmanager
-def serving(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """`opsknight serve` on a free loopback port, up: the process and its base URL."""
+def serving(
+    env: dict[str, str], cpu: str | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`opsknight serve` on a free loopback port (on CPU ``cpu`` when given), up: the
+    process and its base URL."""
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "opsknight.cli", "serve", "--port", str(port)],
+        _pinned([sys.executable, "-m", "opsknight.cli", "serve", "--port", str(port)], cpu),
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -127,12 +144,18 @@ def _peak_rss_mb(pid: int) -> float:
 
 
 def _wrk(
-    url: str, lua: str, seconds: int, workdir: Path, connections: int = CONNECTIONS
+    url: str,
+    lua: str,
+    seconds: int,
+    workdir: Path,
+    connections: int = CONNECTIONS,
+    cpu: str | None = None,
 ) -> dict[str, Any]:
     script = workdir / f"bench-{secrets.token_hex(4)}.lua"
     script.write_text(lua)
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script)]
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        _pinned([*command, url], cpu),
         check=True, capture_output=True, text=True, timeout=seconds + 120,
     ).stdout  # fmt: skip
     try:
@@ -237,7 +260,15 @@ async def _storm(port: int, routing_key: str) -> dict[str, Any]:
     return {"elapsed": time.perf_counter() - started, "failures": failures}
 
 
-def run_database(label: str, database_url: str, seconds: int, workdir: Path) -> dict[str, Any]:
+def run_database(
+    label: str,
+    database_url: str,
+    seconds: int,
+    workdir: Path,
+    pin: bool = False,
+    storm: bool = True,
+) -> dict[str, Any]:
+    server_cpu, client_cpu = (SERVER_CPU, CLIENT_CPU) if pin else (None, None)
     env = {
         **os.environ,
         "OPSKNIGHT_DATABASE_URL": database_url,
@@ -247,29 +278,36 @@ def run_database(label: str, database_url: str, seconds: int, workdir: Path) -> 
     key = admin_key(env)
     results: dict[str, Any] = {"label": label}
 
-    with serving(env) as (server, base):
+    with serving(env, server_cpu) as (server, base):
         port = int(base.rsplit(":", 1)[1])
         for kind in ("new", "fold", "mix"):
             _, routing_key = _new_service(base, key, f"bench-{kind}")
-            results[kind] = _wrk(f"{base}/v2/enqueue", _lua(kind, routing_key), seconds, workdir)
+            results[kind] = _wrk(
+                f"{base}/v2/enqueue", _lua(kind, routing_key), seconds, workdir, cpu=client_cpu
+            )
             print(f"  {label} {kind}: {results[kind]}", flush=True)
-        service_id, routing_key = _new_service(base, key, "bench-storm")
-        storm = asyncio.run(_storm(port, routing_key))
-        incidents, alerts = asyncio.run(_count(database_url, service_id))
-        results["storm"] = {**storm, "incidents": incidents, "alerts": alerts}
-        print(f"  {label} storm: {results['storm']}", flush=True)
+        if storm:
+            service_id, routing_key = _new_service(base, key, "bench-storm")
+            stormed = asyncio.run(_storm(port, routing_key))
+            incidents, alerts = asyncio.run(_count(database_url, service_id))
+            results["storm"] = {**stormed, "incidents": incidents, "alerts": alerts}
+            print(f"  {label} storm: {results['storm']}", flush=True)
         results["peak_rss_mb"] = _peak_rss_mb(server.pid)
 
     port = _free_port()
     ceiling = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "benchmarks.ceiling_app:app", "--port", str(port),
-         "--log-level", "warning", "--no-access-log"],
+        _pinned([sys.executable, "-m", "uvicorn", "benchmarks.ceiling_app:app", "--port",
+                 str(port), "--log-level", "warning", "--no-access-log"], server_cpu),
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         _wait_up(f"http://127.0.0.1:{port}/v2/enqueue")
         results["ceiling"] = _wrk(
-            f"http://127.0.0.1:{port}/v2/enqueue", _lua("fold", "x"), seconds, workdir
+            f"http://127.0.0.1:{port}/v2/enqueue",
+            _lua("fold", "x"),
+            seconds,
+            workdir,
+            cpu=client_cpu,
         )
         print(f"  {label} ceiling: {results['ceiling']}", flush=True)
     finally:
@@ -289,14 +327,18 @@ def _table(all_results: list[dict[str, Any]]) -> str:
             r = res[kind]
             lines.append(
                 f"| {res['label']} | {name} | {r['rps']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} "
-                f"| {r['non2xx']} | {r['rps'] / ceiling:.0%} |"
+                f"| {r['non2xx']} | {r['rps'] / ceiling:.2f} |"
             )
+    if not any("storm" in res for res in all_results):
+        return "\n".join(lines)
     lines.append("")
     lines.append(
         "| database | storm: events | absorbed in | failed | incidents | alerts | peak RSS |"
     )
     lines.append("|---|---:|---:|---:|---:|---:|---:|")
     for res in all_results:
+        if "storm" not in res:
+            continue
         s = res["storm"]
         lines.append(
             f"| {res['label']} | {STORM_EVENTS:,} over {STORM_KEYS:,} keys | {s['elapsed']:.2f} s "
@@ -336,16 +378,31 @@ def main() -> None:
     parser.add_argument(
         "--postgres", help="a PostgreSQL server URL; a fresh database is made on it"
     )
+    parser.add_argument(
+        "--pin", action="store_true", help="server on CPU 0, wrk on CPU 1 (needs two CPUs)"
+    )
+    parser.add_argument("--runs", type=int, default=1, help="repeat on fresh databases")
+    parser.add_argument("--skip-storm", action="store_true")
     args = parser.parse_args()
+    if args.pin and len(os.sched_getaffinity(0)) < 2:
+        parser.error("--pin needs two CPUs")
     results = []
-    with tempfile.TemporaryDirectory(prefix="opsknight-bench-") as tmp:
-        workdir = Path(tmp)
-        results.append(
-            run_database("SQLite", f"sqlite://{workdir / 'bench.db'}", args.seconds, workdir)
-        )
-        if args.postgres:
-            with fresh_postgres(args.postgres) as database_url:
-                results.append(run_database("PostgreSQL", database_url, args.seconds, workdir))
+    options = {"pin": args.pin, "storm": not args.skip_storm}
+    for run in range(1, args.runs + 1):
+        suffix = f" #{run}" if args.runs > 1 else ""
+        with tempfile.TemporaryDirectory(prefix="opsknight-bench-") as tmp:
+            workdir = Path(tmp)
+            sqlite_url = f"sqlite://{workdir / 'bench.db'}"
+            results.append(
+                run_database(f"SQLite{suffix}", sqlite_url, args.seconds, workdir, **options)
+            )
+            if args.postgres:
+                with fresh_postgres(args.postgres) as database_url:
+                    results.append(
+                        run_database(
+                            f"PostgreSQL{suffix}", database_url, args.seconds, workdir, **options
+                        )
+                    )
     print()
     print(_table(results))
 
