@@ -39,8 +39,8 @@ from opsknight.graphql.schema import schema
 from opsknight.graphql.websocket import LegacyWSHandler, PushTransportWSHandler
 from opsknight.jobs.worker import configure as configure_jobs
 from opsknight.jobs.worker import running_jobs
-from opsknight.middleware import BodyLimit, Credentials, RequestId, TrustedProxies
-from opsknight.observability import Metrics, metrics, readyz_endpoint
+from opsknight.middleware import BodyLimit, Credentials, Edge
+from opsknight.observability import RequestMetrics, metrics, readyz_endpoint
 from opsknight.ratelimit import Limiter, RateLimit, graphql_charges, parse_limits
 from opsknight.rest.adapter import RouteHandler
 from opsknight.rest.openapi import openapi_document
@@ -333,9 +333,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         graphql_websocket=graphql_app,
         routes=routes,
         middleware=[
-            Middleware(TrustedProxies, trusted=settings.trusted_proxies),
-            Middleware(RequestId),
-            Middleware(Metrics),
+            Middleware(Edge, metrics=RequestMetrics(), trusted=settings.trusted_proxies),
             Middleware(
                 BodyLimit,
                 max_bytes=settings.max_body_bytes,

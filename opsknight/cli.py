@@ -82,7 +82,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         # Live-feed messages are a few hundred bytes: per-message compression saves little
         # and costs ~45 KB of zlib state per WebSocket and a compress call per message.
         ws_per_message_deflate=False,
-        # X-Forwarded-For is read by middleware.TrustedProxies, from configured proxies only.
+        # X-Forwarded-For is read by middleware.Edge, from configured proxies only.
         proxy_headers=False,
         http=protocol_with_header_timeout(settings.header_timeout_seconds),
         # One WebSocket message is held to the same size as a request body.

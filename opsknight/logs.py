@@ -21,7 +21,13 @@ def configure(level: str) -> None:
     ]
     if not _configured:
         structlog.configure(
-            processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+            # Below the level, a call stops at the first processor: no context merged,
+            # no timestamp formatted for a line nobody writes (one per request).
+            processors=[
+                structlog.stdlib.filter_by_level,
+                *shared,
+                structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+            ],
             logger_factory=structlog.stdlib.LoggerFactory(),
             cache_logger_on_first_use=True,
         )

@@ -1,17 +1,19 @@
-"""ASGI middleware, outermost first: request id, body limit, credential resolution."""
+"""ASGI middleware, outermost first: the edge (proxies, request id, metrics), the body
+limit, credential resolution."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 import json
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 import structlog
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opsknight.auth.principal import (
@@ -20,35 +22,9 @@ from opsknight.auth.principal import (
     authorization_problem,
     integration_key_from_headers,
 )
+from opsknight.observability import RequestMetrics
 
-_REQUEST_ID = "x-request-id"
-
-
-class RequestId:
-    """Echo ``X-Request-ID`` or make one; every HTTP response carries it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = Headers(scope=scope).get(_REQUEST_ID, "")
-        request_id = given if 0 < len(given) <= 200 else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-        # Every log line written while serving this request carries its id.
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)[_REQUEST_ID] = request_id
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")
+_REQUEST_ID = b"x-request-id"
 
 
 async def _send_json(
@@ -81,13 +57,23 @@ async def _send_error(
     await _send_json(send, status, body, headers)
 
 
-class TrustedProxies:
-    """The client address of a request that came through a trusted proxy: the right-most
-    ``X-Forwarded-For`` entry that is not itself a trusted proxy. From anyone else the
-    header is ignored, so a client cannot pick its own rate-limit bucket."""
+class Edge:
+    """The outermost layer of every HTTP request:
 
-    def __init__(self, app: ASGIApp, trusted: str = "") -> None:
+    - the client address of a request that came through a trusted proxy: the right-most
+      ``X-Forwarded-For`` entry that is not itself a trusted proxy (from anyone else the
+      header is ignored, so a client cannot pick its own rate-limit bucket);
+    - its request id: ``X-Request-ID`` echoed or made, on every log line written while
+      serving it and on the response;
+    - its metrics and access line (``observability.RequestMetrics``).
+
+    One layer rather than three: each ASGI layer costs a coroutine frame and a send
+    wrapper per message, about 30 µs a request (docs/benchmarks.md, "Hot path").
+    """
+
+    def __init__(self, app: ASGIApp, metrics: RequestMetrics, trusted: str = "") -> None:
         self.app = app
+        self.metrics = metrics
         self.networks = [
             ipaddress.ip_network(part.strip(), strict=False)
             for part in trusted.split(",")
@@ -101,16 +87,51 @@ class TrustedProxies:
             return False
         return any(ip in network for network in self.networks)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def _forwarded(self, scope: Scope) -> None:
         client = scope.get("client")
-        if client and scope["type"] in ("http", "websocket") and self._trusted(client[0]):
+        if client and self._trusted(client[0]):
             forwarded = Headers(scope=scope).get("x-forwarded-for", "")
             hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
             for hop in reversed(hops):
                 if not self._trusted(hop):
                     scope["client"] = (hop, 0)
                     break
-        await self.app(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if self.networks:
+            self._forwarded(scope)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = ""
+        for name, value in scope["headers"]:
+            if name == _REQUEST_ID:
+                given = value.decode("latin-1")
+                break
+        request_id = given if 0 < len(given) <= 200 else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (_REQUEST_ID, request_id.encode("latin-1"))
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [h for h in message.get("headers", ()) if h[0] != _REQUEST_ID]
+                headers.append(header)
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            self.metrics.record(scope, status, time.perf_counter() - started)
+            structlog.contextvars.unbind_contextvars("request_id")
 
 
 class BodyLimit:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 from urllib.parse import urlparse
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from opsknight.config import Settings
 from opsknight.db import is_postgres
@@ -42,40 +41,37 @@ def route_template(scope: Scope) -> str:
     return path if path in _FIXED_PATHS else "unmatched"
 
 
-class Metrics:
-    """ASGI middleware counting requests and their latency per route template."""
+class RequestMetrics:
+    """Counts requests and their latency per route template, and writes the access line
+    (``middleware.Edge`` calls ``record`` as each request ends)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self) -> None:
+        # The labelled children, looked up once: ``labels()`` takes a lock and builds
+        # its key on every call.
+        self._counted: dict[tuple[str, str, int], Any] = {}
+        self._timed: dict[tuple[str, str], Any] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            route = route_template(scope)
-            elapsed = time.perf_counter() - started
-            REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(elapsed)
-            access_log.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                route=route,
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
+    def record(self, scope: Scope, status: int, elapsed: float) -> None:
+        method: str = scope["method"]
+        route = route_template(scope)
+        counter = self._counted.get((method, route, status))
+        if counter is None:
+            counter = self._counted[method, route, status] = REQUESTS.labels(
+                method, route, str(status)
             )
+        timer = self._timed.get((method, route))
+        if timer is None:
+            timer = self._timed[method, route] = LATENCY.labels(method, route)
+        counter.inc()
+        timer.observe(elapsed)
+        access_log.info(
+            "request",
+            method=method,
+            path=scope["path"],
+            route=route,
+            status=status,
+            duration_ms=round(elapsed * 1000, 2),
+        )
 
 
 async def metrics(request: Request) -> Response:
