@@ -35,7 +35,8 @@ from opsknight.errors import (
 from opsknight.events.batching import batcher
 from opsknight.graphql import ide
 from opsknight.graphql.context import Context
-from opsknight.graphql.schema import schema
+from opsknight.graphql.schema import OpsKnightSchema
+from opsknight.graphql.schema import schema as default_schema
 from opsknight.graphql.websocket import LegacyWSHandler, PushTransportWSHandler
 from opsknight.jobs.worker import configure as configure_jobs
 from opsknight.jobs.worker import running_jobs
@@ -275,9 +276,16 @@ def _route_path(scope: Any) -> str:
     return path[len(root) :] if root and path.startswith(root) else path
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """The ASGI application. Migrations are applied separately (``opsknight migrate``)."""
+def create_app(
+    settings: Settings | None = None, *, graphql_schema: OpsKnightSchema | None = None
+) -> Starlette:
+    """The ASGI application. Migrations are applied separately (``opsknight migrate``).
+
+    ``graphql_schema`` serves the API (GraphQL and REST) instead of the default one, e.g.
+    one built with more extensions (``build_schema``).
+    """
     settings = settings or get_settings()
+    schema = graphql_schema or default_schema
     configure_jobs(settings)
     graphql_app = GraphQLApp(
         schema,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from inspect import isawaitable
 from typing import Any
@@ -35,6 +36,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from opsknight import jsoncodec
 from opsknight.graphql.compat import ExtensionsRunner, core_schema, is_awaitable
+from opsknight.graphql.compiled import CompiledOperation, compile_operation
 from opsknight.graphql.documents import DocumentLimits
 from opsknight.graphql.errors import classify
 from opsknight.graphql.mutations.directory import DirectoryMutation
@@ -160,6 +162,40 @@ class OpsKnightSchema(strawberry.Schema):
             raise ValueError(f"invalid REST document: {errors[0].message}")
         return parsed
 
+    def compile(self, document: DocumentNode) -> CompiledOperation | None:
+        """The compiled plan of a prepared document, when it is plain (``compiled.py``)."""
+        return compile_operation(core_schema(self), document, is_awaitable)
+
+    @functools.cached_property
+    def extended(self) -> bool:
+        """Whether an extension besides the document limits is installed. REST requests
+        then run through Strawberry's ``execute``, so that every extension hook sees them."""
+        return any(type(e) is not DocumentLimits for e in self.get_extensions())
+
+    async def execute_rest(
+        self,
+        source: str,
+        document: DocumentNode,
+        compiled: CompiledOperation | None,
+        variables: dict[str, Any],
+        context: Any,
+    ) -> GraphQLExecutionResult | ExecutionResult:
+        """Run a REST route's fixed document (``source``, prepared as ``document``).
+
+        With no extension but the document limits, whose parse and validation hooks the
+        document passed when it was prepared, it runs compiled when it is plain and by
+        graphql-core's executor otherwise. With other extensions it runs through
+        Strawberry's ``execute``, parse and validation served from the limits' caches.
+        """
+        if self.extended:
+            return await self.execute(source, variables, context)
+        if compiled is not None:
+            result = await compiled.execute(variables, context)
+            if result.errors:
+                result.errors = [classify(error) for error in result.errors]
+            return result
+        return await self.execute_prepared(document, variables, context)
+
     async def execute_prepared(
         self, document: DocumentNode, variables: dict[str, Any], context: Any
     ) -> GraphQLExecutionResult:
@@ -218,11 +254,14 @@ class OpsKnightSchema(strawberry.Schema):
         del errors, execution_context
 
 
-def build_schema() -> OpsKnightSchema:
-    extensions: list[Any] = [
+def build_schema(extensions: Sequence[Any] = ()) -> OpsKnightSchema:
+    """The schema, with Strawberry ``extensions`` (classes or factories) besides the
+    document limits every schema has."""
+    installed: list[Any] = [
         # A factory: each request gets a fresh instance; the caches are shared module-wide.
         # Abusive documents are refused while parsing and validating, before any work.
         lambda: DocumentLimits(_LIMIT_RULES),
+        *extensions,
     ]
     return OpsKnightSchema(
         query=Query,
@@ -230,7 +269,7 @@ def build_schema() -> OpsKnightSchema:
         subscription=Subscription,
         execution_context_class=SharedEventExecutor,
         config=StrawberryConfig(scalar_map={datetime: DateTime}),
-        extensions=extensions,
+        extensions=installed,
     )
 
 

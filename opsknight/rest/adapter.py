@@ -16,14 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from graphql import (
-    DocumentNode,
     GraphQLEnumType,
     GraphQLError,
     GraphQLInputObjectType,
     GraphQLInputType,
     GraphQLList,
     GraphQLNonNull,
-    GraphQLSchema,
     OperationDefinitionNode,
 )
 from graphql.utilities import type_from_ast, validate_input_value
@@ -103,12 +101,15 @@ def _field_name(path: list[str | int]) -> str:
 class Operation:
     """A prepared document and the GraphQL types of its variables."""
 
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode) -> None:
+    def __init__(self, schema: OpsKnightSchema, source: str) -> None:
+        self.source = source
+        self.document = document = schema.prepare(source)
+        self.compiled = schema.compile(document)
         definition = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
-        self.document = document
+        core = compat.core_schema(schema)
         self.variables: dict[str, GraphQLInputType] = {}
         for var in definition.variable_definitions or ():
-            var_type = type_from_ast(schema, var.type)
+            var_type = type_from_ast(core, var.type)
             assert var_type is not None, f"unknown type for ${var.variable.name.value}"
             self.variables[var.variable.name.value] = var_type  # type: ignore[assignment]
 
@@ -219,7 +220,7 @@ class RouteHandler:
     def __init__(self, schema: OpsKnightSchema, route: Route) -> None:
         self.schema = schema
         self.route = route
-        self.operation = Operation(compat.core_schema(schema), schema.prepare(route.document))
+        self.operation = Operation(schema, route.document)
         self._param_of_variable = {p.variable: name for name, p in route.query.items()}
         # Query parameters by their snake_case name and their camelCase alias.
         self._query_names = {alias: name for name in route.query for alias in (name, camel(name))}
@@ -282,7 +283,10 @@ class RouteHandler:
         context = Context(credential=credential, request=request)
         if self.route.envelope == "stream":
             return await event_stream(self.schema, self.route.document, variables, context)
-        result = await self.schema.execute_prepared(self.operation.document, variables, context)
+        operation = self.operation
+        result = await self.schema.execute_rest(
+            operation.source, operation.document, operation.compiled, variables, context
+        )
         if result.errors:
             first = result.errors[0]
             extensions = first.extensions or {}

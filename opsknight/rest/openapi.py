@@ -237,7 +237,7 @@ def _required_param(route: Route, param: Param) -> bool:
 def _operation(document: str) -> Operation:
     from opsknight.graphql.schema import schema
 
-    return Operation(compat.core_schema(schema), schema.prepare(document))
+    return Operation(schema, document)
 
 
 def _request_body(route: Route) -> dict[str, Any] | None:
