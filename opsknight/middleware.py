@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import secrets
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -111,7 +111,7 @@ class Edge:
             if name == _REQUEST_ID:
                 given = value.decode("latin-1")
                 break
-        request_id = given if 0 < len(given) <= 200 else uuid.uuid4().hex
+        request_id = given if 0 < len(given) <= 200 else secrets.token_hex(16)
         scope.setdefault("state", {})["request_id"] = request_id
         header = (_REQUEST_ID, request_id.encode("latin-1"))
         structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -234,7 +234,12 @@ class Credentials:
         if scope["type"] in ("http", "websocket"):
             path = scope.get("path", "")
             if path.startswith(("/api", "/graphql", "/v2", "/generic")):
-                headers = Headers(scope=scope)
+                # Read once into a dict (the first of repeated headers wins, as in
+                # Starlette's Headers) rather than scanned once per header asked for.
+                headers = {
+                    name.decode("latin-1"): value.decode("latin-1")
+                    for name, value in reversed(scope["headers"])
+                }
                 credential = await authenticate(api_key_from_headers(headers))
                 problem = authorization_problem(headers)
                 if problem is not None:

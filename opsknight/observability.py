@@ -25,6 +25,17 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )  # fmt: skip
 EVENTS = Counter("opsknight_events_total", "Events API events by resulting action", ["action"])
+_events_by_action: dict[str, Any] = {}
+
+
+def count_event(action: str) -> None:
+    """Count one event by what it did (the labelled child is looked up once)."""
+    counter = _events_by_action.get(action)
+    if counter is None:
+        counter = _events_by_action[action] = EVENTS.labels(action)
+    counter.inc()
+
+
 RATE_LIMITED = Counter(
     "opsknight_rate_limit_rejections_total", "Requests refused with 429, by limit class", ["kind"]
 )

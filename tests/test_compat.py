@@ -53,6 +53,18 @@ def test_the_extensions_runner_hook_exists() -> None:
     assert "create_extensions_runner" in inspect.getsource(type(schema).__mro__[1])
 
 
+def test_attribute_resolvers_are_told_apart_and_ignore_the_info() -> None:
+    incident = compat.core_schema(schema).get_type("EventIncident")
+    assert isinstance(incident, GraphQLObjectType)
+    plain = incident.fields["title"].resolve
+    assert compat.reads_attribute(plain)
+    # Called as compiled.py calls it: with no info at all.
+    assert plain(type("Row", (), {"title": "Disk full"})(), None) == "Disk full"
+    mutation = compat.core_schema(schema).mutation_type
+    assert mutation is not None
+    assert not compat.reads_attribute(mutation.fields["sendEvent"].resolve)
+
+
 def test_stepping_a_coroutine_by_hand_hands_its_future_on() -> None:
     async def main() -> list[str]:
         seen: list[str] = []

@@ -23,7 +23,7 @@ from opsknight.events.payload import (
     snake_keys,
 )
 from opsknight.events.routing import Target, resolve_integration, resolve_target
-from opsknight.observability import EVENTS
+from opsknight.observability import count_event
 from opsknight.paging import Page, page_of
 from opsknight.rules.service import decide
 
@@ -46,7 +46,7 @@ async def _target_of(credential: Credential, body: dict[str, Any]) -> Target:
 async def _apply(target: Target, event: Event) -> Outcome:
     """Run the event rules on a checked event, then apply it (batched)."""
     outcome = await batcher.submit(await decide(target, event), event)
-    EVENTS.labels(outcome.action).inc()
+    count_event(outcome.action)
     return outcome
 
 

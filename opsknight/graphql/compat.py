@@ -37,6 +37,13 @@ def core_schema(schema: strawberry.Schema) -> GraphQLSchema:
     return core
 
 
+def reads_attribute(resolve: Any) -> bool:
+    """Whether a field resolver Strawberry built only reads its source's attribute and
+    ignores the resolve info (Strawberry marks those ``_is_default``); compiled.py then
+    passes no info."""
+    return getattr(resolve, "_is_default", False) is True
+
+
 def unblock(future: asyncio.Future[Any]) -> None:
     """Clear the flag a task sets on a future a coroutine yielded to it; websocket.py steps
     such coroutines by hand and must hand the future on as a task would (asyncio keeps the

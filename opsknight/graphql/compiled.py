@@ -51,6 +51,8 @@ from graphql import (
 )
 from graphql.pyutils import Path
 
+from opsknight.graphql.compat import reads_attribute
+
 
 class ResolveInfo(NamedTuple):
     """graphql-core's ``GraphQLResolveInfo`` and the one field Strawberry adds to it."""
@@ -82,6 +84,8 @@ class _Field:
     definition: GraphQLField
     parent: GraphQLObjectType
     selection: tuple[_Field, ...]  # of the named object type below, if any
+    resolve: Callable[..., Any]
+    needs_info: bool  # False for a resolver that only reads an attribute
 
 
 class _Failed(Exception):
@@ -111,7 +115,7 @@ class CompiledOperation:
         try:
             info = self._info(root, path, coerced, context)
             arguments = get_argument_values(root.definition, root.node, values)
-            value = (root.definition.resolve or default_field_resolver)(None, info, **arguments)
+            value = root.resolve(None, info, **arguments)
             if self.is_awaitable(value):
                 value = await value
         except Exception as exc:
@@ -176,8 +180,10 @@ class CompiledOperation:
         for sub in field.selection:
             sub_path = path.add_key(sub.key, sub.parent.name)
             try:
-                resolve = sub.definition.resolve or default_field_resolver
-                sub_value = resolve(value, self._info(sub, sub_path, variables, context))
+                if sub.needs_info:
+                    sub_value = sub.resolve(value, self._info(sub, sub_path, variables, context))
+                else:
+                    sub_value = sub.resolve(value, None)
             except Exception as exc:
                 raise _Failed(located_error(exc, [sub.node], sub_path.as_list())) from exc
             if self.is_awaitable(sub_value):
@@ -229,7 +235,9 @@ def _plan(node: Any, parent: GraphQLObjectType, root: bool) -> _Field | None:
                 return None
             selection.append(planned)
     key = node.alias.value if node.alias else name
-    return _Field(key, name, node, definition, parent, tuple(selection))
+    resolve = definition.resolve or default_field_resolver
+    needs_info = not reads_attribute(resolve)
+    return _Field(key, name, node, definition, parent, tuple(selection), resolve, needs_info)
 
 
 def compile_operation(
