@@ -14,7 +14,8 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from opsknight import clock
+from opsknight import clock, ids
+from opsknight.db import insert_rows
 from opsknight.errors import Conflict
 from opsknight.escalation import engine
 from opsknight.events import suspend
@@ -66,25 +67,27 @@ def _stored_payload(event: Event) -> dict[str, Any]:
     return {k: v for k, v in event.raw.items() if k not in ("routing_key", "routingKey")}
 
 
-def _alert(incident: Incident, target: Target, event: Event, step: str) -> Alert:
-    """The alert of an event, with its trace ended by what happened (``step``)."""
+def _alert(incident: Incident, target: Target, event: Event, step: str) -> dict[str, Any]:
+    """The alert of an event as a row (``db.insert_rows``), with its trace ended by what
+    happened (``step``)."""
     outcome: dict[str, Any] = {"step": step, "incident_id": incident.id}
     if step == "opened":
         outcome["status"] = incident.status
         if incident.maintenance_window_id:
             outcome["maintenance_window_id"] = incident.maintenance_window_id
-    return Alert(
-        incident_id=incident.id,
-        environment=target.environment,
-        action=event.action,
-        dedup_key=event.dedup_key,
-        summary=event.summary,
-        severity=event.severity,
-        integration=target.integration,
-        payload=_stored_payload(event),
-        trace=[*event.trace, outcome],
-        received_at=clock.now(),
-    )
+    return {
+        "id": ids.new_id(Alert.id_prefix),
+        "incident_id": incident.id,
+        "environment": target.environment,
+        "action": event.action,
+        "dedup_key": event.dedup_key,
+        "summary": event.summary,
+        "severity": event.severity,
+        "integration_id": target.integration.id if target.integration else None,
+        "payload": _stored_payload(event),
+        "trace": [*event.trace, outcome],
+        "received_at": clock.now(),
+    }
 
 
 def _incident(target: Target, event: Event) -> Incident:
@@ -120,24 +123,28 @@ def _incident(target: Target, event: Event) -> Incident:
     return incident
 
 
-def _rule_notes(incident: Incident, event: Event) -> list[tuple[Note, TimelineEvent]]:
+def _rule_notes(incident: Incident, event: Event) -> list[tuple[Note, dict[str, Any]]]:
     """The notes the event's rules add to the incident it opens, with their entries."""
     written = []
     for rule_id, content in event.notes:
         note = Note(incident_id=incident.id, content=content, created_at=clock.now())
         actor = {"type": "event_rule", "id": rule_id, "name": "event rule"}
         details = {"note_id": note.id, "rule_id": rule_id}
-        written.append((note, timeline.entry(incident.id, "note_added", actor, details)))
+        written.append((note, timeline.entry_row(incident.id, "note_added", actor, details)))
     return written
 
 
-def _created_entry(incident: Incident, target: Target, event: Event, alert: Alert) -> TimelineEvent:
-    details: dict[str, Any] = {"source": "event", "alert_id": alert.id, "severity": event.severity}
+def _created_entry(
+    incident: Incident, target: Target, event: Event, alert: dict[str, Any]
+) -> dict[str, Any]:
+    details: dict[str, Any] = {
+        "source": "event", "alert_id": alert["id"], "severity": event.severity,
+    }  # fmt: skip
     if incident.maintenance_window_id:
         details["maintenance_window_id"] = incident.maintenance_window_id
     if event.suppressed_by:
         details["suppressed_by_rule"] = event.suppressed_by
-    return timeline.entry(incident.id, "created", target.actor, details)
+    return timeline.entry_row(incident.id, "created", target.actor, details)
 
 
 def _in_maintenance(incident: Incident, windows: dict[str, str]) -> None:
@@ -177,8 +184,8 @@ async def _acknowledge_or_resolve(
         # §5.3 has no SUPPRESSED → ACKNOWLEDGED move: nothing to do.
         return Outcome("ignored", event.dedup_key, incident)
     alert = _alert(incident, target, event, done)
-    await alert.save()
-    await move_status(incident, wanted, target.actor, {"alert_id": alert.id, "source": "event"})
+    await insert_rows(Alert, [alert])
+    await move_status(incident, wanted, target.actor, {"alert_id": alert["id"], "source": "event"})
     return Outcome(done, event.dedup_key, incident)
 
 
@@ -193,8 +200,8 @@ class _BatchWriter:
         self.active: dict[ActiveKey, Incident | None] = {}
         self.new_incidents: list[Incident] = []
         self.new_ids: set[str] = set()
-        self.alerts: list[Alert] = []
-        self.entries: list[TimelineEvent] = []
+        self.alerts: list[dict[str, Any]] = []
+        self.entries: list[dict[str, Any]] = []
         self.notes: list[Note] = []
         self.folded: Counter[str] = Counter()
         self.incidents: dict[str, Incident] = {}
@@ -236,7 +243,7 @@ class _BatchWriter:
         alert = _alert(incident, target, event, "deduplicated")
         self.alerts.append(alert)
         self.entries.append(
-            timeline.entry(incident.id, "alert_added", target.actor, {"alert_id": alert.id})
+            timeline.entry_row(incident.id, "alert_added", target.actor, {"alert_id": alert["id"]})
         )
         if incident.id in self.new_ids:
             incident.alert_count += 1
@@ -257,12 +264,12 @@ class _BatchWriter:
                 suppressed = {i.id: i.maintenance_window_id for i in self.new_incidents
                               if i.maintenance_window_id}  # fmt: skip
                 for entry in self.entries:
-                    window_id = suppressed.get(entry.incident_id)  # type: ignore[attr-defined]
-                    if entry.type == "created" and window_id:
-                        entry.details["maintenance_window_id"] = window_id
+                    window_id = suppressed.get(entry["incident_id"])
+                    if entry["type"] == "created" and window_id:
+                        entry["details"]["maintenance_window_id"] = window_id
                 for alert in self.alerts:
-                    window_id = suppressed.get(alert.incident_id)  # type: ignore[attr-defined]
-                    opened = (alert.trace or [{}])[-1]
+                    window_id = suppressed.get(alert["incident_id"])
+                    opened = (alert["trace"] or [{}])[-1]
                     if window_id and opened.get("step") == "opened":
                         opened.update(status="SUPPRESSED", maintenance_window_id=window_id)
         for environment, incidents in by_environment.items():
@@ -272,16 +279,16 @@ class _BatchWriter:
         if self.new_incidents:
             await engine.arm_new(self.new_incidents)
             await Incident.bulk_create(self.new_incidents)
-        if self.alerts:
-            await Alert.bulk_create(self.alerts)
+        await insert_rows(Alert, self.alerts)
         if self.notes:
             await Note.bulk_create(self.notes)
         if self.entries:
-            await TimelineEvent.bulk_create(self.entries)
+            await insert_rows(TimelineEvent, self.entries)
             opened = {i.id: i for i in self.new_incidents}
-            await announce(
-                [(opened[e.incident_id], e) for e in self.entries if e.type == "created"]  # type: ignore[attr-defined]
-            )
+            await announce([
+                (opened[e["incident_id"]], TimelineEvent(**e))
+                for e in self.entries if e["type"] == "created"
+            ])  # fmt: skip
         # One UPDATE per distinct count (usually one: most keys fold once per batch).
         by_count: dict[int, list[Incident]] = {}
         for incident_id, added in self.folded.items():

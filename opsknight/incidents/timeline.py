@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opsknight import clock
+from opsknight import clock, ids
 from opsknight.incidents.announce import announce
 from opsknight.incidents.models import Incident, TimelineEvent
 
@@ -44,19 +44,27 @@ def entry(
 ) -> TimelineEvent:
     """An unsaved entry, for callers that write many at once (``bulk_create``); they
     pass the saved entries to ``incidents.announce.announce`` themselves."""
+    return TimelineEvent(**entry_row(incident_id, kind, actor, details))
+
+
+def entry_row(
+    incident_id: str, kind: str, actor: dict[str, str], details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """An entry as a plain row (``db.insert_rows``), its id made."""
     if kind not in TYPES:
         raise ValueError(f"unknown timeline type {kind}")
     if actor.get("via"):  # a person acting through a page's link: which channel
         details = {**(details or {}), "via": actor["via"]}
-    return TimelineEvent(
-        incident_id=incident_id,
-        type=kind,
-        timestamp=clock.now(),
-        actor_type=actor["type"],
-        actor_id=actor.get("id"),
-        actor_name=actor.get("name"),
-        details=details or {},
-    )
+    return {
+        "id": ids.new_id(TimelineEvent.id_prefix),
+        "incident_id": incident_id,
+        "type": kind,
+        "timestamp": clock.now(),
+        "actor_type": actor["type"],
+        "actor_id": actor.get("id"),
+        "actor_name": actor.get("name"),
+        "details": details or {},
+    }
 
 
 def actor_of(event: TimelineEvent) -> dict[str, str]:
