@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 from urllib.parse import urlparse
 
@@ -39,6 +40,7 @@ def count_event(action: str) -> None:
 RATE_LIMITED = Counter(
     "opsknight_rate_limit_rejections_total", "Requests refused with 429, by limit class", ["kind"]
 )
+_ACCESS = logging.getLogger("opsknight.access")
 _FIXED_PATHS = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
 
 
@@ -75,14 +77,15 @@ class RequestMetrics:
             timer = self._timed[method, route] = LATENCY.labels(method, route)
         counter.inc()
         timer.observe(elapsed)
-        access_log.info(
-            "request",
-            method=method,
-            path=scope["path"],
-            route=route,
-            status=status,
-            duration_ms=round(elapsed * 1000, 2),
-        )
+        if _ACCESS.isEnabledFor(logging.INFO):  # structlog's call costs even when dropped
+            access_log.info(
+                "request",
+                method=method,
+                path=scope["path"],
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+            )
 
 
 async def metrics(request: Request) -> Response:
