@@ -32,7 +32,6 @@ from opsknight.errors import (
     OpsKnightError,
     ValidationFailed,
 )
-from opsknight.events.batching import batcher
 from opsknight.graphql import ide
 from opsknight.graphql.context import Context
 from opsknight.graphql.schema import OpsKnightSchema
@@ -47,6 +46,7 @@ from opsknight.rest.adapter import RouteHandler
 from opsknight.rest.openapi import openapi_document
 from opsknight.rest.responses import JsonResponse, error_response
 from opsknight.rest.routes import ROUTES
+from opsknight.runtime import Runtime, activated
 from opsknight.web import console, oncall, people, policies, profile, respond, services, webhooks
 
 logger = logging.getLogger("opsknight")
@@ -252,11 +252,17 @@ class OpsKnightApp(Starlette):
     connection lives: thousands of idle subscribers pay for that in memory and in every
     full garbage collection."""
 
-    def __init__(self, *, graphql_websocket: Any, **options: Any) -> None:
+    def __init__(self, *, runtime: Runtime, graphql_websocket: Any, **options: Any) -> None:
         super().__init__(**options)
+        self.runtime = runtime
         self.graphql_websocket = graphql_websocket
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # Everything serving this scope, and every task it starts, uses this app's runtime.
+        with activated(self.runtime):
+            await self._serve(scope, receive, send)
+
+    async def _serve(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] in ("http", "websocket"):
             # Each request writes its credential and body into `state`. ASGI servers hand
             # every request a copy of the lifespan state, but some wrappers (asgi-lifespan)
@@ -277,14 +283,19 @@ def _route_path(scope: Any) -> str:
 
 
 def create_app(
-    settings: Settings | None = None, *, graphql_schema: OpsKnightSchema | None = None
-) -> Starlette:
+    settings: Settings | None = None,
+    *,
+    graphql_schema: OpsKnightSchema | None = None,
+    runtime: Runtime | None = None,
+) -> OpsKnightApp:
     """The ASGI application. Migrations are applied separately (``opsknight migrate``).
 
     ``graphql_schema`` serves the API (GraphQL and REST) instead of the default one, e.g.
-    one built with more extensions (``build_schema``).
+    one built with more extensions (``build_schema``). The app owns a new ``Runtime``
+    (batcher, live hub, job queue, memos) unless given one to share.
     """
     settings = settings or get_settings()
+    runtime = runtime or Runtime()
     schema = graphql_schema or default_schema
     configure_jobs(settings)
     graphql_app = GraphQLApp(
@@ -335,9 +346,10 @@ def create_app(
             try:
                 yield
             finally:
-                await batcher.close()
+                await runtime.close()
 
     app = OpsKnightApp(
+        runtime=runtime,
         graphql_websocket=graphql_app,
         routes=routes,
         middleware=[

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from opsknight import db
+from opsknight import db, runtime
 from opsknight.app import create_app
 from opsknight.auth.api_keys import issue
 from opsknight.auth.scopes import ALL_SCOPES
@@ -85,7 +85,9 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 async def app(settings: Settings) -> AsyncIterator[Any]:
-    application = create_app(settings)
+    # The session's app adopts the process's default runtime, so tests that call the
+    # domain directly (a sweep, a job) act on the same batcher, live hub and queue.
+    application = create_app(settings, runtime=runtime.current())
     async with LifespanManager(application) as manager:
         yield manager.app
 
@@ -178,7 +180,9 @@ async def open_incident(api: Api, service_id: str, **fields: Any) -> dict[str, A
 async def unlimited(app: Any, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The same server without rate limits (its ORM is the session app's), for tests
     that send many requests with one key."""
-    relaxed = create_app(settings.model_copy(update={"rate_limits": "off"}))
+    relaxed = create_app(
+        settings.model_copy(update={"rate_limits": "off"}), runtime=runtime.current()
+    )
     transport = httpx.ASGITransport(app=relaxed)
     async with httpx.AsyncClient(transport=transport, base_url="http://unlimited") as client:
         yield client

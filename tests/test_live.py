@@ -19,6 +19,7 @@ from websockets.frames import Frame, Opcode
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
+from opsknight import runtime
 from opsknight.live import feed
 from opsknight.live.feed import Change, ChangeFilter
 from opsknight.live.service import follow
@@ -266,14 +267,14 @@ async def test_a_subscription_resumes_after_an_event_id(live_url: str, admin: Ap
 async def _hub_size(expected: int) -> int:
     # Subscribers leave the hub as their stream closes: give it a moment.
     for _ in range(100):
-        if len(feed.hub.subscribers) == expected:
+        if len(runtime.current().hub.subscribers) == expected:
             break
         await asyncio.sleep(0.02)
-    return len(feed.hub.subscribers)
+    return len(runtime.current().hub.subscribers)
 
 
 async def test_completing_a_subscription_frees_its_place(live_url: str, admin: Api) -> None:
-    before = len(feed.hub.subscribers)
+    before = len(runtime.current().hub.subscribers)
     async with subscribed(live_url, admin.key) as subscription:
         assert await _hub_size(before + 1) == before + 1
         await subscription.socket.send(json.dumps({"id": "1", "type": "complete"}))
@@ -296,7 +297,7 @@ async def test_a_change_to_a_deleted_incident_holds_up_no_one(live_url: str, adm
     # the delivery to the second one.
     mine = await admin.create("/api/services", {"name": unique("svc")})
     theirs = await admin.create("/api/services", {"name": unique("svc")})
-    before = len(feed.hub.subscribers)
+    before = len(runtime.current().hub.subscribers)
     async with (
         subscribed(live_url, admin.key, {"filter": {"serviceIds": [theirs["id"]]}}) as first,
         subscribed(live_url, admin.key, {"filter": {"serviceIds": [mine["id"]]}}) as second,
@@ -306,7 +307,7 @@ async def test_a_change_to_a_deleted_incident_holds_up_no_one(live_url: str, adm
         await open_incident(admin, mine["id"])
         await first.change(timeout=2)
         await second.change(timeout=2)
-        feed.hub.dispatch(Change(
+        runtime.current().hub.dispatch(Change(
             id="evt_deleted0", event="incident.triggered", occurred_at="2026-01-01T00:00:00Z",
             incident_id="inc_deleted", sequence=1, environment="live",
             service_id=theirs["id"], team_id=None, status="OPEN", urgency="HIGH",
@@ -320,7 +321,7 @@ async def test_a_change_to_a_deleted_incident_holds_up_no_one(live_url: str, adm
         later = await open_incident(admin, theirs["id"])
         assert (await first.change(timeout=2))["incident"]["id"] == later["id"]
         # Skipped again, and waiting when the client leaves: it still leaves the hub.
-        feed.hub.dispatch(Change(
+        runtime.current().hub.dispatch(Change(
             id="evt_deleted1", event="incident.triggered", occurred_at="2026-01-01T00:00:00Z",
             incident_id="inc_deleted", sequence=2, environment="live",
             service_id=theirs["id"], team_id=None, status="OPEN", urgency="HIGH",
@@ -400,15 +401,17 @@ async def test_a_client_that_stops_reading_is_disconnected(
     # Big messages fill the socket buffers after a few dozen changes.
     incident = await open_incident(admin, service["id"], description="x" * 60_000)
     query = "subscription { incidentChanged { id incident { description } } }"
-    before = len(feed.hub.subscribers)
+    before = len(runtime.current().hub.subscribers)
     client = SansIOClient(live_url)
     try:
         await client.open(admin.key)
         await client.send({"id": "1", "type": "subscribe", "payload": {"query": query}})
         assert await _hub_size(before + 1) == before + 1
         sent = 0
-        while sent < 500 and len(feed.hub.subscribers) > before:  # the client reads none
-            feed.hub.dispatch(Change(
+        while (
+            sent < 500 and len(runtime.current().hub.subscribers) > before
+        ):  # the client reads none
+            runtime.current().hub.dispatch(Change(
                 id=f"evt_unread{sent}", event="incident.triggered",
                 occurred_at=incident["created_at"], incident_id=incident["id"], sequence=sent,
                 environment="live", service_id=service["id"], team_id=None, status="OPEN",
@@ -417,7 +420,7 @@ async def test_a_client_that_stops_reading_is_disconnected(
             sent += 1
             await asyncio.sleep(0.002)
         # Cut off before the client read anything: its subscription left the hub.
-        assert len(feed.hub.subscribers) == before
+        assert len(runtime.current().hub.subscribers) == before
         # Reading now: what had been written, then the close.
         received = await client.messages()
         assert 0 < len(received) < sent
@@ -437,12 +440,12 @@ async def test_a_slow_consumer_is_cut_off(
     monkeypatch.setattr(feed, "BACKLOG", 5)
     principal = (await authenticate(admin.key)).principal
     assert principal is not None
-    before = len(feed.hub.subscribers)
+    before = len(runtime.current().hub.subscribers)
     changes = follow(principal, ChangeFilter(environment="live"))
     reader = asyncio.ensure_future(changes.__anext__())
     await asyncio.sleep(0.05)  # subscribed, waiting for its first change
     for i in range(20):  # never read: the queue fills up
-        feed.hub.dispatch(Change(
+        runtime.current().hub.dispatch(Change(
             id=f"evt_slow{i}", event="incident.triggered", occurred_at="2026-01-01T00:00:00Z",
             incident_id="inc_gone", sequence=i, environment="live", service_id="svc_x",
             team_id=None, status="OPEN", urgency="LOW",
@@ -450,7 +453,7 @@ async def test_a_slow_consumer_is_cut_off(
     with pytest.raises(RateLimited):
         await asyncio.wait_for(reader, 5)
     # Cut off: its slot in the hub (and its queue) is gone.
-    assert len(feed.hub.subscribers) == before
+    assert len(runtime.current().hub.subscribers) == before
 
 
 @needs_postgres

@@ -86,6 +86,3 @@ def _settle(waiting: _Waiting, outcome: Outcome) -> None:
     # A request that went away has a cancelled future; its event is stored all the same.
     if not waiting.future.done():
         waiting.future.set_result(outcome)
-
-
-batcher = EventBatcher()

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from opsknight import clock, validation
+from opsknight import clock, runtime, validation
 from opsknight.auth.principal import Credential, Principal
 from opsknight.directory.models import Service
 from opsknight.errors import NotFound, ValidationFailed
 from opsknight.events import inbound
-from opsknight.events.batching import batcher
 from opsknight.events.errors import EventInvalid, OpsgenieInvalid
 from opsknight.events.ingest import Outcome
 from opsknight.events.models import ChangeEvent
@@ -45,7 +44,7 @@ async def _target_of(credential: Credential, body: dict[str, Any]) -> Target:
 
 async def _apply(target: Target, event: Event) -> Outcome:
     """Run the event rules on a checked event, then apply it (batched)."""
-    outcome = await batcher.submit(await decide(target, event), event)
+    outcome = await runtime.current().batcher.submit(await decide(target, event), event)
     count_event(outcome.action)
     return outcome
 

@@ -21,10 +21,8 @@ from contextvars import ContextVar
 from inspect import isawaitable
 from typing import Any
 
+from opsknight import runtime
 from opsknight.graphql.compat import StrawberryExecutor
-from opsknight.memo import BoundedMemo
-
-_results: BoundedMemo[tuple[Any, ...], tuple[Any, asyncio.Future[Any]]] = BoundedMemo(512)
 
 
 class _Reuse:
@@ -57,7 +55,7 @@ class SharedEventExecutor(StrawberryExecutor):
             variables = json.dumps(self.variable_values, sort_keys=True, default=str)
             self._subscription_key = (id(self.operation), variables, principal)
         key = (share, *self._subscription_key)
-        entry = _results.get(key)
+        entry = runtime.current().shared_results.get(key)
         if entry is not None:
             return _Reuse(entry[1])
         executor = super().build_per_event_executor(payload)
@@ -72,10 +70,11 @@ class SharedEventExecutor(StrawberryExecutor):
     async def _shared(self, args: Any, kwargs: Any) -> Any:
         key = self.share_key
         assert key is not None
-        entry = _results.get(key)
+        results = runtime.current().shared_results
+        entry = results.get(key)
         if entry is None:
             # The operation is kept with the result so its id is not reused meanwhile.
-            entry = _results.put(
+            entry = results.put(
                 key, (self.operation, asyncio.ensure_future(self._execute(args, kwargs)))
             )
         return await asyncio.shield(entry[1])

@@ -8,13 +8,13 @@ from typing import Any
 
 import strawberry
 
+from opsknight import runtime
 from opsknight.graphql.context import Info
 from opsknight.graphql.loaders import Loaders
 from opsknight.graphql.types.enums import IncidentStatus, Urgency
 from opsknight.graphql.types.incidents import Incident
 from opsknight.live.feed import Change, ChangeFilter
 from opsknight.live.service import follow
-from opsknight.memo import BoundedMemo
 
 
 @strawberry.input
@@ -36,15 +36,13 @@ class IncidentChange:
     share_key: strawberry.Private[str]
 
 
-# One payload per change for all subscribers of this process (their results are shared
-# too, see graphql/shared_events.py).
-_payloads: BoundedMemo[str, IncidentChange] = BoundedMemo(256)
-
-
 def _payload(change: Change, row: Any) -> IncidentChange:
-    payload = _payloads.get(change.id)
+    # One payload per change for all subscribers of this app (their results are shared
+    # too, see graphql/shared_events.py).
+    payloads = runtime.current().change_payloads
+    payload: IncidentChange | None = payloads.get(change.id)
     if payload is None:
-        payload = _payloads.put(
+        payload = payloads.put(
             change.id,
             IncidentChange(
                 id=change.id,

@@ -15,7 +15,7 @@ import logging
 from datetime import datetime
 from typing import Any, Protocol
 
-from opsknight import clock
+from opsknight import clock, runtime
 from opsknight.transaction import after_commit
 
 logger = logging.getLogger("opsknight.jobs")
@@ -118,17 +118,13 @@ class ArqQueue:
             self._pool = None
 
 
-_queue: JobQueue = LocalQueue()
-
-
 def use(queue: JobQueue) -> None:
-    """Make ``queue`` the process's job queue (done once, by the app or the worker)."""
-    global _queue
-    _queue = queue
+    """Make ``queue`` the job queue of the current app or worker (``runtime``)."""
+    runtime.current().queue = queue
 
 
 def current() -> JobQueue:
-    return _queue
+    return runtime.current().queue
 
 
 async def enqueue(
@@ -137,7 +133,7 @@ async def enqueue(
     """Start job ``name`` at ``at``. A failure is logged, never raised: the change it
     follows is already committed and the sweeper will run the work."""
     try:
-        await _queue.enqueue(name, *args, at=at, job_id=job_id)
+        await current().enqueue(name, *args, at=at, job_id=job_id)
     except Exception:
         logger.warning(
             "could not enqueue %s %s; the sweeper will run it", name, args, exc_info=True

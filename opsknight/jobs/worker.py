@@ -14,6 +14,7 @@ from opsknight.jobs import queue
 from opsknight.jobs.tasks import JOBS, run_job, sweep_forever
 from opsknight.live.feed import running_feed
 from opsknight.notifications import apprise_channel, email, links
+from opsknight.runtime import Runtime, activated
 from opsknight.webhooks import guard, transport
 
 logger = logging.getLogger("opsknight.worker")
@@ -140,8 +141,11 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with running_jobs(settings, serve=False):
-            logger.info("worker started on prefix %s", settings.redis_prefix)
-            await stop.wait()
+        # The worker's own batcher, hub, queue and memos, as an app has its own.
+        with activated(Runtime()) as runtime:
+            async with running_jobs(settings, serve=False):
+                logger.info("worker started on prefix %s", settings.redis_prefix)
+                await stop.wait()
+            await runtime.close()
     finally:
         await Tortoise.close_connections()

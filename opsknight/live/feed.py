@@ -20,6 +20,8 @@ from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from opsknight import runtime
+
 logger = logging.getLogger("opsknight.live")
 
 BACKLOG = 1000
@@ -179,13 +181,15 @@ class Hub:
             subscriber.wake()
 
 
-hub = Hub()
-
-
 class LocalTransport:
+    """Changes go straight to this process's hub."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
     async def publish(self, changes: list[Change]) -> None:
         for change in changes:
-            hub.dispatch(change)
+            self.hub.dispatch(change)
 
     async def close(self) -> None:
         return None
@@ -194,9 +198,10 @@ class LocalTransport:
 class RedisTransport:
     """Publishes to one Redis channel and feeds this process's hub from it."""
 
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, hub: Hub, url: str, prefix: str) -> None:
         from redis.asyncio import Redis
 
+        self.hub = hub
         self.channel = f"{prefix}:live"
         self.redis: Any = Redis.from_url(url, socket_connect_timeout=2)
         self.listener: asyncio.Task[None] | None = None
@@ -213,7 +218,7 @@ class RedisTransport:
                 self.listening.set()
                 async for message in pubsub.listen():
                     if message.get("type") == "message":
-                        hub.dispatch(Change.decode(message["data"]))
+                        self.hub.dispatch(Change.decode(message["data"]))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -235,42 +240,37 @@ class RedisTransport:
         await self.redis.aclose()
 
 
-_transport: LocalTransport | RedisTransport = LocalTransport()
-
-
-def use(transport: LocalTransport | RedisTransport) -> None:
-    global _transport
-    _transport = transport
-
-
 async def publish(changes: list[Change]) -> None:
     """Send committed changes to every process's subscribers (call after commit).
 
     If Redis is unreachable the changes still reach this process's subscribers, and
     the failure is logged: the database and the webhooks keep the record."""
+    current = runtime.current()
+    transport = current.feed_transport or LocalTransport(current.hub)
     try:
-        await _transport.publish(changes)
+        await transport.publish(changes)
     except Exception:
         logger.warning("could not publish %d live changes to Redis", len(changes), exc_info=True)
-        if isinstance(_transport, RedisTransport):
+        if isinstance(transport, RedisTransport):
             for change in changes:
-                hub.dispatch(change)
+                current.hub.dispatch(change)
 
 
 @contextlib.asynccontextmanager
 async def running_feed(redis_url: str | None, prefix: str, *, listen: bool) -> AsyncIterator[None]:
-    """Set up this process's transport: Redis pub/sub when configured (``listen`` for
-    processes with subscribers), else in process."""
+    """Set up the current app's or worker's transport: Redis pub/sub when configured
+    (``listen`` for processes with subscribers), else in process."""
+    current = runtime.current()
     if not redis_url:
-        use(LocalTransport())
+        current.feed_transport = LocalTransport(current.hub)
         yield
         return
-    transport = RedisTransport(redis_url, prefix)
-    use(transport)
+    transport = RedisTransport(current.hub, redis_url, prefix)
+    current.feed_transport = transport
     if listen:
         transport.start()
     try:
         yield
     finally:
-        use(LocalTransport())
+        current.feed_transport = None
         await transport.close()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+from opsknight import runtime
 from opsknight.auth.principal import Principal
 from opsknight.errors import RateLimited
 from opsknight.incidents.models import Incident
-from opsknight.live.feed import Change, ChangeFilter, SlowConsumer, hub
-from opsknight.memo import BoundedMemo
+from opsknight.live.feed import Change, ChangeFilter, SlowConsumer
 
 
 async def follow(
@@ -21,7 +21,7 @@ async def follow(
     key sees only test incidents. An incident deleted since its change is skipped.
     """
     principal.require("incidents:read")
-    async with hub.subscribe(wanted, after) as subscriber:
+    async with runtime.current().hub.subscribe(wanted, after) as subscriber:
         while True:
             try:
                 change = await subscriber.next()
@@ -34,16 +34,14 @@ async def follow(
                 yield change, incident
 
 
-# The row read for each change, shared by every subscriber of this process: with a
-# thousand subscribers a change costs one read, not a thousand.
-_rows: BoundedMemo[str, asyncio.Future[Incident | None]] = BoundedMemo(256)
-
-
 async def _fresh(change: Change) -> Incident | None:
     """The incident as it is once the change has committed (read once per change)."""
-    pending = _rows.get(change.id)
+    # Read once for every subscriber of this app: with a thousand subscribers a change
+    # costs one read, not a thousand.
+    rows = runtime.current().change_rows
+    pending = rows.get(change.id)
     if pending is None:
-        pending = _rows.put(
+        pending = rows.put(
             change.id,
             asyncio.ensure_future(
                 Incident.get_or_none(id=change.incident_id, environment=change.environment)

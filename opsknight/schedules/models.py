@@ -20,7 +20,7 @@ class Schedule(PrefixedModel):
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
     # Bumped in the transaction of every change to the schedule, its layers or overrides,
-    # so a process can tell whether the renders it keeps are current (schedules/cache.py).
+    # so a process can tell whether the renders it keeps are current (schedules/oncall.py).
     revision = fields.IntField(default=0, db_default=0)
 
     class Meta:

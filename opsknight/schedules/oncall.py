@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from opsknight import clock, validation
+from opsknight import clock, runtime, validation
 from opsknight.auth.principal import Principal
 from opsknight.errors import ValidationFailed
-from opsknight.schedules import cache, rotation
+from opsknight.schedules import rotation
 from opsknight.schedules.models import Schedule, ScheduleOverride
 from opsknight.schedules.service import get_or_404_schedule, layers_of
 
@@ -59,10 +59,17 @@ async def final_schedule(schedule: Schedule, since: datetime, until: datetime) -
 
 async def _current(schedule: Schedule, at: datetime) -> rotation.Shift | None:
     """The shift containing ``at``: from the window kept for its day when that settles
-    it, else rendering wider windows (loading only their overrides) until one does."""
+    it, else rendering wider windows (loading only their overrides) until one does.
+
+    Lookups on the same UTC day (every "who is on call now?" of that day) reuse the
+    window the first rendered. Windows are kept by the schedule's revision, which every
+    change to it, its layers or overrides bumps in the same transaction and which each
+    lookup reads with the schedule row, so a change committed through any process is
+    seen by the next lookup in every process."""
     at = at.astimezone(UTC)
     key = (schedule.id, schedule.revision, rotation.utc_day(at))
-    window = cache.windows.get(key)
+    windows = runtime.current().schedule_windows
+    window = windows.get(key)
     current, settled = (None, False) if window is None else window.shift_at(at)
     if not settled:
         zone, layers = ZoneInfo(schedule.time_zone), await layers_of(schedule)
@@ -75,7 +82,7 @@ async def _current(schedule: Schedule, at: datetime) -> rotation.Shift | None:
             if settled:
                 break
         assert window is not None
-        cache.windows.put(key, window)
+        windows.put(key, window)
     return rotation.clipped(current, at, MAX_RANGE)
 
 
