@@ -84,3 +84,36 @@ def test_a_reopened_incident_starts_again_from_the_first_step(copy: dict, after:
 def test_a_policy_without_steps_completes_at_once() -> None:
     assert plan(PolicySnapshot.of({"steps": []}), ARMED) == Finish("COMPLETED")
     assert plan(PolicySnapshot.of(None), ARMED) == Finish("COMPLETED")
+
+
+STORED = st.builds(
+    dict,
+    id=st.text(alphabet="abcdef0123456789", min_size=1, max_size=8).map(lambda s: f"pol_{s}"),
+    name=st.text(min_size=1, max_size=20),
+    steps=st.lists(
+        st.builds(
+            dict,
+            target_type=st.sampled_from(["USER", "SCHEDULE", "TEAM"]),
+            target_id=st.text(alphabet="abcdef0123456789", min_size=1, max_size=6),
+            delay_minutes=st.integers(min_value=0, max_value=1440),
+            notify_team_lead_only=st.booleans(),
+            channels=st.none() | st.lists(st.sampled_from(["email", "sms", "push"]), max_size=3),
+        ),
+        max_size=6,
+    ),
+    repeat=st.booleans(),
+    repeat_limit=st.integers(min_value=0, max_value=5),
+    reminder_minutes=st.none() | st.integers(min_value=1, max_value=1440),
+    ack_reminder_minutes=st.none() | st.integers(min_value=1, max_value=10080),
+)
+
+
+@given(copy=STORED)
+def test_a_stored_policy_copy_reads_back_as_it_was_written(copy: dict) -> None:
+    policy = PolicySnapshot.of(copy)
+    assert policy.stored() == copy
+    assert PolicySnapshot.of(policy.stored()) == policy
+    # Reminders follow the status: OPEN and ACKNOWLEDGED have their own, others none.
+    assert policy.reminder_every("OPEN") == copy["reminder_minutes"]
+    assert policy.reminder_every("ACKNOWLEDGED") == copy["ack_reminder_minutes"]
+    assert policy.reminder_every("RESOLVED") is None

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from opsknight import clock
 from opsknight.directory.models import Service
-from opsknight.events.ingest import Outcome, ingest, ingest_batch
+from opsknight.events.ingest import Outcome, ingest, ingest_batch, plan_batch
 from opsknight.events.payload import Event, parse_event
 from opsknight.events.routing import Target
 from opsknight.incidents.models import Alert, Incident, TimelineEvent
@@ -86,3 +86,47 @@ async def test_one_by_one_and_batched_leave_the_same_incidents(
     )
     assert outcomes(together) == outcomes(singly)
     assert await state(batched) == await state(one_by_one)
+
+
+class _Service:
+    def __init__(self, ident: str) -> None:
+        self.id = ident
+
+
+def _target(service_id: str) -> Target:
+    return Target(_Service(service_id), None, "live", {"type": "integration"})  # type: ignore[arg-type]
+
+
+def test_a_batch_is_planned_from_the_keys_active_when_it_began() -> None:
+    a, b = _target("svc_a"), _target("svc_b")
+    held = event("trigger", "flap", 0)
+    held.suspend_seconds = 60
+    items = [
+        (a, event("trigger", "disk", 0)),  # open: none active
+        (a, event("trigger", "disk", 1)),  # fold into the one just opened
+        (b, event("trigger", "disk", 2)),  # another service: its own incident
+        (a, event("acknowledge", "disk", 3)),  # still active once acknowledged
+        (a, event("trigger", "disk", 4)),  # fold
+        (a, event("resolve", "disk", 5)),
+        (a, event("trigger", "disk", 6)),  # resolved: a new incident
+        (a, event("trigger", "cpu", 7)),  # active before the batch: fold
+        (a, event("resolve", "queue", 8)),  # nothing active: a status change all the same
+        (a, held),  # held by a suspend rule: nothing active to fold into
+    ]
+    active = {("svc_a", "cpu", "live")}
+    steps = plan_batch(items, active)
+    assert steps == [
+        "open", "fold", "open", "change", "fold", "change", "open", "fold", "change", "hold",
+    ]  # fmt: skip
+    assert active == {("svc_a", "cpu", "live")}  # the caller's set is left as it was
+    # Planning a batch is planning its events one at a time, the active keys carried on.
+    carried, one_by_one = set(active), []
+    for item in items:
+        (step,) = plan_batch([item], carried)
+        one_by_one.append(step)
+        key = (item[0].service.id, item[1].dedup_key, "live")
+        if step == "open":
+            carried.add(key)
+        elif item[1].action == "resolve":
+            carried.discard(key)
+    assert one_by_one == steps

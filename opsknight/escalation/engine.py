@@ -35,34 +35,35 @@ STOPPING = frozenset({"ACKNOWLEDGED", "RESOLVED", "SNOOZED", "SUPPRESSED"})
 JOB = "escalate"
 
 
-def snapshot(policy: EscalationPolicy) -> dict[str, Any]:
+def snapshot(policy: EscalationPolicy) -> planning.PolicySnapshot:
     """The copy of a policy (with its steps prefetched) an incident keeps."""
-    return {
-        "id": policy.id,
-        "name": policy.name,
-        "repeat": policy.repeat,
-        "repeat_limit": policy.repeat_limit,
-        "reminder_minutes": policy.reminder_minutes,
-        "ack_reminder_minutes": policy.ack_reminder_minutes,
-        "steps": [
-            {
-                "target_type": step.target_type,
-                "target_id": step.target_id,
-                "delay_minutes": step.delay_minutes,
-                "notify_team_lead_only": step.notify_team_lead_only,
-                "channels": step.channels,
-            }
-            for step in sorted(policy.steps, key=lambda s: s.position)  # type: ignore[attr-defined]
-        ],
-    }
+    steps = sorted(policy.steps, key=lambda s: s.position)  # type: ignore[attr-defined]
+    return planning.PolicySnapshot(
+        steps=tuple(
+            planning.StepSnapshot(
+                target_type=step.target_type,
+                target_id=step.target_id,
+                delay_minutes=step.delay_minutes,
+                notify_team_lead_only=step.notify_team_lead_only,
+                channels=None if step.channels is None else tuple(step.channels),
+            )
+            for step in steps
+        ),
+        repeat=policy.repeat,
+        repeat_limit=policy.repeat_limit,
+        id=policy.id,
+        name=policy.name,
+        reminder_minutes=policy.reminder_minutes,
+        ack_reminder_minutes=policy.ack_reminder_minutes,
+    )
 
 
-async def policies_of_services(service_ids: set[str]) -> dict[str, dict[str, Any]]:
+async def policies_of_services(service_ids: set[str]) -> dict[str, planning.PolicySnapshot]:
     """The current policy snapshot of each service that has one (read now, not cached)."""
     policies = await EscalationPolicy.filter(services__id__in=service_ids).prefetch_related(
         "steps", "services"
     )
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, planning.PolicySnapshot] = {}
     for policy in policies:
         copy = snapshot(policy)
         for service in policy.services:  # type: ignore[attr-defined]
@@ -86,8 +87,8 @@ async def arm_new(incidents: list[Incident]) -> None:
         copy = policies.get(incident.service_id)  # type: ignore[attr-defined]
         if copy is None:
             continue
-        incident.escalation_policy_id = copy["id"]
-        incident.policy_snapshot = copy
+        incident.escalation_policy_id = copy.id
+        incident.policy_snapshot = copy.stored()
         incident.escalation_runs = 0
         if incident.status == "SUPPRESSED":
             continue
@@ -96,7 +97,7 @@ async def arm_new(incidents: list[Incident]) -> None:
         await schedule_armed(incident)
 
 
-def _armed(copy: dict[str, Any]) -> dict[str, Any]:
+def _armed(policy: planning.PolicySnapshot) -> dict[str, Any]:
     """Columns that (re)start an escalation at step 1, due now."""
     return {
         "escalation_status": "ACTIVE",
@@ -105,18 +106,18 @@ def _armed(copy: dict[str, Any]) -> dict[str, Any]:
         "escalation_round": 0,
         "escalation_token": ids.new_id("tok"),
         "escalation_due_at": clock.now(),
-        **reminders.armed(copy, "OPEN"),
+        **reminders.armed(policy, "OPEN"),
     }
 
 
 def on_status_change(incident: Incident, target: str) -> dict[str, Any]:
     """Columns to change with a status move: stop on ACK/RESOLVE/SNOOZE/SUPPRESS, start
     again from step 1 on a move back to OPEN (reopen, unacknowledge, snooze end)."""
-    copy = incident.policy_snapshot or {}
-    live = bool(copy) and incident.environment == "live"
+    policy = planning.PolicySnapshot.of(incident.policy_snapshot)
+    live = bool(incident.policy_snapshot) and incident.environment == "live"
     if target == "OPEN" and live:
-        return _armed(copy)
-    columns = reminders.armed(copy if live else {}, target)
+        return _armed(policy)
+    columns = reminders.armed(policy if live else None, target)
     if target in STOPPING and incident.escalation_status == "ACTIVE":
         columns.update(_ended("COMPLETED"))
     return columns
@@ -291,9 +292,9 @@ async def _notify(incident: Incident, number: int, step: dict[str, Any]) -> None
 async def remind(incident: Incident) -> None:
     """Page the people of the incident's current step again (a reminder): in the
     reminder's transaction, after ``reminders.claim_due`` won it."""
-    copy = incident.policy_snapshot or {"steps": []}
+    steps = planning.PolicySnapshot.of(incident.policy_snapshot).steps
     number = incident.current_escalation_step or 0
-    if not 0 < number <= len(copy["steps"]):
+    if not 0 < number <= len(steps):
         return
     await timeline.record(
         incident,
@@ -301,7 +302,7 @@ async def remind(incident: Incident) -> None:
         timeline.SYSTEM,
         {"step": number, "status": incident.status, "count": incident.reminders_sent},
     )
-    await _notify(incident, number, copy["steps"][number - 1])
+    await _notify(incident, number, steps[number - 1].as_dict())
 
 
 async def sweep_reminders(limit: int = 100) -> int:
@@ -318,7 +319,8 @@ async def sweep_reminders(limit: int = 100) -> int:
             async with atomic():
                 incident = await Incident.select_for_update().get(id=incident_id)
                 count = incident.reminders_sent + 1
-                following = reminders.following(incident.policy_snapshot, incident.status, count)
+                policy = planning.PolicySnapshot.of(incident.policy_snapshot)
+                following = reminders.following(policy, incident.status, count)
                 won = await Incident.filter(id=incident_id, reminder_due_at=at).update(
                     reminder_due_at=following, reminders_sent=count
                 )

@@ -30,11 +30,17 @@ class StepSnapshot:
 
 @dataclass(frozen=True)
 class PolicySnapshot:
-    """The copy of its policy an incident took when it opened (stored as JSON)."""
+    """The copy of its policy an incident took when it opened (stored as JSON: ``stored``
+    writes it, ``of`` reads it back)."""
 
     steps: tuple[StepSnapshot, ...]
     repeat: bool = False
     repeat_limit: int = 0
+    id: str | None = None
+    name: str | None = None
+    # Minutes between reminders while OPEN / while ACKNOWLEDGED; None: no reminders.
+    reminder_minutes: int | None = None
+    ack_reminder_minutes: int | None = None
 
     @classmethod
     def of(cls, copy: dict[str, Any] | None) -> PolicySnapshot:
@@ -49,7 +55,33 @@ class PolicySnapshot:
             )
             for s in copy.get("steps") or []
         )
-        return cls(steps, bool(copy.get("repeat")), int(copy.get("repeat_limit") or 0))
+        return cls(
+            steps,
+            bool(copy.get("repeat")),
+            int(copy.get("repeat_limit") or 0),
+            copy.get("id"),
+            copy.get("name"),
+            copy.get("reminder_minutes"),
+            copy.get("ack_reminder_minutes"),
+        )
+
+    def stored(self) -> dict[str, Any]:
+        """The JSON the incident keeps (``policy_snapshot``), as ``of`` reads it."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "repeat": self.repeat,
+            "repeat_limit": self.repeat_limit,
+            "reminder_minutes": self.reminder_minutes,
+            "ack_reminder_minutes": self.ack_reminder_minutes,
+            "steps": [step.as_dict() for step in self.steps],
+        }
+
+    def reminder_every(self, status: str) -> int | None:
+        """Minutes between reminders while the incident has ``status`` (None: none)."""
+        if status == "OPEN":
+            return self.reminder_minutes
+        return self.ack_reminder_minutes if status == "ACKNOWLEDGED" else None
 
 
 @dataclass(frozen=True)

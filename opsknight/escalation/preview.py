@@ -155,7 +155,7 @@ async def escalation_preview(
     policy = await EscalationPolicy.filter(id=policy_id).prefetch_related("steps").first()
     if policy is None:
         return preview
-    copy = engine.snapshot(policy)
+    copy = engine.snapshot(policy).stored()
     preview.policy_id, preview.policy_name = policy.id, policy.name
     preview.steps = await plan_policy(copy, start, urgency)
     preview.ends_at = runs(copy, start)[-1][2]

@@ -63,7 +63,7 @@ async def readiness(principal: Principal) -> tuple[datetime, list[Problem]]:
     schedule_policies: dict[str, set[str]] = {}
     policies = await EscalationPolicy.all().prefetch_related("steps").order_by("name")
     for policy in policies:
-        copy = engine.snapshot(policy)
+        copy = engine.snapshot(policy).stored()
         for number, step in enumerate(copy["steps"], start=1):
             reached, reason = await engine.recipients(step, now)
             if not reached:

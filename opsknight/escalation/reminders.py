@@ -10,22 +10,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from opsknight import clock
+from opsknight.escalation.planning import PolicySnapshot
 
 MAX_REMINDERS = 5
-_SETTING = {"OPEN": "reminder_minutes", "ACKNOWLEDGED": "ack_reminder_minutes"}
 
 
-def _due(copy: dict[str, Any] | None, status: str) -> datetime | None:
-    name = _SETTING.get(status)
-    minutes = (copy or {}).get(name) if name else None
+def _due(policy: PolicySnapshot | None, status: str) -> datetime | None:
+    minutes = policy.reminder_every(status) if policy is not None else None
     return clock.now() + clock.scaled(timedelta(minutes=minutes)) if minutes else None
 
 
-def armed(copy: dict[str, Any] | None, status: str) -> dict[str, Any]:
+def armed(policy: PolicySnapshot | None, status: str) -> dict[str, Any]:
     """Columns for an incident entering ``status``: its first reminder, if any."""
-    return {"reminder_due_at": _due(copy, status), "reminders_sent": 0}
+    return {"reminder_due_at": _due(policy, status), "reminders_sent": 0}
 
 
-def following(copy: dict[str, Any] | None, status: str, sent: int) -> datetime | None:
+def following(policy: PolicySnapshot | None, status: str, sent: int) -> datetime | None:
     """When the next reminder is due after ``sent`` of them, or None once the bound is hit."""
-    return None if sent >= MAX_REMINDERS else _due(copy, status)
+    return None if sent >= MAX_REMINDERS else _due(policy, status)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
@@ -225,21 +225,24 @@ class _BatchWriter:
             if key in self.active:
                 self.active[key] = row
 
-    def trigger(self, target: Target, event: Event) -> Outcome:
-        key = _key(target, event)
-        incident = self.active.get(key)
-        if incident is None:
-            incident = _incident(target, event)
-            self.active[key] = incident
-            self.new_incidents.append(incident)
-            self.new_ids.add(incident.id)
-            alert = _alert(incident, target, event, "opened")
-            self.alerts.append(alert)
-            self.entries.append(_created_entry(incident, target, event, alert))
-            for note, entry in _rule_notes(incident, event):
-                self.notes.append(note)
-                self.entries.append(entry)
-            return Outcome("triggered", event.dedup_key, incident)
+    def open(self, target: Target, event: Event) -> Outcome:
+        """A trigger that opens a new incident."""
+        incident = _incident(target, event)
+        self.active[_key(target, event)] = incident
+        self.new_incidents.append(incident)
+        self.new_ids.add(incident.id)
+        alert = _alert(incident, target, event, "opened")
+        self.alerts.append(alert)
+        self.entries.append(_created_entry(incident, target, event, alert))
+        for note, entry in _rule_notes(incident, event):
+            self.notes.append(note)
+            self.entries.append(entry)
+        return Outcome("triggered", event.dedup_key, incident)
+
+    def fold(self, target: Target, event: Event) -> Outcome:
+        """A trigger that folds into the incident active for its key."""
+        incident = self.active[_key(target, event)]
+        assert incident is not None, "planned as a fold: an incident is active"
         alert = _alert(incident, target, event, "deduplicated")
         self.alerts.append(alert)
         self.entries.append(
@@ -300,8 +303,36 @@ class _BatchWriter:
         self.folded, self.incidents = Counter(), {}
 
 
+# What an event of a batch does: open a new incident, fold into the active one, be held
+# by a suspend rule, or change a status (acknowledge or resolve, the active incident or
+# none).
+Step = Literal["open", "fold", "hold", "change"]
+
+
+def plan_batch(items: list[tuple[Target, Event]], active: set[ActiveKey]) -> list[Step]:
+    """What each event of a batch does, in order, given the keys that had an active
+    incident when the batch began. Pure: the writer then carries the plan out."""
+    active = set(active)
+    steps: list[Step] = []
+    for target, event in items:
+        key = _key(target, event)
+        if event.action != "trigger":
+            steps.append("change")
+            if event.action == "resolve":
+                active.discard(key)  # resolved, or none was active
+        elif key in active:
+            steps.append("fold")
+        elif event.suspend_seconds:
+            steps.append("hold")
+        else:
+            steps.append("open")
+            active.add(key)
+    return steps
+
+
 async def ingest_batch(items: list[tuple[Target, Event]]) -> list[Outcome]:
-    """Apply many events in order in one transaction, with bulk writes.
+    """Apply many events in order in one transaction, with bulk writes: load the active
+    incidents, plan (``plan_batch``), write.
 
     Raises IntegrityError when another process won a dedup race meanwhile; the caller
     then retries the events one by one with ``ingest``.
@@ -310,25 +341,25 @@ async def ingest_batch(items: list[tuple[Target, Event]]) -> list[Outcome]:
     outcomes: list[Outcome] = []
     async with atomic():
         await writer.load_active(items)
-        for target, event in items:
-            key = _key(target, event)
-            if event.action == "trigger" and not (
-                event.suspend_seconds and writer.active[key] is None
-            ):
-                outcomes.append(writer.trigger(target, event))
-                continue
-            if event.action == "trigger":  # held by a suspend rule
+        known = {key for key, incident in writer.active.items() if incident is not None}
+        for step, (target, event) in zip(plan_batch(items, known), items, strict=True):
+            if step == "open":
+                outcomes.append(writer.open(target, event))
+            elif step == "fold":
+                outcomes.append(writer.fold(target, event))
+            elif step == "hold":
                 await writer.flush()
                 await suspend.hold(target, event)
                 outcomes.append(Outcome("suspended", event.dedup_key, None))
-                continue
-            # Status changes write at once: flush what came before, keep the order.
-            await writer.flush()
-            partial = writer.active.get(key)
-            # Status changes need the whole row.
-            incident = None if partial is None else await _reload(partial)
-            outcome = await _acknowledge_or_resolve(target, event, incident)
-            writer.active[key] = None if outcome.action == "resolved" else incident
-            outcomes.append(outcome)
+            else:
+                # Status changes write at once (flushing what came before, to keep the
+                # order) and need the whole row.
+                await writer.flush()
+                key = _key(target, event)
+                partial = writer.active.get(key)
+                incident = None if partial is None else await _reload(partial)
+                outcome = await _acknowledge_or_resolve(target, event, incident)
+                writer.active[key] = None if outcome.action == "resolved" else incident
+                outcomes.append(outcome)
         await writer.flush()
     return outcomes
