@@ -17,6 +17,7 @@ from opsknight.graphql.types.enums import (
     TeamRole,
     UserStatus,
 )
+from opsknight.graphql.types.rows import from_row
 
 
 @strawberry.type
@@ -35,17 +36,7 @@ class User:
 
     @classmethod
     def from_row(cls, row: Any) -> User:
-        return cls(
-            id=strawberry.ID(row.id),
-            name=row.name,
-            email=row.email,
-            role=Role(row.role),
-            status=UserStatus(row.status),
-            time_zone=row.time_zone,
-            handoff_notices=row.handoff_notices,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+        return from_row(cls, row)
 
 
 async def load_user(info: Info, user_id: str | None) -> User | None:
@@ -79,14 +70,7 @@ class Team:
 
     @classmethod
     def from_row(cls, row: Any) -> Team:
-        return cls(
-            id=strawberry.ID(row.id),
-            name=row.name,
-            description=row.description,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            lead_id=row.lead_id,
-        )
+        return from_row(cls, row)
 
     @strawberry.field
     async def lead(self, info: Info) -> User | None:
@@ -159,17 +143,7 @@ class EscalationPolicy:
 
     @classmethod
     def from_row(cls, row: Any) -> EscalationPolicy:
-        return cls(
-            id=strawberry.ID(row.id),
-            name=row.name,
-            description=row.description,
-            repeat=row.repeat,
-            repeat_limit=row.repeat_limit,
-            reminder_minutes=row.reminder_minutes,
-            ack_reminder_minutes=row.ack_reminder_minutes,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+        return from_row(cls, row)
 
     @strawberry.field(description="In order; each step's delay is the wait before the next.")
     async def steps(self, info: Info) -> list[EscalationStep]:

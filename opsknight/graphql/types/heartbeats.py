@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 
 from opsknight.graphql.context import Info
+from opsknight.graphql.types.rows import from_row
 
 
 @strawberry.type
@@ -33,12 +34,7 @@ class Heartbeat:
 
     @classmethod
     def from_row(cls, row: Any) -> Heartbeat:
-        return cls(
-            id=strawberry.ID(row.id), service_id=strawberry.ID(row.service_id), name=row.name,
-            interval_seconds=row.interval_seconds, grace_seconds=row.grace_seconds,
-            status=row.status, last_ping_at=row.last_ping_at, due_at=row.due_at,
-            created_at=row.created_at, updated_at=row.updated_at, token_value=row.token,
-        )  # fmt: skip
+        return from_row(cls, row, token_value=row.token)
 
 
 @strawberry.input

@@ -28,6 +28,7 @@ from opsknight.graphql.types.enums import (
     Priority,
     Urgency,
 )
+from opsknight.graphql.types.rows import from_row
 from opsknight.graphql.types.rules import Page
 from opsknight.incidents import queries
 from opsknight.incidents import timeline as timeline_rules
@@ -65,13 +66,7 @@ class TimelineEvent:
 
     @classmethod
     def from_row(cls, row: Any) -> TimelineEvent:
-        return cls(
-            id=strawberry.ID(row.id),
-            type=row.type,
-            timestamp=row.timestamp,
-            actor=Actor(**timeline_rules.actor_of(row)),
-            details=row.details,
-        )
+        return from_row(cls, row, actor=Actor(**timeline_rules.actor_of(row)))
 
 
 @strawberry.type(description="One page to one person through one contact method.")
@@ -114,13 +109,7 @@ class Note:
 
     @classmethod
     def from_row(cls, row: Any) -> Note:
-        return cls(
-            id=strawberry.ID(row.id),
-            content=row.content,
-            is_internal=row.is_internal,
-            created_at=row.created_at,
-            author_id=row.author_id,
-        )
+        return from_row(cls, row)
 
     @strawberry.field
     async def author(self, info: Info) -> User | None:

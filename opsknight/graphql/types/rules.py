@@ -8,6 +8,8 @@ from typing import Any, cast
 import strawberry
 from strawberry.scalars import JSON
 
+from opsknight.graphql.types.rows import from_row
+
 
 @strawberry.type
 class EventRule:
@@ -28,13 +30,7 @@ class EventRule:
 
     @classmethod
     def from_row(cls, row: Any) -> EventRule:
-        return cls(
-            id=strawberry.ID(row.id),
-            service_id=strawberry.ID(row.service_id) if row.service_id else None,
-            position=row.position, description=row.description, conditions=row.conditions,
-            actions=row.actions, disabled=row.disabled, created_at=row.created_at,
-            updated_at=row.updated_at,
-        )  # fmt: skip
+        return from_row(cls, row)
 
 
 @strawberry.input

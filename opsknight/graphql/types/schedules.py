@@ -10,6 +10,7 @@ import strawberry
 
 from opsknight.graphql.context import Info
 from opsknight.graphql.types.directory import Team, User, load_team, load_user
+from opsknight.graphql.types.rows import from_row
 from opsknight.schedules import oncall
 from opsknight.schedules.rotation import Shift
 
@@ -133,15 +134,7 @@ class Schedule:
 
     @classmethod
     def from_row(cls, row: Any) -> Schedule:
-        return cls(
-            id=strawberry.ID(row.id),
-            name=row.name,
-            description=row.description,
-            time_zone=row.time_zone,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            team_id=row.team_id,
-        )
+        return from_row(cls, row)
 
     @strawberry.field
     async def team(self, info: Info) -> Team | None:
@@ -174,15 +167,7 @@ class ScheduleOverride:
 
     @classmethod
     def from_row(cls, row: Any) -> ScheduleOverride:
-        return cls(
-            id=strawberry.ID(row.id),
-            start=row.start,
-            end=row.end,
-            created_at=row.created_at,
-            schedule_id=strawberry.ID(row.schedule_id),
-            user_id=row.user_id,
-            replaces_user_id=row.replaces_user_id,
-        )
+        return from_row(cls, row)
 
     @strawberry.field
     async def user(self, info: Info) -> User | None:

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from opsknight.directory import contact_methods
+from opsknight.graphql.types.rows import from_row
 
 
 @strawberry.type
@@ -31,20 +32,7 @@ class Webhook:
 
     @classmethod
     def from_row(cls, row: Any) -> Webhook:
-        return cls(
-            id=strawberry.ID(row.id),
-            name=row.name,
-            url=row.url,
-            format=row.format,
-            events=list(row.events),
-            enabled=row.enabled,
-            include_test=row.include_test,
-            service_ids=None if row.service_ids is None else list(row.service_ids),
-            consecutive_failures=row.consecutive_failures,
-            disabled_reason=row.disabled_reason,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+        return from_row(cls, row)
 
 
 @strawberry.type
@@ -71,21 +59,9 @@ class WebhookDelivery:
 
     @classmethod
     def from_row(cls, row: Any) -> WebhookDelivery:
-        return cls(
-            id=strawberry.ID(row.id),
-            event=row.event,
-            event_id=row.event_id,
-            incident_id=None if row.incident_id is None else strawberry.ID(row.incident_id),
-            status=row.status,
-            attempts=row.attempts,
-            last_status_code=row.last_status_code,
-            last_error=row.last_error,
-            created_at=row.created_at,
-            delivered_at=row.delivered_at,
-            # A pending delivery shows when it is next tried; others have no next attempt.
-            next_attempt_at=row.next_attempt_at if row.status == "pending" else None,
-            payload=row.payload,
-        )
+        # A pending delivery shows when it is next tried; others have no next attempt.
+        pending = row.status == "pending"
+        return from_row(cls, row, next_attempt_at=row.next_attempt_at if pending else None)
 
 
 @strawberry.input
@@ -118,13 +94,7 @@ class ContactMethod:
 
     @classmethod
     def from_row(cls, row: Any) -> ContactMethod:
-        return cls(
-            id=strawberry.ID(row.id),
-            user_id=strawberry.ID(row.user_id),
-            type=row.type,
-            address=contact_methods.shown_address(row),
-            created_at=row.created_at,
-        )
+        return from_row(cls, row, address=contact_methods.shown_address(row))
 
 
 @strawberry.type
