@@ -116,6 +116,9 @@ async def test_heartbeats_are_checked_and_their_token_is_for_administrators(
     assert refused.status_code == 403
     changed = await admin.patch(f"/api/heartbeats/{beat['id']}", {"interval_seconds": 120})
     assert changed.json()["data"]["interval_seconds"] == 120
+    # What a PATCH does not name stays as it was.
+    assert changed.json()["data"]["name"] == "Batch"
+    assert changed.json()["data"]["grace_seconds"] == beat["grace_seconds"]
     listed = await admin.get("/api/heartbeats", params={"service_id": service["id"]})
     assert [b["id"] for b in listed.json()["data"]] == [beat["id"]]
     assert (await admin.delete(f"/api/heartbeats/{beat['id']}")).status_code == 200

@@ -8,8 +8,8 @@ whichever process's sweeper sees it first.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
 
 from opsknight import clock, validation
 from opsknight.audit import service as audit
@@ -21,6 +21,7 @@ from opsknight.events.ingest import Outcome, ingest
 from opsknight.events.payload import parse_event
 from opsknight.events.routing import Target
 from opsknight.heartbeats.models import Heartbeat
+from opsknight.inputs import UNSET, Unset
 from opsknight.paging import Page, page_of
 from opsknight.records import get_or_404
 from opsknight.transaction import atomic
@@ -39,32 +40,43 @@ def _window(heartbeat: Heartbeat) -> timedelta:
     return clock.scaled(timedelta(seconds=heartbeat.interval_seconds + heartbeat.grace_seconds))
 
 
-def _apply(heartbeat: Heartbeat, fields: dict[str, Any]) -> None:
-    if "name" in fields:
-        heartbeat.name = validation.text(fields["name"], "name", max_length=255)
-    if fields.get("interval_seconds") is not None:
+@dataclass(frozen=True)
+class HeartbeatFields:
+    """What creating or changing a heartbeat takes (UNSET: not sent)."""
+
+    service_id: str | Unset | None = UNSET  # on create only
+    name: str | Unset | None = UNSET
+    interval_seconds: int | Unset | None = UNSET
+    grace_seconds: int | Unset | None = UNSET
+
+
+def _apply(heartbeat: Heartbeat, fields: HeartbeatFields) -> None:
+    if fields.name is not UNSET:
+        heartbeat.name = validation.text(fields.name, "name", max_length=255)
+    if fields.interval_seconds is not UNSET and fields.interval_seconds is not None:
         heartbeat.interval_seconds = validation.number(
-            fields["interval_seconds"], "interval_seconds", minimum=MIN_INTERVAL,
+            fields.interval_seconds, "interval_seconds", minimum=MIN_INTERVAL,
             maximum=MAX_INTERVAL,
         )  # fmt: skip
-    if fields.get("grace_seconds") is not None:
+    if fields.grace_seconds is not UNSET and fields.grace_seconds is not None:
         heartbeat.grace_seconds = validation.number(
-            fields["grace_seconds"], "grace_seconds", minimum=0, maximum=MAX_GRACE
+            fields.grace_seconds, "grace_seconds", minimum=0, maximum=MAX_GRACE
         )
 
 
-async def create_heartbeat(principal: Principal, fields: dict[str, Any]) -> Heartbeat:
+async def create_heartbeat(principal: Principal, fields: HeartbeatFields) -> Heartbeat:
     principal.require("services:write")
+    service_id = str(fields.service_id or "")
     service = validation.referenced(
-        await Service.get_or_none(id=str(fields.get("service_id") or "")),
-        str(fields.get("service_id")), "service_id", "service",
-    )  # fmt: skip
+        await Service.get_or_none(id=service_id), service_id or "None", "service_id", "service"
+    )
     now = clock.now()
     heartbeat = Heartbeat(service=service, token=keys.integration_key(), created_at=now,
                           updated_at=now, interval_seconds=0)  # fmt: skip
-    interval = fields.get("interval_seconds")
+    interval = None if fields.interval_seconds is UNSET else fields.interval_seconds
     validation.number(interval, "interval_seconds", minimum=MIN_INTERVAL, maximum=MAX_INTERVAL)
-    _apply(heartbeat, {"name": fields.get("name"), **fields})
+    # A heartbeat always has a name: one not sent is checked as missing.
+    _apply(heartbeat, replace(fields, name=None) if fields.name is UNSET else fields)
     heartbeat.due_at = now + _window(heartbeat)
     async with atomic():
         await heartbeat.save()
@@ -74,7 +86,7 @@ async def create_heartbeat(principal: Principal, fields: dict[str, Any]) -> Hear
 
 
 async def update_heartbeat(
-    principal: Principal, heartbeat_id: str, fields: dict[str, Any]
+    principal: Principal, heartbeat_id: str, fields: HeartbeatFields
 ) -> Heartbeat:
     principal.require("services:write")
     async with atomic():

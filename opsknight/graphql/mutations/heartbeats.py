@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from opsknight import inputs
 from opsknight.graphql.context import Info
 from opsknight.graphql.types.common import Deleted, provided
 from opsknight.graphql.types.heartbeats import Heartbeat, HeartbeatInput, Ping
@@ -14,14 +15,16 @@ from opsknight.heartbeats import service
 class HeartbeatMutation:
     @strawberry.mutation
     async def create_heartbeat(self, info: Info, input: HeartbeatInput) -> Heartbeat:
-        row = await service.create_heartbeat(info.context.principal(), provided(input))
+        fields = inputs.of(service.HeartbeatFields, provided(input))
+        row = await service.create_heartbeat(info.context.principal(), fields)
         return Heartbeat.from_row(row)
 
     @strawberry.mutation
     async def update_heartbeat(
         self, info: Info, id: strawberry.ID, input: HeartbeatInput
     ) -> Heartbeat:
-        row = await service.update_heartbeat(info.context.principal(), id, provided(input))
+        fields = inputs.of(service.HeartbeatFields, provided(input))
+        row = await service.update_heartbeat(info.context.principal(), id, fields)
         return Heartbeat.from_row(row)
 
     @strawberry.mutation(description="An incident it opened stays open.")
