@@ -11,6 +11,7 @@ for a person to decide.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from opsknight.escalation import engine
 from opsknight.incidents import timeline
 from opsknight.incidents.commands import move_status
 from opsknight.incidents.models import Incident
+from opsknight.inputs import UNSET, Unset
 from opsknight.maintenance.models import MaintenanceWindow
 from opsknight.maintenance.spans import DAYS, Definition, ends_between, span_at
 from opsknight.paging import Page, page_of
@@ -107,32 +109,52 @@ def _start_time(value: Any) -> str:
     return parsed.strftime("%H:%M")
 
 
-async def _apply(window: MaintenanceWindow, fields: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class WindowFields:
+    """What creating or changing a maintenance window takes (UNSET: not sent; None
+    clears ``until`` and the one-off span)."""
+
+    name: str | Unset | None = UNSET
+    service_ids: list[str] | Unset | None = UNSET
+    starts_at: datetime | Unset | None = UNSET
+    ends_at: datetime | Unset | None = UNSET
+    days: list[str] | Unset | None = UNSET
+    start_time: str | Unset | None = UNSET
+    duration_minutes: int | Unset | None = UNSET
+    time_zone: str | Unset | None = UNSET
+    until: datetime | Unset | None = UNSET
+    resolve_on_end: bool | Unset | None = UNSET
+    reopen_on_end: bool | Unset | None = UNSET
+
+
+async def _apply(window: MaintenanceWindow, fields: WindowFields) -> None:
     """Check and set the given fields, then the whole window's consistency."""
-    if "name" in fields:
-        window.name = validation.text(fields["name"], "name", max_length=255)
-    if "service_ids" in fields:
-        window.service_ids = await _services(fields["service_ids"])
+    if fields.name is not UNSET:
+        window.name = validation.text(fields.name, "name", max_length=255)
+    if fields.service_ids is not UNSET:
+        window.service_ids = await _services(fields.service_ids)
     for name in ("starts_at", "ends_at", "until"):
-        if name in fields:
-            setattr(window, name, None if fields[name] is None else _instant(fields[name], name))
-    if fields.get("days") is not None:
-        days = fields["days"]
+        value = getattr(fields, name)
+        if value is not UNSET:
+            setattr(window, name, None if value is None else _instant(value, name))
+    if fields.days is not UNSET and fields.days is not None:
+        days = fields.days
         if not isinstance(days, list) or not days:
             raise ValidationFailed("days must list at least one of " + ", ".join(DAYS),
                                    field="days")  # fmt: skip
         window.days = [validation.choice(str(d).upper(), "days", DAYS) for d in days]
-    if fields.get("start_time") is not None:
-        window.start_time = _start_time(fields["start_time"])
-    if fields.get("duration_minutes") is not None:
+    if fields.start_time is not UNSET and fields.start_time is not None:
+        window.start_time = _start_time(fields.start_time)
+    if fields.duration_minutes is not UNSET and fields.duration_minutes is not None:
         window.duration_minutes = validation.number(
-            fields["duration_minutes"], "duration_minutes", minimum=1, maximum=MAX_MINUTES
+            fields.duration_minutes, "duration_minutes", minimum=1, maximum=MAX_MINUTES
         )
-    if fields.get("time_zone") is not None:
-        window.time_zone = validation.time_zone(fields["time_zone"])
+    if fields.time_zone is not UNSET and fields.time_zone is not None:
+        window.time_zone = validation.time_zone(fields.time_zone)
     for name in ("resolve_on_end", "reopen_on_end"):
-        if fields.get(name) is not None:
-            setattr(window, name, bool(fields[name]))
+        value = getattr(fields, name)
+        if value is not UNSET and value is not None:
+            setattr(window, name, bool(value))
     _check_whole(window)
 
 
@@ -177,12 +199,13 @@ async def _no_overlap(window: MaintenanceWindow) -> None:
             )  # fmt: skip
 
 
-async def create_window(principal: Principal, fields: dict[str, Any]) -> MaintenanceWindow:
+async def create_window(principal: Principal, fields: WindowFields) -> MaintenanceWindow:
     principal.require("maintenance:write")
     now = clock.now()
     window = MaintenanceWindow(created_at=now, updated_at=now)
-    await _apply(window, {"name": fields.get("name"), "service_ids": fields.get("service_ids"),
-                          **fields})  # fmt: skip
+    # A window always has a name and services: ones not sent are checked as missing.
+    required = {k: None for k in ("name", "service_ids") if getattr(fields, k) is UNSET}
+    await _apply(window, replace(fields, **required))
     async with atomic():
         await _no_overlap(window)
         # Spans that ended before the window existed have nothing to do.
@@ -195,7 +218,7 @@ async def create_window(principal: Principal, fields: dict[str, Any]) -> Mainten
 
 
 async def update_window(
-    principal: Principal, window_id: str, fields: dict[str, Any]
+    principal: Principal, window_id: str, fields: WindowFields
 ) -> MaintenanceWindow:
     principal.require("maintenance:write")
     async with atomic():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from opsknight import inputs
 from opsknight.graphql.context import Info
 from opsknight.graphql.types.common import Deleted, provided
 from opsknight.graphql.types.maintenance import MaintenanceWindow, MaintenanceWindowInput
@@ -16,14 +17,18 @@ class MaintenanceMutation:
     async def create_maintenance_window(
         self, info: Info, input: MaintenanceWindowInput
     ) -> MaintenanceWindow:
-        row = await service.create_window(info.context.principal(), provided(input))
+        row = await service.create_window(
+            info.context.principal(), inputs.of(service.WindowFields, provided(input))
+        )
         return MaintenanceWindow.from_row(row)
 
     @strawberry.mutation
     async def update_maintenance_window(
         self, info: Info, id: strawberry.ID, input: MaintenanceWindowInput
     ) -> MaintenanceWindow:
-        row = await service.update_window(info.context.principal(), id, provided(input))
+        row = await service.update_window(
+            info.context.principal(), id, inputs.of(service.WindowFields, provided(input))
+        )
         return MaintenanceWindow.from_row(row)
 
     @strawberry.mutation(description="Its incidents stay as they are.")
