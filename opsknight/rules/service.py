@@ -20,6 +20,7 @@ from opsknight.directory.models import Service
 from opsknight.errors import ValidationFailed
 from opsknight.events.payload import Event
 from opsknight.events.routing import Target
+from opsknight.inputs import UNSET, Unset
 from opsknight.paging import Page, page_of
 from opsknight.records import get_or_404
 from opsknight.rules import matching
@@ -74,19 +75,31 @@ def _path(routes: dict[str, set[str]], start: str, goal: str) -> list[str] | Non
     return None
 
 
-def _apply(rule: EventRule, fields: dict[str, Any]) -> None:
-    if "description" in fields:
+@dataclass(frozen=True)
+class RuleFields:
+    """What creating or changing an event rule takes (UNSET: not sent)."""
+
+    service_id: str | Unset | None = UNSET  # on create only; None: a global rule
+    position: int | Unset | None = UNSET
+    description: str | Unset | None = UNSET
+    conditions: Any = UNSET  # JSON, checked by rules/matching.py
+    actions: Any = UNSET
+    disabled: bool | Unset | None = UNSET
+
+
+def _apply(rule: EventRule, fields: RuleFields) -> None:
+    if fields.description is not UNSET:
         rule.description = (
-            validation.optional_text(fields["description"], "description", max_length=255) or ""
+            validation.optional_text(fields.description, "description", max_length=255) or ""
         )
-    if "conditions" in fields:
-        rule.conditions = matching.checked_conditions(fields["conditions"])
-    if "actions" in fields:
-        rule.actions = matching.checked_actions(fields["actions"])
-    if fields.get("disabled") is not None:
-        if not isinstance(fields["disabled"], bool):
+    if fields.conditions is not UNSET:
+        rule.conditions = matching.checked_conditions(fields.conditions)
+    if fields.actions is not UNSET:
+        rule.actions = matching.checked_actions(fields.actions)
+    if fields.disabled is not UNSET and fields.disabled is not None:
+        if not isinstance(fields.disabled, bool):
             raise ValidationFailed("disabled must be true or false", field="disabled")
-        rule.disabled = fields["disabled"]
+        rule.disabled = fields.disabled
 
 
 async def _place(rule: EventRule, position: Any) -> None:
@@ -117,9 +130,9 @@ async def _renumber(ordered: list[EventRule], unsaved: EventRule | None = None) 
                 await each.save(update_fields=["position"])
 
 
-async def create_rule(principal: Principal, fields: dict[str, Any]) -> EventRule:
+async def create_rule(principal: Principal, fields: RuleFields) -> EventRule:
     principal.require("services:write")
-    service_id = fields.get("service_id")
+    service_id = None if fields.service_id is UNSET else fields.service_id
     now = clock.now()
     rule = EventRule(created_at=now, updated_at=now, description="")
     rule.position = None  # type: ignore[assignment]
@@ -130,12 +143,12 @@ async def create_rule(principal: Principal, fields: dict[str, Any]) -> EventRule
         rule.service_id = service.id
     else:
         rule.service_id = None
-    if "actions" not in fields:
+    if fields.actions is UNSET:
         raise ValidationFailed("actions is required", field="actions")
     _apply(rule, fields)
     async with atomic():
         await _check_routes(rule)
-        await _place(rule, fields.get("position"))
+        await _place(rule, None if fields.position is UNSET else fields.position)
         await rule.save()
         await audit.record(principal, "event_rule.created", "event_rule", rule.id, None,
                            audit.snapshot(rule, AUDITED))  # fmt: skip
@@ -143,15 +156,15 @@ async def create_rule(principal: Principal, fields: dict[str, Any]) -> EventRule
     return rule
 
 
-async def update_rule(principal: Principal, rule_id: str, fields: dict[str, Any]) -> EventRule:
+async def update_rule(principal: Principal, rule_id: str, fields: RuleFields) -> EventRule:
     principal.require("services:write")
     async with atomic():
         rule = await get_or_404(EventRule, rule_id, "event rule")
         before = audit.snapshot(rule, AUDITED)
         _apply(rule, fields)
         await _check_routes(rule)
-        if fields.get("position") is not None:
-            await _place(rule, fields["position"])
+        if fields.position is not UNSET and fields.position is not None:
+            await _place(rule, fields.position)
         rule.updated_at = clock.now()
         await rule.save()
         await audit.record(principal, "event_rule.updated", "event_rule", rule.id, before,
