@@ -135,7 +135,7 @@ async def run_demo() -> DemoResult:
         )
     if not await Webhook.filter(url=f"{ECHO}/webhooks").exists():
         await webhooks.create_webhook(
-            me, {"url": f"{ECHO}/webhooks", "name": "Local echo", "events": ["*"]}
+            me, webhooks.WebhookFields(url=f"{ECHO}/webhooks", name="Local echo", events=["*"])
         )
 
     for dedup_key, service_name, title, urgency, status in INCIDENTS:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +12,7 @@ from opsknight.audit import service as audit
 from opsknight.auth.principal import Principal
 from opsknight.directory.models import Service
 from opsknight.errors import NotFound, ValidationFailed
+from opsknight.inputs import UNSET, Unset
 from opsknight.paging import Page, page_of
 from opsknight.records import get_or_404
 from opsknight.transaction import atomic
@@ -75,24 +76,38 @@ async def _service_ids(raw: Any) -> list[str] | None:
     return wanted or None
 
 
-async def _apply(webhook: Webhook, fields: dict[str, Any]) -> None:
-    if "url" in fields:
-        url = validation.http_url(fields["url"], "url")
+@dataclass(frozen=True)
+class WebhookFields:
+    """What creating or changing a webhook takes (UNSET: not sent)."""
+
+    url: str | Unset | None = UNSET
+    name: str | Unset | None = UNSET
+    format: str | Unset | None = UNSET
+    secret: str | Unset | None = UNSET  # on create only
+    events: list[str] | Unset | None = UNSET
+    enabled: bool | Unset | None = UNSET
+    include_test: bool | Unset | None = UNSET
+    service_ids: list[str] | Unset | None = UNSET
+
+
+async def _apply(webhook: Webhook, fields: WebhookFields) -> None:
+    if fields.url is not UNSET:
+        url = validation.http_url(fields.url, "url")
         webhook.url = await guard.checked_url(url, "url")
-    if "name" in fields:
-        webhook.name = validation.optional_text(fields["name"], "name", max_length=100)
-    if fields.get("format") is not None:
-        webhook.format = validation.choice(fields["format"], "format", FORMATS)
-        if "events" not in fields:
+    if fields.name is not UNSET:
+        webhook.name = validation.optional_text(fields.name, "name", max_length=100)
+    if fields.format is not UNSET and fields.format is not None:
+        webhook.format = validation.choice(fields.format, "format", FORMATS)
+        if fields.events is UNSET:
             webhook.events = _events(webhook.events, webhook.format)
-    if "events" in fields:
-        webhook.events = _events(fields["events"], webhook.format)
-    if "service_ids" in fields:
-        webhook.service_ids = await _service_ids(fields["service_ids"])
-    if fields.get("include_test") is not None:
-        webhook.include_test = bool(fields["include_test"])
-    if fields.get("enabled") is not None:
-        enabled = bool(fields["enabled"])
+    if fields.events is not UNSET:
+        webhook.events = _events(fields.events, webhook.format)
+    if fields.service_ids is not UNSET:
+        webhook.service_ids = await _service_ids(fields.service_ids)
+    if fields.include_test is not UNSET and fields.include_test is not None:
+        webhook.include_test = bool(fields.include_test)
+    if fields.enabled is not UNSET and fields.enabled is not None:
+        enabled = bool(fields.enabled)
         if enabled and not webhook.enabled:  # re-enabled: a fresh run of failures
             webhook.consecutive_failures = 0
             webhook.disabled_reason = None
@@ -104,14 +119,15 @@ AUDITED = (
 )  # fmt: skip
 
 
-async def create_webhook(principal: Principal, fields: dict[str, Any]) -> IssuedSecret:
+async def create_webhook(principal: Principal, fields: WebhookFields) -> IssuedSecret:
     principal.require("webhooks:write")
-    if fields.get("url") is None:
+    if fields.url is UNSET or fields.url is None:
         raise ValidationFailed("url is required", field="url", reason="required")
     now = clock.now()
-    secret = new_secret() if fields.get("secret") is None else _secret(fields["secret"])
+    given_secret = None if fields.secret is UNSET else fields.secret
+    secret = new_secret() if given_secret is None else _secret(given_secret)
     webhook = Webhook(secret=secret, created_at=now, updated_at=now, events=["*"])
-    await _apply(webhook, {"events": ["*"], **fields})
+    await _apply(webhook, replace(fields, events=["*"]) if fields.events is UNSET else fields)
     async with atomic():
         await webhook.save()
         await audit.record(principal, "webhook.created", "webhook", webhook.id, None,
@@ -131,9 +147,9 @@ async def list_webhooks(
     return await page_of(Webhook.all(), limit, offset, "created_at", "id")
 
 
-async def update_webhook(principal: Principal, webhook_id: str, fields: dict[str, Any]) -> Webhook:
+async def update_webhook(principal: Principal, webhook_id: str, fields: WebhookFields) -> Webhook:
     principal.require("webhooks:write")
-    if fields.get("secret") is not None:
+    if fields.secret is not UNSET and fields.secret is not None:
         raise ValidationFailed(
             "secret is set on create; change it with POST /api/webhooks/{id}/rotate-secret",
             field="secret",

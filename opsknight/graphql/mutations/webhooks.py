@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from opsknight import inputs
 from opsknight.directory import contact_methods, notification_rules
 from opsknight.graphql.context import Info
 from opsknight.graphql.types.common import Deleted, provided
@@ -31,11 +32,17 @@ def _issued(issued: service.IssuedSecret) -> IssuedWebhook:
 class WebhookMutation:
     @strawberry.mutation
     async def create_webhook(self, info: Info, input: WebhookInput) -> IssuedWebhook:
-        return _issued(await service.create_webhook(info.context.principal(), provided(input)))
+        return _issued(
+            await service.create_webhook(
+                info.context.principal(), inputs.of(service.WebhookFields, provided(input))
+            )
+        )
 
     @strawberry.mutation
     async def update_webhook(self, info: Info, id: strawberry.ID, input: WebhookInput) -> Webhook:
-        row = await service.update_webhook(info.context.principal(), id, provided(input))
+        row = await service.update_webhook(
+            info.context.principal(), id, inputs.of(service.WebhookFields, provided(input))
+        )
         return Webhook.from_row(row)
 
     @strawberry.mutation
