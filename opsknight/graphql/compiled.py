@@ -3,9 +3,9 @@
 The REST routes run fixed documents, parsed and validated once (``schema.prepare``), whose
 variables the adapter has already checked against their types. For the plainest of them,
 graphql-core's general executor spends more time setting up and tearing down its machinery
-than the resolver takes: about 200 µs of an Events API request's 700 (docs/benchmarks.md,
-"Hot path"). ``compile_operation`` turns such a document into a plan that executes it
-directly:
+than the resolver takes: about 225 µs of an Events API request's 795 (docs/benchmarks.md,
+"Hot path, one core"). ``compile_operation`` turns such a document into a plan that
+executes it directly:
 
 - the root field's resolver is the one the schema built (Strawberry's, with its permission
   classes and field extensions), called with the arguments graphql-core would pass:
@@ -16,8 +16,8 @@ directly:
 A document is plain when it has one operation with one root field, and every field below
 it has no arguments and no directives, is no fragment and no ``__typename``, and has no
 abstract type (interfaces and unions would need type resolution). Anything else runs
-through graphql-core's executor, as it does whenever a schema extension watches execution
-(``OpsKnightSchema.execute_rest``). Errors come back as graphql-core reports them: the
+through graphql-core's executor, and every document through Strawberry's ``execute`` once
+a schema extension is installed (``OpsKnightSchema.execute_rest``). Errors come back as graphql-core reports them: the
 first error of the operation, located at its field, with ``data`` None (REST answers with
 the first error whatever the data).
 """
