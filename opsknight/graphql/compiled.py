@@ -17,9 +17,9 @@ A document is plain when it has one operation with one root field, and every fie
 it has no arguments and no directives, is no fragment and no ``__typename``, and has no
 abstract type (interfaces and unions would need type resolution). Anything else runs
 through graphql-core's executor, and every document through Strawberry's ``execute`` once
-a schema extension is installed (``OpsKnightSchema.execute_rest``). Errors come back as graphql-core reports them: the
-first error of the operation, located at its field, with ``data`` None (REST answers with
-the first error whatever the data).
+a schema extension is installed (``OpsKnightSchema.execute_rest``). Errors come back as
+graphql-core reports them: the first error of the operation, located at its field, with
+``data`` None (REST answers with the first error whatever the data).
 """
 
 from __future__ import annotations
