@@ -59,8 +59,7 @@ async def _steps(raw: Any) -> list[EscalationStep]:
     steps = []
     for i, item in enumerate(raw):
         at = f"steps[{i}]"
-        if not isinstance(item, dict):
-            raise ValidationFailed(f"{at} must be an object", field=at, reason="invalid_type")
+        validation.json_object(item, at)
         kind = validation.choice(item.get("target_type"), f"{at}.target_type", TARGET_TYPES)
         target_id = item.get("target_id")
         found = (

@@ -56,8 +56,7 @@ async def checked_layers(raw: Any) -> list[LayerDraft]:
     drafts = []
     for i, item in enumerate(raw):
         at = f"layers[{i}]"
-        if not isinstance(item, dict):
-            raise ValidationFailed(f"{at} must be an object", field=at, reason="invalid_type")
+        validation.json_object(item, at)
         kind = validation.choice(item.get("rotation_type"), f"{at}.rotation_type", ROTATION_TYPES)
         length = None
         if kind == "custom":
