@@ -17,6 +17,18 @@ class StepSnapshot:
     notify_team_lead_only: bool = False
     channels: tuple[str, ...] | None = None
 
+    @classmethod
+    def of(cls, stored: dict[str, Any]) -> StepSnapshot:
+        """A step as ``as_dict`` writes it into the stored policy copy."""
+        channels = stored.get("channels")
+        return cls(
+            target_type=stored["target_type"],
+            target_id=stored["target_id"],
+            delay_minutes=int(stored.get("delay_minutes") or 0),
+            notify_team_lead_only=bool(stored.get("notify_team_lead_only")),
+            channels=None if channels is None else tuple(channels),
+        )
+
     def as_dict(self) -> dict[str, Any]:
         """The step as the notification code and the timeline take it."""
         return {
@@ -45,16 +57,7 @@ class PolicySnapshot:
     @classmethod
     def of(cls, copy: dict[str, Any] | None) -> PolicySnapshot:
         copy = copy or {}
-        steps = tuple(
-            StepSnapshot(
-                target_type=s["target_type"],
-                target_id=s["target_id"],
-                delay_minutes=int(s.get("delay_minutes") or 0),
-                notify_team_lead_only=bool(s.get("notify_team_lead_only")),
-                channels=None if s.get("channels") is None else tuple(s["channels"]),
-            )
-            for s in copy.get("steps") or []
-        )
+        steps = tuple(StepSnapshot.of(step) for step in copy.get("steps") or [])
         return cls(
             steps,
             bool(copy.get("repeat")),
