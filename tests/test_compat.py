@@ -18,6 +18,8 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     GraphQLString,
+    execute,
+    parse,
 )
 from graphql.execution.executor import Executor
 from graphql.utilities import validate_input_value
@@ -51,6 +53,26 @@ def test_the_executor_hooks_shared_events_overrides_exist() -> None:
 def test_the_extensions_runner_hook_exists() -> None:
     assert callable(compat.ExtensionsRunner.on_stream_result)
     assert "create_extensions_runner" in inspect.getsource(type(schema).__mro__[1])
+
+
+async def test_a_finished_executor_can_be_emptied_without_touching_its_result() -> None:
+    built: list[Any] = []
+
+    class Recording(compat.StrawberryExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    core = compat.core_schema(schema)
+    document = parse("{ __schema { queryType { name fields { name } } } }")
+    result = execute(core, document, executor_class=Recording)
+    if compat.is_awaitable(result):
+        result = await result  # type: ignore[misc]
+    expected = result.data  # type: ignore[union-attr]
+    compat.empty_executor(built[0])
+    assert vars(built[0]) == {}
+    assert result.data == expected and result.errors is None  # type: ignore[union-attr]
+    assert "incidents" in [f["name"] for f in expected["__schema"]["queryType"]["fields"]]
 
 
 def test_attribute_resolvers_are_told_apart_and_ignore_the_info() -> None:

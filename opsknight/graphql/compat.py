@@ -37,6 +37,14 @@ def core_schema(schema: strawberry.Schema) -> GraphQLSchema:
     return core
 
 
+def empty_executor(executor: Any) -> None:
+    """Drop everything a finished graphql-core executor holds: its helpers and closures
+    refer to it, so it would otherwise live in reference cycles until a full collection.
+    graphql-core does not read an executor once its result is complete (an unpublished
+    behaviour, checked in tests/test_compat.py)."""
+    executor.__dict__.clear()
+
+
 def reads_attribute(resolve: Any) -> bool:
     """Whether a field resolver Strawberry built only reads its source's attribute and
     ignores the resolve info (Strawberry marks those ``_is_default``); compiled.py then

@@ -22,7 +22,7 @@ from inspect import isawaitable
 from typing import Any
 
 from opsknight import runtime
-from opsknight.graphql.compat import StrawberryExecutor
+from opsknight.graphql.compat import StrawberryExecutor, empty_executor
 
 
 class _Reuse:
@@ -95,4 +95,4 @@ def release_executor() -> None:
     executor = _built.get()
     if executor is not None:
         _built.set(None)
-        executor.__dict__.clear()
+        empty_executor(executor)
