@@ -12,6 +12,7 @@ import pytest
 from opsknight import clock
 from opsknight.audit import service as audit
 from opsknight.audit.models import AuditEntry
+from opsknight.transaction import atomic
 from tests.conftest import Api, make_api, unique
 from tests.console import person, sign_in
 
@@ -110,12 +111,15 @@ async def test_only_administrators_read_it_and_sign_ins_are_logged(
 
 
 async def test_entries_older_than_the_retention_are_removed(admin: Api) -> None:
-    old = await AuditEntry.create(
-        at=clock.now() - timedelta(days=400), action="service.updated",
-        resource_type="service", resource_id="svc_old", actor_type="system", changes={},
-    )  # fmt: skip
     recent = await audit.record(None, "service.updated", "service", "svc_recent")
-    assert await audit.sweep() >= 1
+    # Written and swept in one transaction: the app's own sweeper (every 50 ms here)
+    # cannot see the old entry, and so cannot remove it first.
+    async with atomic():
+        old = await AuditEntry.create(
+            at=clock.now() - timedelta(days=400), action="service.updated",
+            resource_type="service", resource_id="svc_old", actor_type="system", changes={},
+        )  # fmt: skip
+        assert await audit.sweep() >= 1
     assert not await AuditEntry.exists(id=old.id)
     assert await AuditEntry.exists(id=recent.id)
 
