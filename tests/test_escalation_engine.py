@@ -82,10 +82,10 @@ async def test_steps_run_in_order_after_their_delay(admin: Api, receiver: Receiv
     svc = await service_with(
         admin, step("USER", first["id"], delay=3), step("USER", second["id"], delay=1)
     )
+    started = asyncio.get_running_loop().time()  # step 1 runs as the incident opens
     opened = await open_on(admin, svc)
     assert opened["escalation_status"] == "ACTIVE" and opened["current_escalation_step"] == 1
     assert opened["escalation_policy"]["id"]
-    started = asyncio.get_running_loop().time()
 
     page = (await receiver.wait_for(f"/u/{first['id']}", 1))[0]
     assert page.json["event"] == "notification" and page.json["step"] == 1

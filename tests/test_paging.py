@@ -550,3 +550,56 @@ async def test_a_shift_start_is_announced_once_to_the_person_on_call(
     await asyncio.sleep(0.3)
     assert len(receiver.at(f"/{cover['id']}/pager")) == 1
     assert receiver.at(f"/{quiet['id']}/pager") == []
+
+
+async def test_a_storm_of_new_incidents_pages_everyone_once_and_each_timeline_its_own(
+    admin: Api, unlimited: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    # The new incidents of a batch page together and share their delivery jobs; every
+    # page must still reach its person once and be recorded on its own incident.
+    first = await responder_with_hooks(admin, receiver, "hook")
+    second = await responder_with_hooks(admin, receiver, "hook")
+    receiver.script(f"/{second['id']}/hook", Reply(500))  # one page fails once, then retries
+    team = await admin.create("/api/teams", {"name": unique("storm")})
+    for user in (first, second):
+        added = await admin.post(f"/api/teams/{team['id']}/members", {"user_id": user["id"]})
+        assert added.status_code == 200, added.text
+    policy = await admin.create(
+        "/api/escalation-policies",
+        {"name": unique("pol"), "steps": [{"target_type": "TEAM", "target_id": team["id"]}]},
+    )
+    service = await admin.create(
+        "/api/services", {"name": unique("svc"), "escalation_policy_id": policy["id"]}
+    )
+    integration = await admin.create(
+        f"/api/services/{service['id']}/integrations", {"name": "storm"}
+    )
+    storm = 8
+    answers = await asyncio.gather(*(
+        unlimited.post("/v2/enqueue", json={
+            "routing_key": integration["key"], "event_action": "trigger",
+            "dedup_key": unique("storm"),
+            "payload": {"summary": f"Storm {n}", "source": "db", "severity": "critical"},
+        })
+        for n in range(storm)
+    ))  # fmt: skip
+    assert [answer.status_code for answer in answers] == [202] * storm
+
+    to_first = await receiver.wait_for(f"/{first['id']}/hook", storm)
+    to_second = await receiver.wait_for(f"/{second['id']}/hook", storm + 1)
+    incident_ids = {page.json["incident"]["id"] for page in to_first}
+    assert len(incident_ids) == storm and len(to_first) == storm
+    assert {page.json["incident"]["id"] for page in to_second} == incident_ids
+
+    async def sent_to_both(incident_id: str) -> list[dict[str, Any]]:
+        timeline = (await admin.get(f"/api/incidents/{incident_id}/timeline")).json()["data"]
+        sent = [e for e in timeline if e["type"] == "notification_sent"]
+        return sent if len(sent) >= 2 else []
+
+    for incident_id in incident_ids:
+        sent = await eventually(lambda incident_id=incident_id: sent_to_both(incident_id))
+        assert sorted(e["details"]["user"]["id"] for e in sent) == sorted(
+            [first["id"], second["id"]]
+        )
+        pages = [p for p in to_first + to_second if p.json["incident"]["id"] == incident_id]
+        assert {e["details"]["notification_id"] for e in sent} == {p.json["id"] for p in pages}

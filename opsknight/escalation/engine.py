@@ -5,7 +5,9 @@ ran last (``current_escalation_step``), the step the due time runs next
 (``escalation_next_step``, 0 = the end), the due time and a token. Running a step is a
 conditional update on the token, so one runner wins and a stale or duplicate job is a
 no-op; the step's timeline entries and notification rows are written in the same
-transaction, and the job for the next due time is enqueued after it commits.
+transaction, and the job for the next due time is enqueued after it commits. Step 1 of
+a new incident needs no claim: it runs in the transaction that opens the incident, and
+the new incidents of a batch share its lookups (an alert storm pages at intake speed).
 """
 
 from __future__ import annotations
@@ -25,14 +27,20 @@ from opsknight.notifications import dispatch
 from opsknight.notifications.models import Notification
 from opsknight.observability import ESCALATION_LAG
 from opsknight.schedules.oncall import on_call_user_ids
+from opsknight.shadow import service as shadow
 from opsknight.transaction import atomic
-from opsknight.webhooks.payloads import incident_payload
+from opsknight.webhooks.payloads import incident_payloads
 
 logger = logging.getLogger("opsknight.escalation")
 
 # Statuses that stop an escalation at once; moving back to OPEN starts it again.
 STOPPING = frozenset({"ACKNOWLEDGED", "RESOLVED", "SNOOZED", "SUPPRESSED"})
 JOB = "escalate"
+
+# A new incident and its step 1, planned by ``arm_new`` and paged by ``page_first``.
+FirstStep = tuple[Incident, planning.RunStep]
+# An incident, the number of the step that pages, and that step.
+Page = tuple[Incident, int, planning.StepSnapshot]
 
 
 def snapshot(policy: EscalationPolicy) -> planning.PolicySnapshot:
@@ -72,17 +80,21 @@ async def policies_of_services(service_ids: set[str]) -> dict[str, planning.Poli
     return found
 
 
-async def arm_new(incidents: list[Incident]) -> None:
-    """Before new incidents are saved: copy their service's policy and arm step 1.
+async def arm_new(incidents: list[Incident]) -> list[FirstStep]:
+    """Before new incidents are saved: copy their service's policy and run step 1's
+    bookkeeping, so they are stored with step 1 done and the next due time set.
 
-    Call inside the transaction that saves them; step 1 is enqueued after it commits.
-    Test incidents and incidents created with ``suppress_notifications`` never escalate;
+    Call inside the transaction that saves them, then ``page_first`` with what this
+    returns once they are saved: step 1 pages in that same transaction (SPEC §8: it runs
+    "at once"), and the job for what comes next is enqueued after it commits. Test
+    incidents and incidents created with ``suppress_notifications`` never escalate;
     SUPPRESSED ones (opened in a maintenance window) keep the copy for when they open.
     """
     wanted = [i for i in incidents if i.environment == "live" and not i.suppress_notifications]
     if not wanted:
-        return
+        return []
     policies = await policies_of_services({i.service_id for i in wanted})  # type: ignore[attr-defined]
+    first: list[FirstStep] = []
     for incident in wanted:
         copy = policies.get(incident.service_id)  # type: ignore[attr-defined]
         if copy is None:
@@ -92,9 +104,31 @@ async def arm_new(incidents: list[Incident]) -> None:
         incident.escalation_runs = 0
         if incident.status == "SUPPRESSED":
             continue
-        for name, value in _armed(copy).items():
+        columns = _armed(copy)
+        action = planning.plan(
+            copy, planning.Standing(status=incident.status, next_step=1, round=0, runs=0)
+        )
+        if isinstance(action, planning.Finish):
+            columns.update(_ended(action.status))
+        else:
+            columns.update(_ran(action, columns["escalation_token"]))
+            first.append((incident, action))
+        for name, value in columns.items():
             setattr(incident, name, value)
+    return first
+
+
+async def page_first(first: list[FirstStep]) -> None:
+    """After the incidents ``arm_new`` armed are saved, in the same transaction: page the
+    people of their step 1 (with shared lookups) and start the timer of what follows."""
+    await timeline.record_rows(
+        [(incident, _escalation_entry(incident, action)) for incident, action in first
+         if action.announced]
+    )  # fmt: skip
+    await _notify_all([(incident, action.number, action.step) for incident, action in first])
+    for incident, _ in first:
         await schedule_armed(incident)
+        ESCALATION_LAG.observe(0.0)
 
 
 def _armed(policy: planning.PolicySnapshot) -> dict[str, Any]:
@@ -172,30 +206,38 @@ async def _advance(incident: Incident, token: str) -> None:
     if isinstance(action, planning.Finish):
         await _finish(incident, action.status)
         return
-    due = clock.now() + clock.scaled(action.delay)
-    await _save(
-        incident,
-        current_escalation_step=action.number,
-        escalation_next_step=action.following,
-        escalation_round=action.round,
-        escalation_runs=action.runs,
-        escalation_due_at=due,
-        escalation_token=token,
-    )
-    step = action.step.as_dict()
+    await _save(incident, **_ran(action, token))
     if action.announced:
-        await timeline.record(
-            incident,
-            "escalation",
-            timeline.SYSTEM,
-            {
-                "step": action.number,
-                "round": action.entry_round,
-                "target": {"type": step["target_type"], "id": step["target_id"]},
-            },
-        )
-    await _notify(incident, action.number, step)
-    await _schedule(incident.id, token, due)
+        await timeline.record_rows([(incident, _escalation_entry(incident, action))])
+    await _notify_all([(incident, action.number, action.step)])
+    await _schedule(incident.id, token, incident.escalation_due_at)
+
+
+def _escalation_entry(incident: Incident, action: planning.RunStep) -> dict[str, Any]:
+    """The ``escalation`` entry of a step run after the first of the incident's life."""
+    step = action.step
+    return timeline.entry_row(
+        incident.id,
+        "escalation",
+        timeline.SYSTEM,
+        {
+            "step": action.number,
+            "round": action.entry_round,
+            "target": {"type": step.target_type, "id": step.target_id},
+        },
+    )
+
+
+def _ran(action: planning.RunStep, token: str) -> dict[str, Any]:
+    """Columns once ``action``'s step has run: it is current, the next one is due."""
+    return {
+        "current_escalation_step": action.number,
+        "escalation_next_step": action.following,
+        "escalation_round": action.round,
+        "escalation_runs": action.runs,
+        "escalation_due_at": clock.now() + clock.scaled(action.delay),
+        "escalation_token": token,
+    }
 
 
 def _ended(status: str) -> dict[str, Any]:
@@ -250,43 +292,62 @@ async def recipients(step: dict[str, Any], at: datetime) -> tuple[list[User], st
     return active, None
 
 
-async def _notify(incident: Incident, number: int, step: dict[str, Any]) -> None:
-    users, reason = await recipients(step, clock.now())
-    target = {"type": step["target_type"], "id": step["target_id"]}
-    if not users:
-        await timeline.record(
-            incident,
-            "notification_failed",
-            timeline.SYSTEM,
-            {"step": number, "target": target, "reason": reason},
-        )
+async def _notify_all(pages: list[Page]) -> None:
+    """Page the people of each step, in the step's transaction. The pages of many
+    incidents (an alert storm's new incidents) share their lookups: each target is
+    resolved once, and everyone's contact methods and rules are read in one query each."""
+    if not pages:
         return
-    user_ids = [u.id for u in users]
-    methods = await ContactMethod.filter(user_id__in=user_ids).order_by("created_at")
-    rules = await NotificationRule.filter(user_id__in=user_ids).order_by("position")
+    now = clock.now()
+    reached: dict[tuple[str, str, bool], tuple[list[User], str | None]] = {}
+    for _, _, step in pages:
+        target_key = (step.target_type, step.target_id, step.notify_team_lead_only)
+        if target_key not in reached:
+            reached[target_key] = await recipients(step.as_dict(), now)
+    user_ids = sorted({user.id for users, _ in reached.values() for user in users})
+    methods: dict[str, list[ContactMethod]] = {}
+    rules: dict[str, list[NotificationRule]] = {}
+    if user_ids:
+        for method in await ContactMethod.filter(user_id__in=user_ids).order_by("created_at"):
+            methods.setdefault(method.user_id, []).append(method)  # type: ignore[attr-defined]
+        for rule in await NotificationRule.filter(user_id__in=user_ids).order_by("position"):
+            rules.setdefault(rule.user_id, []).append(rule)  # type: ignore[attr-defined]
+    incidents = list({incident.id: incident for incident, _, _ in pages}.values())
+    payloads = await incident_payloads(incidents)
+    held_back = await shadow.shadowed({i.service_id for i in incidents})  # type: ignore[attr-defined]
+    failed: list[tuple[Incident, dict[str, Any]]] = []
     planned: list[Notification] = []
-    snapshot = await incident_payload(incident)
-    held_back = await dispatch.is_held_back(incident)
-    for user in users:
-        own = [m for m in methods if m.user_id == user.id]  # type: ignore[attr-defined]
-        own_rules = [r for r in rules if r.user_id == user.id]  # type: ignore[attr-defined]
-        theirs = await dispatch.plan_notifications(
-            incident, user, own, number, step.get("channels"), own_rules, snapshot, held_back
-        )
-        planned.extend(theirs)
-        if not theirs:
-            await timeline.record(
+    for incident, number, step in pages:
+        users, reason = reached[(step.target_type, step.target_id, step.notify_team_lead_only)]
+        target = {"type": step.target_type, "id": step.target_id}
+        if not users:
+            details = {"step": number, "target": target, "reason": reason}
+            failed.append((incident, _failed_entry(incident, details)))
+            continue
+        for user in users:
+            theirs = dispatch.plan_notifications(
                 incident,
-                "notification_failed",
-                timeline.SYSTEM,
-                {
-                    "step": number,
-                    "target": target,
-                    "user": {"id": user.id, "name": user.name},
-                    "reason": "no_contact_method",
-                },
+                user,
+                methods.get(user.id, []),
+                number,
+                None if step.channels is None else list(step.channels),
+                rules.get(user.id, []),
+                payloads[incident.id],
+                incident.service_id in held_back,  # type: ignore[attr-defined]
+                now,
             )
+            planned.extend(theirs)
+            if not theirs:
+                details = {"step": number, "target": target,
+                           "user": {"id": user.id, "name": user.name},
+                           "reason": "no_contact_method"}  # fmt: skip
+                failed.append((incident, _failed_entry(incident, details)))
+    await timeline.record_rows(failed)
     await dispatch.queue_all(planned)
+
+
+def _failed_entry(incident: Incident, details: dict[str, Any]) -> dict[str, Any]:
+    return timeline.entry_row(incident.id, "notification_failed", timeline.SYSTEM, details)
 
 
 async def remind(incident: Incident) -> None:
@@ -302,7 +363,7 @@ async def remind(incident: Incident) -> None:
         timeline.SYSTEM,
         {"step": number, "status": incident.status, "count": incident.reminders_sent},
     )
-    await _notify(incident, number, steps[number - 1].as_dict())
+    await _notify_all([(incident, number, steps[number - 1])])
 
 
 async def sweep_reminders(limit: int = 100) -> int:

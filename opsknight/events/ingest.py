@@ -279,8 +279,8 @@ class _BatchWriter:
             numbers = await reserve_numbers(environment, len(incidents))
             for incident, number in zip(incidents, numbers, strict=True):
                 incident.number = number
+        first_steps = await engine.arm_new(self.new_incidents)
         if self.new_incidents:
-            await engine.arm_new(self.new_incidents)
             await Incident.bulk_create(self.new_incidents)
         await insert_rows(Alert, self.alerts)
         if self.notes:
@@ -292,6 +292,7 @@ class _BatchWriter:
                 (opened[e["incident_id"]], TimelineEvent(**e))
                 for e in self.entries if e["type"] == "created"
             ])  # fmt: skip
+        await engine.page_first(first_steps)
         # One UPDATE per distinct count (usually one: most keys fold once per batch).
         by_count: dict[int, list[Incident]] = {}
         for incident_id, added in self.folded.items():

@@ -103,7 +103,7 @@ async def create_incident(
     try:
         async with atomic():
             (incident.number,) = await reserve_numbers(incident.environment, 1)
-            await engine.arm_new([incident])
+            first_steps = await engine.arm_new([incident])
             await incident.save()
             await timeline.record(
                 incident,
@@ -111,6 +111,7 @@ async def create_incident(
                 principal.actor,
                 {"title": title, "urgency": incident.urgency, "source": "api"},
             )
+            await engine.page_first(first_steps)
             if idempotency_key is not None:
                 await IdempotencyRecord.create(
                     scope=scope,

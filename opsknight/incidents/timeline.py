@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from opsknight import clock, ids
+from opsknight.db import insert_rows
 from opsknight.incidents.announce import announce
 from opsknight.incidents.models import Incident, TimelineEvent
 
@@ -37,6 +38,13 @@ async def record_all(
     if events:
         await TimelineEvent.bulk_create(events)
         await announce([(incident, event) for event in events])
+
+
+async def record_rows(changes: list[tuple[Incident, dict[str, Any]]]) -> None:
+    """Entries made by ``entry_row`` for any incidents: one insert, one announcement."""
+    if changes:
+        await insert_rows(TimelineEvent, [row for _, row in changes])
+        await announce([(incident, TimelineEvent(**row)) for incident, row in changes])
 
 
 def entry(

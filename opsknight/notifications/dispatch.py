@@ -26,10 +26,8 @@ from opsknight.notifications import links
 from opsknight.notifications.models import Notification
 from opsknight.notifications.notifier import NOTIFIERS
 from opsknight.observability import WEBHOOK_DELIVERIES
-from opsknight.shadow import service as shadow
 from opsknight.transaction import atomic
 from opsknight.webhooks import transport
-from opsknight.webhooks.payloads import incident_payload
 
 RETRY_SCHEDULE = (10, 30, 120)
 JOB = "deliver_notification"
@@ -57,27 +55,22 @@ def planned_methods(
     return plan
 
 
-async def plan_notifications(
+def plan_notifications(
     incident: Incident,
     user: User,
     methods: list[ContactMethod],
     step: int,
     channels: list[str] | None,
-    rules: list[NotificationRule] | None = None,
-    snapshot: dict[str, Any] | None = None,
-    held_back: bool | None = None,
+    rules: list[NotificationRule],
+    snapshot: dict[str, Any],
+    held_back: bool,
+    now: datetime,
 ) -> list[Notification]:
-    """The unsaved rows for one person paged by one step: one per contact method to
-    use, due when their rules say (``queue_all`` saves and starts them). ``snapshot`` is
-    the incident's payload and ``held_back`` whether shadow mode holds its pages, when
-    the caller plans for several people (looked up otherwise)."""
-    plan = planned_methods(methods, channels, rules or [], incident.urgency)
-    if not plan:
-        return []
-    now = clock.now()
-    snapshot = snapshot or await incident_payload(incident)
-    if held_back is None:
-        held_back = await is_held_back(incident)
+    """The unsaved rows for one person paged by one step at ``now``: one per contact
+    method to use, due when their rules say (``queue_all`` saves and starts them, one job
+    per due time). ``snapshot`` is the incident's payload, ``held_back`` whether shadow
+    mode holds its pages now."""
+    plan = planned_methods(methods, channels, rules, incident.urgency)
     created = []
     for method, delay in plan:
         due = now + clock.scaled(timedelta(minutes=delay))
@@ -111,14 +104,15 @@ async def plan_notifications(
     return created
 
 
-async def is_held_back(incident: Incident) -> bool:
-    """Whether shadow mode holds the incident's pages back now."""
-    return bool(await shadow.shadowed({incident.service_id}))  # type: ignore[attr-defined]
+# The most notifications one delivery job attempts: an alert storm's pages go out in
+# a few jobs, each settling its rows in one transaction, and with several workers the
+# jobs spread over them.
+JOB_SIZE = 100
 
 
 async def queue_all(notifications: list[Notification]) -> None:
-    """Inside the step's transaction: save the rows; after commit, one job per due
-    time delivers all the rows due then (a step paging three people is one job)."""
+    """Inside the step's transaction: save the rows; after commit, one job per due time
+    (and per JOB_SIZE rows) delivers the rows due then, whichever incidents they page for."""
     if not notifications:
         return
     await Notification.bulk_create(notifications)
@@ -126,7 +120,9 @@ async def queue_all(notifications: list[Notification]) -> None:
     for notification in notifications:
         by_due.setdefault(notification.next_attempt_at, []).append(notification)
     for due, group in by_due.items():
-        await _schedule([n.id for n in group], [n.token or "" for n in group], due)
+        for start in range(0, len(group), JOB_SIZE):
+            chunk = group[start : start + JOB_SIZE]
+            await _schedule([n.id for n in chunk], [n.token or "" for n in chunk], due)
 
 
 async def _schedule(notification_ids: list[str], tokens: list[str], at: datetime | None) -> None:
@@ -137,19 +133,27 @@ async def _schedule(notification_ids: list[str], tokens: list[str], at: datetime
 
 async def deliver(notification_ids: str, tokens: str) -> None:
     """The job: one attempt at each of the notifications (comma-separated ids, with
-    their tokens) whose token is still current; they share an incident."""
+    their tokens) whose token is still current."""
     lease = ids.new_id("tok")
+    wanted = notification_ids.split(",")
     won = await Notification.filter(
-        id__in=notification_ids.split(","), token__in=tokens.split(","), status="pending"
+        id__in=wanted, token__in=tokens.split(","), status="pending"
     ).update(token=lease, next_attempt_at=clock.now() + rows.LEASE)
     if not won:
         return
-    claimed = await Notification.filter(token=lease).select_related("contact_method")
+    claimed = await Notification.filter(id__in=wanted, token=lease).select_related("contact_method")
     if not claimed:
         return
-    incident = await Incident.get_or_none(id=claimed[0].incident_id)  # type: ignore[attr-defined]
-    answered = incident is None or incident.status in ("ACKNOWLEDGED", "RESOLVED")
-    cancelled = [n.id for n in claimed if n.payload.get("rule_delay_minutes") and answered]
+    incident_ids = {n.incident_id for n in claimed}  # type: ignore[attr-defined]
+    incidents = {i.id: i for i in await Incident.filter(id__in=incident_ids)}
+    answered = {i.id for i in incidents.values() if i.status in ("ACKNOWLEDGED", "RESOLVED")} | (
+        incident_ids - set(incidents)
+    )
+    cancelled = [
+        n.id
+        for n in claimed
+        if n.payload.get("rule_delay_minutes") and n.incident_id in answered  # type: ignore[attr-defined]
+    ]
     if cancelled:
         # Later steps of people's own rules: they have answered already.
         await Notification.filter(id__in=cancelled, token=lease).update(
@@ -159,7 +163,7 @@ async def deliver(notification_ids: str, tokens: str) -> None:
     sending = [n for n in due if not n.shadow]
     results = await asyncio.gather(*(_send(n) for n in sending))
     held_back = [n for n in due if n.shadow]
-    await _record(incident, lease, list(zip(sending, results, strict=True)), held_back)
+    await _record(incidents, lease, list(zip(sending, results, strict=True)), held_back)
 
 
 async def _send(notification: Notification) -> tuple[transport.Attempt, bool]:
@@ -199,45 +203,54 @@ async def send_test(principal: Principal, user_id: str, method_id: str) -> trans
 
 
 async def _record(
-    incident: Incident | None,
+    incidents: dict[str, Incident],
     lease: str,
     outcomes: list[tuple[Notification, tuple[transport.Attempt, bool]]],
     held_back: list[Notification],
 ) -> None:
     """Settle the attempts in one transaction, with their timeline entries; pages held
-    back by shadow mode are recorded as the page that would have gone now."""
-    entries: list[tuple[str, dict[str, Any]]] = []
+    back by shadow mode are recorded as the page that would have gone now. Rows that
+    settle alike (most of a storm's: delivered at the first attempt) share one UPDATE."""
+    settled: list[tuple[Notification, str, str | None, dict[str, Any]]] = []
+    for notification in held_back:
+        settled.append((notification, "shadowed", None, {
+            "status": "shadowed", "token": None, "next_attempt_at": None,
+            "delivered_at": clock.now()}))  # fmt: skip
+    for notification, (result, final) in outcomes:
+        attempts = notification.attempts + 1
+        wait = None if (result.ok or final) else rows.retry_wait(attempts, RETRY_SCHEDULE, None)
+        outcome, done = rows.settled(result.ok, result.status_code, result.problem, attempts, wait)
+        settled.append((notification, outcome, result.problem, done))
+    entries: list[tuple[Incident, dict[str, Any]]] = []
     counted: list[str] = []
     async with atomic():
-        for notification in held_back:
-            won = await Notification.filter(id=notification.id, token=lease).update(
-                status="shadowed", token=None, next_attempt_at=None, delivered_at=clock.now()
-            )
-            if won:
-                entries.append(_entry(notification, "shadowed", None))
-        for notification, (result, final) in outcomes:
-            attempts = notification.attempts + 1
-            wait = None if (result.ok or final) else rows.retry_wait(attempts, RETRY_SCHEDULE, None)
-            outcome, done = rows.settled(
-                result.ok, result.status_code, result.problem, attempts, wait
-            )
-            won = await Notification.filter(id=notification.id, token=lease).update(**done)
-            if not won:
+        # Rows still leased to this job (all of them, unless it ran past the lease).
+        leased = await Notification.filter(
+            id__in=[notification.id for notification, *_ in settled], token=lease
+        ).values_list("id", flat=True)
+        ours = {str(notification_id) for notification_id in leased}
+        alike: dict[str, tuple[dict[str, Any], list[str]]] = {}
+        for notification, outcome, problem, done in settled:
+            if notification.id not in ours:
                 continue
-            counted.append(outcome)
+            if outcome != "shadowed":
+                counted.append(outcome)
             if outcome == "retry":
                 await _schedule([notification.id], [done["token"]], done["next_attempt_at"])
             else:
-                entries.append(_entry(notification, outcome, result.problem))
-        if incident is not None and entries:
-            await timeline.record_all(incident, timeline.SYSTEM, entries)
+                incident = incidents.get(notification.incident_id)  # type: ignore[attr-defined]
+                if incident is not None:
+                    entries.append((incident, _entry(notification, outcome, problem)))
+            columns = repr(sorted(done.items()))
+            alike.setdefault(columns, (done, []))[1].append(notification.id)
+        for done, notification_ids in alike.values():
+            await Notification.filter(id__in=notification_ids, token=lease).update(**done)
+        await timeline.record_rows(entries)
     for outcome in counted:
         WEBHOOK_DELIVERIES.labels("notification", outcome).inc()
 
 
-def _entry(
-    notification: Notification, outcome: str, error: str | None
-) -> tuple[str, dict[str, Any]]:
+def _entry(notification: Notification, outcome: str, error: str | None) -> dict[str, Any]:
     details: dict[str, Any] = {
         "step": notification.step,
         "user": notification.payload.get("recipient"),
@@ -246,11 +259,13 @@ def _entry(
         "notification_id": notification.id,
     }
     if outcome == "delivered":
-        return "notification_sent", details
-    if outcome == "shadowed":
-        return "notification_shadowed", details
-    details["reason"] = error
-    return "notification_failed", details
+        kind = "notification_sent"
+    elif outcome == "shadowed":
+        kind = "notification_shadowed"
+    else:
+        kind = "notification_failed"
+        details["reason"] = error
+    return timeline.entry_row(notification.incident_id, kind, timeline.SYSTEM, details)  # type: ignore[attr-defined]
 
 
 async def sweep(limit: int = 50) -> int:
