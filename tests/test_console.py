@@ -413,13 +413,15 @@ async def test_the_profile_changes_name_time_zone_and_password_and_ends_other_se
             "/profile", data={"csrf": csrf, "name": "Ada C.", "time_zone": "Mars/Olympus"}
         )
         assert bad_zone.status_code == 400 and 'aria-invalid="true"' in bad_zone.text
-        saved = await browser.post(
-            "/profile", data={"csrf": csrf, "name": "Ada C.", "time_zone": "Europe/Berlin"}
-        )
+        assert 'name="shift_end_notices"' in page.text
+        saved = await browser.post("/profile", data={
+            "csrf": csrf, "name": "Ada C.", "time_zone": "Europe/Berlin",
+            "shift_end_notices": "on"})  # fmt: skip
         assert saved.status_code == 303
         stored = (await admin.get(f"/api/users/{user['id']}")).json()["data"]
         assert stored["name"] == "Ada C." and stored["time_zone"] == "Europe/Berlin"
         assert stored["handoff_notices"] is False  # the box was left unticked
+        assert stored["shift_end_notices"] is True
 
         wrong = await browser.post("/profile/password", data={
             "csrf": csrf, "current_password": "not it", "password": "a new passphrase"})  # fmt: skip

@@ -266,7 +266,7 @@ async def test_serve_with_worker_runs_jobs_itself_with_redis(
 
 
 @needs_postgres
-async def test_two_workers_announce_each_shift_start_exactly_once(
+async def test_two_workers_announce_each_shift_start_and_end_exactly_once(
     database: str, redis_url: str, receiver: Receiver, processes: list[Processes]
 ) -> None:
     from datetime import UTC, datetime, timedelta
@@ -282,6 +282,7 @@ async def test_two_workers_announce_each_shift_start_exactly_once(
         for index in range(3):
             person = await created(client, "/api/users", {
                 "name": f"Cover {index}", "email": f"{unique('c')}@x.io", "role": "RESPONDER",
+                "shift_end_notices": True,
             })  # fmt: skip
             await created(client, f"/api/users/{person['id']}/contact-methods",
                           {"type": "webhook", "address": receiver.url(f"/h/{person['id']}")})  # fmt: skip
@@ -295,11 +296,14 @@ async def test_two_workers_announce_each_shift_start_exactly_once(
             })  # fmt: skip
             await created(client, f"/api/schedules/{schedule['id']}/overrides", {
                 "user_id": person["id"], "start": start.isoformat(),
-                "end": (start + timedelta(hours=1)).isoformat(),
+                "end": (start + timedelta(seconds=2)).isoformat(),
             })  # fmt: skip
+        # Each person covers one schedule for 2 s (a start and an end), and their own
+        # layer's shift on another is cut by that schedule's cover (an end, then a start).
         for person in people:
-            await receiver.wait_for(f"/h/{person['id']}", 1, timeout=15)
+            await receiver.wait_for(f"/h/{person['id']}", 4, timeout=15)
         await asyncio.sleep(2.0)  # both workers sweep every 0.2 s: a double would be here
         for person in people:
             notices = receiver.at(f"/h/{person['id']}")
-            assert [n.json["event"] for n in notices] == ["handoff"], notices
+            assert sorted(n.json["kind"] for n in notices) == ["end", "end", "start", "start"]
+            assert {n.json["event"] for n in notices} == {"handoff"}

@@ -117,3 +117,21 @@ def test_upgrading_keeps_services_unshadowed_and_webhooks_in_their_format(
     ], "SELECT s.shadow, w.format FROM services s, webhooks w "
        "WHERE s.id = 'svc_old' AND w.id = 'whk_old'")  # fmt: skip
     assert rows == [[0, "opsknight"]]
+
+
+def test_upgrading_keeps_handoff_notices_as_start_notices_and_users_without_end_notices(
+    tmp_path: object,
+) -> None:
+    # SQLite rebuilds the notices table to drop its old unique clause: rows survive.
+    rows = upgraded(tmp_path, "0018_shadow_mode", [
+        "INSERT INTO users (id, name, email, email_key, role, status, time_zone, created_at, "
+        f"updated_at) VALUES ('usr_old', 'Old', 'o@x.io', 'o@x.io', 'RESPONDER', 'ACTIVE', "
+        f"'UTC', {_WHEN}, {_WHEN})",
+        "INSERT INTO schedules (id, name, name_key, time_zone, revision, created_at, "
+        f"updated_at) VALUES ('sch_old', 'Old', 'old', 'UTC', 0, {_WHEN}, {_WHEN})",
+        "INSERT INTO handoff_notices (id, schedule_id, user_id, shift_start, shift_end, "
+        "payload, status, attempts, created_at) VALUES ('hnd_old', 'sch_old', 'usr_old', "
+        f"{_WHEN}, {_WHEN}, '{{}}', 'delivered', 1, {_WHEN})",
+    ], "SELECT h.kind, h.status, u.shift_end_notices FROM handoff_notices h, users u "
+       "WHERE h.id = 'hnd_old' AND u.id = 'usr_old'")  # fmt: skip
+    assert rows == [["start", "delivered", 0]]

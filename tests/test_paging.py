@@ -512,11 +512,37 @@ async def test_an_sms_page_is_one_line_with_one_short_link(
     assert page.text.count('method="post"') == 2  # acknowledge and resolve
 
 
+async def covered_schedules(
+    api: Api, regular: dict[str, Any], covers: list[dict[str, Any]], start: float, end: float
+) -> list[dict[str, Any]]:
+    """One schedule per person in ``covers`` (``regular`` on call on its weekly layer),
+    each with an override for that person from ``start`` to ``end`` seconds from now;
+    the schedules come back with their override."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+
+    def at(seconds: float) -> str:
+        return (now + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+
+    schedules = []
+    for person in covers:
+        schedule = await api.create("/api/schedules", {
+            "name": unique("Payments primary"), "time_zone": "Europe/Berlin",
+            "layers": [{"rotation_type": "weekly", "handoff_start": "2024-01-01T09:00:00",
+                        "users": [regular["id"]]}],
+        })  # fmt: skip
+        schedule["override"] = await api.create(
+            f"/api/schedules/{schedule['id']}/overrides",
+            {"user_id": person["id"], "start": at(start), "end": at(end)},
+        )
+        schedules.append(schedule)
+    return schedules
+
+
 async def test_a_shift_start_is_announced_once_to_the_person_on_call(
     admin: Api, receiver: Receiver
 ) -> None:
-    from datetime import UTC, datetime, timedelta
-
     from opsknight.notifications import handoffs
 
     regular = await responder_with_hooks(admin, receiver, "pager")
@@ -525,22 +551,8 @@ async def test_a_shift_start_is_announced_once_to_the_person_on_call(
     assert (await admin.patch(f"/api/users/{quiet['id']}", {"handoff_notices": False})).json()[
         "data"
     ]["handoff_notices"] is False
-    now = datetime.now(UTC)
-
-    def at(seconds: float) -> str:
-        return (now + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
-
-    schedules = []
-    for person in (cover, quiet):  # each takes over a schedule of their own in 0.3 s
-        schedule = await admin.create("/api/schedules", {
-            "name": unique("Payments primary"), "time_zone": "Europe/Berlin",
-            "layers": [{"rotation_type": "weekly", "handoff_start": "2024-01-01T09:00:00",
-                        "users": [regular["id"]]}],
-        })  # fmt: skip
-        await admin.create(f"/api/schedules/{schedule['id']}/overrides",
-                           {"user_id": person["id"], "start": at(0.3), "end": at(3600)})  # fmt: skip
-        schedules.append(schedule)
-    schedule = schedules[0]
+    # Each takes over a schedule of their own in 0.3 s.
+    schedule, _ = await covered_schedules(admin, regular, [cover, quiet], 0.3, 3600)
     (notice,) = await receiver.wait_for(f"/{cover['id']}/pager", 1)
     assert notice.json["event"] == "handoff"
     assert notice.json["subject"].startswith(f"You are on call for {schedule['name']} until ")
@@ -603,3 +615,34 @@ async def test_a_storm_of_new_incidents_pages_everyone_once_and_each_timeline_it
         )
         pages = [p for p in to_first + to_second if p.json["incident"]["id"] == incident_id]
         assert {e["details"]["notification_id"] for e in sent} == {p.json["id"] for p in pages}
+
+
+async def test_a_shift_end_is_announced_once_to_those_who_asked_for_it(
+    admin: Api, receiver: Receiver
+) -> None:
+    from datetime import datetime
+
+    from opsknight.notifications import handoffs
+
+    regular = await responder_with_hooks(admin, receiver, "pager")
+    cover = await responder_with_hooks(admin, receiver, "pager")
+    quiet = await responder_with_hooks(admin, receiver, "pager")
+    assert quiet["shift_end_notices"] is False  # end notices are asked for, not sent unasked
+    asked = await admin.patch(f"/api/users/{cover['id']}", {"shift_end_notices": True})
+    assert asked.json()["data"]["shift_end_notices"] is True
+    # Each covers a schedule of their own for 0.4 s.
+    schedule, _ = await covered_schedules(admin, regular, [cover, quiet], 0.1, 0.5)
+    started, ended = await receiver.wait_for(f"/{cover['id']}/pager", 2)
+    assert started.json["kind"] == "start" and ended.json["kind"] == "end"
+    subject = ended.json["subject"]
+    assert subject.startswith(f"Your on-call shift for {schedule['name']} ended at ")
+    assert subject.endswith("Europe/Berlin")
+    shift = ended.json["shift"]
+    override = schedule["override"]
+    assert datetime.fromisoformat(shift["start"]) == datetime.fromisoformat(override["start"])
+    assert datetime.fromisoformat(shift["end"]) == datetime.fromisoformat(override["end"])
+    # Any number of sweeps, in parallel (as several workers would): still one of each.
+    await asyncio.gather(*(handoffs.sweep() for _ in range(4)))
+    await asyncio.sleep(0.3)
+    assert len(receiver.at(f"/{cover['id']}/pager")) == 2
+    assert [n.json["kind"] for n in receiver.at(f"/{quiet['id']}/pager")] == ["start"]

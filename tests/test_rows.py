@@ -17,7 +17,8 @@ def test_every_field_is_read_and_converted_as_its_type_says() -> None:
     now = datetime(2026, 12, 6, tzinfo=UTC)
     row = SimpleNamespace(
         id="usr_1", name="Ada", email="ada@example.com", role="ADMIN", status="ACTIVE",
-        time_zone="UTC", handoff_notices=True, created_at=now, updated_at=now, extra="x",
+        time_zone="UTC", handoff_notices=True, shift_end_notices=False,
+        created_at=now, updated_at=now, extra="x",
     )  # fmt: skip
     user = from_row(User, row)
     assert (user.id, user.role, user.status) == ("usr_1", Role.ADMIN, UserStatus.ACTIVE)

@@ -19,6 +19,7 @@ class User(PrefixedModel):
     time_zone = fields.CharField(max_length=64, default="UTC")
     # Tell this person when an on-call shift of theirs starts.
     handoff_notices = fields.BooleanField(default=True, db_default=True)
+    shift_end_notices = fields.BooleanField(default=False, db_default=False)
     password_hash = fields.CharField(max_length=255, null=True)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()

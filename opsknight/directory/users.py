@@ -62,6 +62,9 @@ def _apply(user: User, fields: dict[str, Any]) -> list[str]:
     if fields.get("handoff_notices") is not None:
         user.handoff_notices = bool(fields["handoff_notices"])
         changed.append("handoff_notices")
+    if fields.get("shift_end_notices") is not None:
+        user.shift_end_notices = bool(fields["shift_end_notices"])
+        changed.append("shift_end_notices")
     if fields.get("password") is not None:
         user.password_hash = _password_hash(fields["password"])
         changed.append("password_hash")
@@ -81,7 +84,10 @@ async def new_user(fields: dict[str, Any]) -> User:
     return user
 
 
-AUDITED = ("name", "email", "role", "status", "time_zone", "handoff_notices", "password_hash")
+AUDITED = (
+    "name", "email", "role", "status", "time_zone", "handoff_notices", "shift_end_notices",
+    "password_hash",
+)  # fmt: skip
 
 
 async def create_user(principal: Principal, fields: dict[str, Any]) -> User:
@@ -146,7 +152,7 @@ async def update_user(principal: Principal, user_id: str, fields: dict[str, Any]
 
 
 # What a person may change about themselves, whatever their role.
-OWN_FIELDS = ("name", "time_zone", "handoff_notices")
+OWN_FIELDS = ("name", "time_zone", "handoff_notices", "shift_end_notices")
 
 
 async def update_own_profile(principal: Principal, fields: dict[str, Any]) -> User:

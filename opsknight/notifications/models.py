@@ -7,8 +7,9 @@ from tortoise import fields
 from opsknight.db import PrefixedModel, json_field
 
 
-# Telling a person that an on-call shift of theirs has started: one row per (schedule,
-# person, shift start), so however many processes notice the shift, it is told once.
+# Telling a person that an on-call shift of theirs has started (or ended): one row per
+# (schedule, person, shift start, kind), so however many processes notice the shift, it
+# is told once.
 class HandoffNotice(PrefixedModel):
     id_prefix = "hnd"
     schedule = fields.ForeignKeyField(
@@ -19,6 +20,7 @@ class HandoffNotice(PrefixedModel):
     )
     shift_start = fields.DatetimeField()
     shift_end = fields.DatetimeField()
+    kind = fields.CharField(max_length=8, default="start", db_default="start")  # start | end
     payload: dict[str, Any] = json_field()
     status = fields.CharField(max_length=16, default="pending")
     attempts = fields.IntField(default=0)
@@ -31,7 +33,7 @@ class HandoffNotice(PrefixedModel):
 
     class Meta:
         table = "handoff_notices"
-        unique_together = (("schedule", "user", "shift_start"),)
+        unique_together = (("schedule", "user", "shift_start", "kind"),)
         indexes = (("status", "next_attempt_at"),)
 
 

@@ -10,7 +10,7 @@ FRAGMENTS = {
     "UserFields": """
 fragment UserFields on User {
   id name email role status time_zone: timeZone handoff_notices: handoffNotices
-  created_at: createdAt updated_at: updatedAt
+  shift_end_notices: shiftEndNotices created_at: createdAt updated_at: updatedAt
 }""",
     "TeamFields": """
 fragment TeamFields on Team {

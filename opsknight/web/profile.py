@@ -26,7 +26,7 @@ from opsknight.web.console import (
 
 _PROFILE = """
 query Profile($id: ID!) {
-  viewer { id name email role timeZone handoffNotices }
+  viewer { id name email role timeZone handoffNotices shiftEndNotices }
   contactMethods(userId: $id) { id type address }
   notificationRules(userId: $id) { contactMethodId delayMinutes urgency }
 }
@@ -115,7 +115,8 @@ def _redisplay(request: Request, current: sessions.Current) -> Redisplay:
 @action
 async def update_profile(request: Request, current: sessions.Current, form: Form) -> Response:
     change = {"name": form.get("name", ""), "timeZone": form.get("time_zone", ""),
-              "handoffNotices": form.get("handoff_notices") == "on"}  # fmt: skip
+              "handoffNotices": form.get("handoff_notices") == "on",
+              "shiftEndNotices": form.get("shift_end_notices") == "on"}  # fmt: skip
     return await perform(current, _UPDATE_PROFILE, {"input": change},
                          redisplay=_redisplay(request, current), then="/profile")  # fmt: skip
 

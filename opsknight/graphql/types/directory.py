@@ -31,6 +31,9 @@ class User:
     handoff_notices: bool = strawberry.field(
         description="Whether this person is told when an on-call shift of theirs starts."
     )
+    shift_end_notices: bool = strawberry.field(
+        description="Whether this person is told when an on-call shift of theirs ends."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -331,6 +334,7 @@ class UserInput:
     status: UserStatus | None = strawberry.UNSET
     time_zone: str | None = strawberry.UNSET
     handoff_notices: bool | None = strawberry.UNSET
+    shift_end_notices: bool | None = strawberry.UNSET
     password: str | None = strawberry.UNSET
 
 
@@ -339,6 +343,7 @@ class ProfileInput:
     name: str | None = strawberry.UNSET
     time_zone: str | None = strawberry.UNSET
     handoff_notices: bool | None = strawberry.UNSET
+    shift_end_notices: bool | None = strawberry.UNSET
 
 
 @strawberry.input
