@@ -124,19 +124,19 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_user(args: argparse.Namespace) -> None:
-    from opsknight.directory.users import upsert_user
+    from opsknight.directory.users import UserFields, upsert_user
 
     name = args.name or args.user
     if not args.email:
         _fail("--email is required")
     if not args.update and not name:
         _fail("--name is required to create a user")
-    fields = {
-        "name": name,
-        "email": args.email,
-        "password": args.password,
-        "role": args.role.upper() if args.role else None,
-    }
+    fields = UserFields(
+        name=name,
+        email=args.email,
+        password=args.password,
+        role=args.role.upper() if args.role else None,
+    )
 
     async def work() -> None:
         user, created = await upsert_user(fields, update=args.update)

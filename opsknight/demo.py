@@ -19,7 +19,7 @@ from opsknight.auth.principal import Principal
 from opsknight.auth.scopes import ALL_SCOPES
 from opsknight.directory import contact_methods, services, teams
 from opsknight.directory.models import ContactMethod, Integration, Service, Team, User
-from opsknight.directory.users import new_user
+from opsknight.directory.users import UserFields, new_user
 from opsknight.escalation import policies
 from opsknight.escalation.models import EscalationPolicy
 from opsknight.incidents.commands import create_incident, update_incident
@@ -69,7 +69,7 @@ class DemoResult:
 
 async def _person(name: str, email: str, role: str) -> User:
     found = await User.get_or_none(email_key=email)
-    return found or await new_user({"name": name, "email": email, "role": role})
+    return found or await new_user(UserFields(name=name, email=email, role=role))
 
 
 async def _named(model: Any, name: str, create: Any) -> Any:

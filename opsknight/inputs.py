@@ -7,6 +7,7 @@ clears. Transports build one with ``of`` from the fields they received.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar
 
@@ -37,3 +38,12 @@ def of(cls: type[T], values: Mapping[str, Any]) -> T:
     """The input ``cls`` with the fields in ``values``; the others stay UNSET. A name that
     is not a field of ``cls`` is a programming error (TypeError)."""
     return cls(**values)
+
+
+def sent(value: Any) -> dict[str, Any]:
+    """The fields of an input that were sent (not UNSET), by name."""
+    return {
+        item.name: getattr(value, item.name)
+        for item in dataclasses.fields(value)
+        if getattr(value, item.name) is not UNSET
+    }

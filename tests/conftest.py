@@ -20,7 +20,7 @@ from opsknight.app import create_app
 from opsknight.auth.api_keys import issue
 from opsknight.auth.scopes import ALL_SCOPES
 from opsknight.config import Settings
-from opsknight.directory.users import new_user
+from opsknight.directory.users import UserFields, new_user
 
 REDIS_URL = os.environ.get("OPSKNIGHT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -153,7 +153,7 @@ async def make_api(
     environment: str = "live",
 ) -> Api:
     user = await new_user(
-        {"name": unique(role.lower()), "email": f"{unique('u')}@example.com", "role": role}
+        UserFields(name=unique(role.lower()), email=f"{unique('u')}@example.com", role=role)
     )
     issued = await issue(user, "test key", scopes or list(ALL_SCOPES), environment)
     return Api(client=client, key=issued.secret, user_id=user.id, key_id=issued.row.id)

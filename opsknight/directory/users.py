@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
@@ -10,13 +11,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from tortoise.expressions import Q
 
-from opsknight import clock, validation
+from opsknight import clock, inputs, validation
 from opsknight.audit import service as audit
 from opsknight.auth.principal import Principal
 from opsknight.auth.scopes import ROLES
 from opsknight.batch import rows_by_ids
 from opsknight.directory.models import User
 from opsknight.errors import Conflict, NotFound, ValidationFailed
+from opsknight.inputs import UNSET, Unset
 from opsknight.paging import Page, page_of
 from opsknight.records import get_or_404
 from opsknight.transaction import atomic
@@ -40,45 +42,66 @@ def _password_hash(password: Any) -> str:
     return _hasher.hash(password)
 
 
-def _apply(user: User, fields: dict[str, Any]) -> list[str]:
+@dataclass(frozen=True)
+class UserFields:
+    """What creating or changing a user takes (UNSET: not sent; a None is not sent
+    either, except that it clears nothing: every user field has a value)."""
+
+    name: str | Unset | None = UNSET
+    email: str | Unset | None = UNSET
+    role: str | Unset | None = UNSET
+    status: str | Unset | None = UNSET
+    time_zone: str | Unset | None = UNSET
+    handoff_notices: bool | Unset | None = UNSET
+    shift_end_notices: bool | Unset | None = UNSET
+    password: str | Unset | None = UNSET
+
+
+def _apply(user: User, fields: UserFields) -> list[str]:
     """Validate and set the given fields; returns the names of columns changed."""
     changed: list[str] = []
-    if "name" in fields:
-        user.name = validation.text(fields["name"], "name", max_length=255)
+    if fields.name is not UNSET:
+        user.name = validation.text(fields.name, "name", max_length=255)
         changed.append("name")
-    if "email" in fields:
-        user.email = validation.email(fields["email"])
+    if fields.email is not UNSET:
+        user.email = validation.email(fields.email)
         user.email_key = user.email.lower()
         changed += ["email", "email_key"]
-    if "role" in fields:
-        user.role = validation.choice(fields["role"], "role", ROLES)
+    if fields.role is not UNSET:
+        user.role = validation.choice(fields.role, "role", ROLES)
         changed.append("role")
-    if "status" in fields:
-        user.status = validation.choice(fields["status"], "status", STATUSES)
+    if fields.status is not UNSET:
+        user.status = validation.choice(fields.status, "status", STATUSES)
         changed.append("status")
-    if "time_zone" in fields:
-        user.time_zone = validation.time_zone(fields["time_zone"])
+    if fields.time_zone is not UNSET:
+        user.time_zone = validation.time_zone(fields.time_zone)
         changed.append("time_zone")
-    if fields.get("handoff_notices") is not None:
-        user.handoff_notices = bool(fields["handoff_notices"])
+    if fields.handoff_notices is not UNSET and fields.handoff_notices is not None:
+        user.handoff_notices = bool(fields.handoff_notices)
         changed.append("handoff_notices")
-    if fields.get("shift_end_notices") is not None:
-        user.shift_end_notices = bool(fields["shift_end_notices"])
+    if fields.shift_end_notices is not UNSET and fields.shift_end_notices is not None:
+        user.shift_end_notices = bool(fields.shift_end_notices)
         changed.append("shift_end_notices")
-    if fields.get("password") is not None:
-        user.password_hash = _password_hash(fields["password"])
+    if fields.password is not UNSET and fields.password is not None:
+        user.password_hash = _password_hash(fields.password)
         changed.append("password_hash")
     return changed
 
 
-async def new_user(fields: dict[str, Any]) -> User:
+def _without_nulls(fields: UserFields) -> UserFields:
+    """``fields`` with its None values taken as not sent (creating, and the CLI)."""
+    return replace(fields, **{k: UNSET for k, v in inputs.sent(fields).items() if v is None})
+
+
+async def new_user(fields: UserFields) -> User:
     """Create a user from checked fields; a taken email is CONFLICT."""
+    fields = _without_nulls(fields)
     for required in ("name", "email"):
-        if fields.get(required) is None:
+        if getattr(fields, required) is UNSET:
             raise ValidationFailed(f"{required} is required", field=required, reason="required")
     now = clock.now()
     user = User(role="USER", status="ACTIVE", time_zone="UTC", created_at=now, updated_at=now)
-    _apply(user, {k: v for k, v in fields.items() if v is not None})
+    _apply(user, fields)
     async with unique_field("email", user.email):
         await user.save()
     return user
@@ -90,7 +113,7 @@ AUDITED = (
 )  # fmt: skip
 
 
-async def create_user(principal: Principal, fields: dict[str, Any]) -> User:
+async def create_user(principal: Principal, fields: UserFields) -> User:
     principal.require("users:write")
     async with atomic():
         user = await new_user(fields)
@@ -137,7 +160,7 @@ async def list_users(
     return await page_of(query, limit, offset, "name", "id")
 
 
-async def update_user(principal: Principal, user_id: str, fields: dict[str, Any]) -> User:
+async def update_user(principal: Principal, user_id: str, fields: UserFields) -> User:
     principal.require("users:write")
     user = await _get(user_id)
     before = audit.snapshot(user, AUDITED)
@@ -155,10 +178,10 @@ async def update_user(principal: Principal, user_id: str, fields: dict[str, Any]
 OWN_FIELDS = ("name", "time_zone", "handoff_notices", "shift_end_notices")
 
 
-async def update_own_profile(principal: Principal, fields: dict[str, Any]) -> User:
+async def update_own_profile(principal: Principal, fields: UserFields) -> User:
     """The caller's own name, time zone and handoff notices (no scope needed: it is
     theirs). Other fields are VALIDATION_ERROR naming them."""
-    others = [name for name in fields if name not in OWN_FIELDS]
+    others = [name for name in inputs.sent(fields) if name not in OWN_FIELDS]
     if others:
         raise ValidationFailed(
             f"{others[0]} cannot be changed on your own profile", field=others[0]
@@ -235,9 +258,10 @@ async def delete_user(principal: Principal, user_id: str) -> str:
     return user_id
 
 
-async def upsert_user(fields: dict[str, Any], *, update: bool) -> tuple[User, bool]:
-    """The CLI's create (or, with ``update``, change) by email; returns (user, created)."""
-    address = validation.email(fields.get("email"))
+async def upsert_user(fields: UserFields, *, update: bool) -> tuple[User, bool]:
+    """The CLI's create (or, with ``update``, change) by email; returns (user, created).
+    A None is not sent: the CLI's options left out."""
+    address = validation.email(fields.email or None)
     existing = await User.get_or_none(email_key=address.lower())
     if existing is None:
         if update:
@@ -245,7 +269,7 @@ async def upsert_user(fields: dict[str, Any], *, update: bool) -> tuple[User, bo
         return await new_user(fields), True
     if not update:
         raise Conflict(f"a user with email {address} already exists (use --update)")
-    changed = _apply(existing, {k: v for k, v in fields.items() if v is not None})
+    changed = _apply(existing, _without_nulls(fields))
     existing.updated_at = clock.now()
     await existing.save(update_fields=[*changed, "updated_at"])
     return existing, False

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
-from opsknight import validation
+from opsknight import inputs, validation
 from opsknight.audit import service as audit
 from opsknight.auth.principal import Principal
 from opsknight.directory import services, teams, users
@@ -91,14 +91,18 @@ async def _at(path: str, work: Awaitable[Any]) -> Any:
         raise
 
 
+# The typed input of the use case an item of the file goes through.
+FieldsT = TypeVar("FieldsT")
+
+
 async def _upsert(
     principal: Principal,
-    fields: dict[str, Any],
+    fields: FieldsT,
     kind: str,
     name: str,
     existing: Any,
-    create: Callable[[Principal, dict[str, Any]], Awaitable[Any]],
-    update: Callable[[Principal, str, dict[str, Any]], Awaitable[Any]],
+    create: Callable[[Principal, FieldsT], Awaitable[Any]],
+    update: Callable[[Principal, str, FieldsT], Awaitable[Any]],
     state: Callable[[Any], Awaitable[dict[str, Any]]],
 ) -> tuple[Any, Change]:
     """Create the object through the API's own function, or update it and keep the update
@@ -158,7 +162,7 @@ class _Importer:
             if existing is None:
                 fields.setdefault("role", "RESPONDER")  # people imported to be on call
             _, change = await _at(at, _upsert(
-                self.principal, fields, "user", email, existing,
+                self.principal, inputs.of(users.UserFields, fields), "user", email, existing,
                 users.create_user, users.update_user,
                 partial(_state, fields=users.AUDITED),
             ))  # fmt: skip

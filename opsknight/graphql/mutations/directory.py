@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from opsknight import inputs
 from opsknight.auth import api_keys
 from opsknight.directory import services, teams, users
 from opsknight.graphql.context import Info
@@ -29,16 +30,24 @@ from opsknight.graphql.types.directory import (
 class DirectoryMutation:
     @strawberry.mutation
     async def create_user(self, info: Info, input: UserInput) -> User:
-        return User.from_row(await users.create_user(info.context.principal(), provided(input)))
+        return User.from_row(
+            await users.create_user(
+                info.context.principal(), inputs.of(users.UserFields, provided(input))
+            )
+        )
 
     @strawberry.mutation
     async def update_user(self, info: Info, id: strawberry.ID, input: UserInput) -> User:
-        row = await users.update_user(info.context.principal(), id, provided(input))
+        row = await users.update_user(
+            info.context.principal(), id, inputs.of(users.UserFields, provided(input))
+        )
         return User.from_row(row)
 
     @strawberry.mutation(description="Your own name, time zone and handoff notices.")
     async def update_profile(self, info: Info, input: ProfileInput) -> User:
-        row = await users.update_own_profile(info.context.principal(), provided(input))
+        row = await users.update_own_profile(
+            info.context.principal(), inputs.of(users.UserFields, provided(input))
+        )
         return User.from_row(row)
 
     @strawberry.mutation(
