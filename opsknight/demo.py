@@ -85,13 +85,13 @@ async def run_demo() -> DemoResult:
     alice, bob, carol, dave = [await _person(n, e, "RESPONDER") for n, e in PEOPLE]
 
     payments = await _named(Team, "Payments", lambda: teams.create_team(
-        me, {"name": "Payments", "description": "Checkout and the payments database",
-             "lead_id": alice.id}))  # fmt: skip
+        me, teams.TeamFields(name="Payments", description="Checkout and the payments database",
+                             lead_id=alice.id)))  # fmt: skip
     for member in (bob, carol):
         if not await payments.memberships.filter(user_id=member.id).exists():
-            await teams.add_member(me, payments.id, {"user_id": member.id})
+            await teams.add_member(me, payments.id, teams.MemberFields(user_id=member.id))
     platform = await _named(Team, "Platform", lambda: teams.create_team(
-        me, {"name": "Platform", "lead_id": dave.id}))  # fmt: skip
+        me, teams.TeamFields(name="Platform", lead_id=dave.id)))  # fmt: skip
 
     schedule = await _named(Schedule, "Payments primary", lambda: schedules.create_schedule(me, {
         "name": "Payments primary", "time_zone": "Europe/Berlin", "team_id": payments.id,

@@ -47,3 +47,8 @@ def sent(value: Any) -> dict[str, Any]:
         for item in dataclasses.fields(value)
         if getattr(value, item.name) is not UNSET
     }
+
+
+def or_none(value: T | Unset) -> T | None:
+    """The value sent, or None when it was not sent."""
+    return None if isinstance(value, Unset) else value

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
 from opsknight import clock, validation
 from opsknight.audit import service as audit
@@ -11,6 +11,7 @@ from opsknight.auth.principal import Principal
 from opsknight.batch import group_in_key_order, rows_by_ids
 from opsknight.directory.models import Team, TeamMember, User
 from opsknight.errors import NotFound, ValidationFailed
+from opsknight.inputs import UNSET, Unset, or_none
 from opsknight.paging import Page, page_of
 from opsknight.records import get_or_404, matching_name
 from opsknight.transaction import atomic
@@ -47,21 +48,39 @@ async def list_teams(
 AUDITED = ("name", "description", "lead_id")
 
 
-async def create_team(principal: Principal, fields: dict[str, Any]) -> Team:
+@dataclass(frozen=True)
+class TeamFields:
+    """What creating or changing a team takes (UNSET: not sent)."""
+
+    name: str | Unset | None = UNSET
+    description: str | Unset | None = UNSET
+    lead_id: str | Unset | None = UNSET
+
+
+@dataclass(frozen=True)
+class MemberFields:
+    """Who joins a team, and as what."""
+
+    user_id: str | None = None
+    role: str | Unset | None = UNSET
+    receive_team_notifications: bool | Unset | None = UNSET
+
+
+async def create_team(principal: Principal, fields: TeamFields) -> Team:
     """Create a team; a ``lead_id`` joins the team as its OWNER."""
     principal.require("teams:write")
-    name = validation.text(fields.get("name"), "name", max_length=100)
+    name = validation.text(or_none(fields.name), "name", max_length=100)
     now = clock.now()
     team = Team(
         name=name,
         name_key=name.lower(),
         description=validation.optional_text(
-            fields.get("description"), "description", max_length=5000
+            or_none(fields.description), "description", max_length=5000
         ),
         created_at=now,
         updated_at=now,
     )
-    lead_id = fields.get("lead_id")
+    lead_id = or_none(fields.lead_id)
     lead = None
     if lead_id is not None:
         lead = validation.referenced(await User.get_or_none(id=lead_id), lead_id, "lead_id", "user")
@@ -75,22 +94,22 @@ async def create_team(principal: Principal, fields: dict[str, Any]) -> Team:
     return team
 
 
-async def update_team(principal: Principal, team_id: str, fields: dict[str, Any]) -> Team:
+async def update_team(principal: Principal, team_id: str, fields: TeamFields) -> Team:
     principal.require("teams:write")
     team = await _get(team_id)
     before = audit.snapshot(team, AUDITED)
     changed = []
-    if "name" in fields:
-        team.name = validation.text(fields["name"], "name", max_length=100)
+    if fields.name is not UNSET:
+        team.name = validation.text(fields.name, "name", max_length=100)
         team.name_key = team.name.lower()
         changed += ["name", "name_key"]
-    if "description" in fields:
+    if fields.description is not UNSET:
         team.description = validation.optional_text(  # type: ignore[assignment]
-            fields["description"], "description", max_length=5000
+            fields.description, "description", max_length=5000
         )
         changed.append("description")
-    if "lead_id" in fields:
-        lead_id = fields["lead_id"]
+    if fields.lead_id is not UNSET:
+        lead_id = fields.lead_id
         if lead_id is not None and not await TeamMember.exists(team_id=team.id, user_id=lead_id):
             raise ValidationFailed(
                 "the team lead must be a member of the team", field="lead_id", reason="not_a_member"
@@ -116,16 +135,16 @@ async def delete_team(principal: Principal, team_id: str) -> str:
     return team_id
 
 
-async def add_member(principal: Principal, team_id: str, fields: dict[str, Any]) -> Team:
+async def add_member(principal: Principal, team_id: str, fields: MemberFields) -> Team:
     """Add a user to a team, or change the role of one already in it."""
     principal.require("teams:write")
     team = await _get(team_id)
-    user_id = fields.get("user_id")
+    user_id = fields.user_id
     user = validation.referenced(
         await User.get_or_none(id=user_id), str(user_id), "user_id", "user"
     )
-    role = validation.choice(fields.get("role") or "MEMBER", "role", MEMBER_ROLES)
-    notify = fields.get("receive_team_notifications")
+    role = validation.choice(or_none(fields.role) or "MEMBER", "role", MEMBER_ROLES)
+    notify = or_none(fields.receive_team_notifications)
     existing = await TeamMember.get_or_none(team_id=team.id, user_id=user.id)
     membership = ("user_id", "role", "receive_team_notifications")
     before = None if existing is None else audit.snapshot(existing, membership)

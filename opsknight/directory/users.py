@@ -18,7 +18,7 @@ from opsknight.auth.scopes import ROLES
 from opsknight.batch import rows_by_ids
 from opsknight.directory.models import User
 from opsknight.errors import Conflict, NotFound, ValidationFailed
-from opsknight.inputs import UNSET, Unset
+from opsknight.inputs import UNSET, Unset, or_none
 from opsknight.paging import Page, page_of
 from opsknight.records import get_or_404
 from opsknight.transaction import atomic
@@ -261,7 +261,7 @@ async def delete_user(principal: Principal, user_id: str) -> str:
 async def upsert_user(fields: UserFields, *, update: bool) -> tuple[User, bool]:
     """The CLI's create (or, with ``update``, change) by email; returns (user, created).
     A None is not sent: the CLI's options left out."""
-    address = validation.email(fields.email or None)
+    address = validation.email(or_none(fields.email))
     existing = await User.get_or_none(email_key=address.lower())
     if existing is None:
         if update:

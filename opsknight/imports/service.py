@@ -172,7 +172,9 @@ class _Importer:
         for i, raw in enumerate(items):
             at = f"teams[{i}]"
             item = _checked_keys(raw, _KEYS["teams"], at)
-            fields: dict[str, Any] = {k: item[k] for k in ("name", "description") if k in item}
+            fields = inputs.of(
+                teams.TeamFields, {k: item[k] for k in ("name", "description") if k in item}
+            )
             existing = await Team.get_or_none(name_key=str(item.get("name", "")).lower())
             team, change = await _at(at, _upsert(
                 self.principal, fields, "team", str(item.get("name")), existing,
@@ -186,7 +188,9 @@ class _Importer:
                 user_id = await self.user_id(member.get("email"), f"{where}.email")
                 if await TeamMember.exists(team_id=team.id, user_id=user_id):
                     continue
-                body = {"user_id": user_id, "role": str(member.get("role") or "MEMBER").upper()}
+                body = teams.MemberFields(
+                    user_id=user_id, role=str(member.get("role") or "MEMBER").upper()
+                )
                 await _at(where, teams.add_member(self.principal, team.id, body))
                 added.append(str(member.get("email")))
             if added and change.action == "unchanged":

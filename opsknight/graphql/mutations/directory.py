@@ -66,11 +66,17 @@ class DirectoryMutation:
 
     @strawberry.mutation
     async def create_team(self, info: Info, input: TeamInput) -> Team:
-        return Team.from_row(await teams.create_team(info.context.principal(), provided(input)))
+        return Team.from_row(
+            await teams.create_team(
+                info.context.principal(), inputs.of(teams.TeamFields, provided(input))
+            )
+        )
 
     @strawberry.mutation
     async def update_team(self, info: Info, id: strawberry.ID, input: TeamInput) -> Team:
-        row = await teams.update_team(info.context.principal(), id, provided(input))
+        row = await teams.update_team(
+            info.context.principal(), id, inputs.of(teams.TeamFields, provided(input))
+        )
         return Team.from_row(row)
 
     @strawberry.mutation
@@ -81,7 +87,9 @@ class DirectoryMutation:
     async def add_team_member(
         self, info: Info, team_id: strawberry.ID, input: TeamMemberInput
     ) -> Team:
-        row = await teams.add_member(info.context.principal(), team_id, provided(input))
+        row = await teams.add_member(
+            info.context.principal(), team_id, inputs.of(teams.MemberFields, provided(input))
+        )
         return Team.from_row(row)
 
     @strawberry.mutation
