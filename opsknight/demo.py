@@ -115,23 +115,25 @@ async def run_demo() -> DemoResult:
                                     ("Payments DB", payments, True),
                                     ("Edge proxy", platform, False)):  # fmt: skip
         rows[name] = await _named(Service, name, lambda n=name, t=team, p=with_policy: (
-            services.create_service(me, {"name": n, "team_id": t.id,
-                                         "escalation_policy_id": policy.id if p else None})
+            services.create_service(me, services.ServiceFields(
+                name=n, team_id=t.id, escalation_policy_id=policy.id if p else None))
         ))  # fmt: skip
     checkout = rows["Checkout API"]
     integration = await Integration.filter(service_id=checkout.id).first()
     if integration is None:
         integration = await services.create_integration(
-            me, checkout.id, {"name": "Prometheus", "type": "events_api"}
+            me, checkout.id, services.IntegrationFields(name="Prometheus", type="events_api")
         )
     if not await Integration.filter(service_id=rows["Payments DB"].id).exists():
         await services.create_integration(
-            me, rows["Payments DB"].id, {"name": "Alertmanager", "type": "alertmanager"}
+            me,
+            rows["Payments DB"].id,
+            services.IntegrationFields(name="Alertmanager", type="alertmanager"),
         )
 
     if not await ContactMethod.filter(user_id=alice.id).exists():
         await contact_methods.create_contact_method(
-            me, alice.id, {"type": "webhook", "address": f"{ECHO}/page/alice"}
+            me, alice.id, contact_methods.ContactFields("webhook", f"{ECHO}/page/alice")
         )
     if not await Webhook.filter(url=f"{ECHO}/webhooks").exists():
         await webhooks.create_webhook(

@@ -8,7 +8,7 @@ managing someone else's takes ``users:write``.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from opsknight import clock, validation
 from opsknight.auth.principal import Principal
@@ -36,19 +36,27 @@ async def list_contact_methods(principal: Principal, user_id: str) -> list[Conta
     return list(await ContactMethod.filter(user_id=user_id).order_by("created_at", "id"))
 
 
+@dataclass(frozen=True)
+class ContactFields:
+    """A new contact method: its type and address."""
+
+    type: str | None = None
+    address: str | None = None
+
+
 async def create_contact_method(
-    principal: Principal, user_id: str, fields: dict[str, Any]
+    principal: Principal, user_id: str, fields: ContactFields
 ) -> ContactMethod:
     """Register a contact; a webhook contact gets a secret, shown only in this answer."""
     may_manage(principal, user_id)
     user = await get_or_404(User, user_id, "user")
-    kind = validation.choice(fields.get("type"), "type", TYPES)
+    kind = validation.choice(fields.type, "type", TYPES)
     if kind == "email":
-        address = email.check_address(fields.get("address"), "address")
+        address = email.check_address(fields.address, "address")
     elif kind in apprise_channel.TYPES:
-        address = await apprise_channel.check_address(fields.get("address"), "address")
+        address = await apprise_channel.check_address(fields.address, "address")
     else:
-        address = validation.http_url(fields.get("address"), "address")
+        address = validation.http_url(fields.address, "address")
         address = await guard.checked_url(address, "address")
     if await ContactMethod.filter(user_id=user.id).count() >= MAX_PER_USER:
         raise ValidationFailed(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
@@ -22,6 +23,7 @@ from opsknight.events.routing import forget_integrations
 from opsknight.incidents import behaviours
 from opsknight.incidents.models import Incident
 from opsknight.incidents.states import ACTIVE as ACTIVE_STATUSES
+from opsknight.inputs import UNSET, Unset, or_none
 from opsknight.paging import Page, page_of
 from opsknight.records import get_or_404, matching_name
 from opsknight.rules.service import forget_rules
@@ -68,33 +70,61 @@ async def list_services(
     return await page_of(query, limit, offset, "name_key", "id")
 
 
-async def _apply(service: Service, fields: dict[str, Any]) -> list[str]:
+@dataclass(frozen=True)
+class ServiceFields:
+    """What creating or changing a service takes (UNSET: not sent; None clears)."""
+
+    name: str | Unset | None = UNSET
+    description: str | Unset | None = UNSET
+    team_id: str | Unset | None = UNSET
+    escalation_policy_id: str | Unset | None = UNSET
+    region: str | Unset | None = UNSET
+    sla_tier: str | Unset | None = UNSET
+    runbook_url: str | Unset | None = UNSET
+    acknowledgement_timeout: int | Unset | None = UNSET
+    auto_resolve_timeout: int | Unset | None = UNSET
+    urgency_rule: str | Unset | None = UNSET
+    support_hours: Any = UNSET
+    shadow: bool | Unset | None = UNSET
+
+
+@dataclass(frozen=True)
+class IntegrationFields:
+    """A new integration: its name, type, and a key brought from another tool."""
+
+    name: str | Unset | None = UNSET
+    type: str | Unset | None = UNSET
+    key: str | Unset | None = UNSET
+
+
+async def _apply(service: Service, fields: ServiceFields) -> list[str]:
     changed: list[str] = []
-    if "name" in fields:
-        service.name = validation.text(fields["name"], "name", max_length=100)
+    if fields.name is not UNSET:
+        service.name = validation.text(fields.name, "name", max_length=100)
         service.name_key = service.name.lower()
         changed += ["name", "name_key"]
-    if "description" in fields:
+    if fields.description is not UNSET:
         service.description = validation.optional_text(  # type: ignore[assignment]
-            fields["description"], "description", max_length=5000
+            fields.description, "description", max_length=5000
         )
         changed.append("description")
     for name, limit in _TEXT_FIELDS.items():
-        if name in fields:
-            setattr(service, name, validation.optional_text(fields[name], name, max_length=limit))
+        value = getattr(fields, name)
+        if value is not UNSET:
+            setattr(service, name, validation.optional_text(value, name, max_length=limit))
             changed.append(name)
-    if "runbook_url" in fields:
-        url = fields["runbook_url"]
+    if fields.runbook_url is not UNSET:
+        url = fields.runbook_url
         service.runbook_url = None if url in (None, "") else validation.http_url(url, "runbook_url")
         changed.append("runbook_url")
-    if "team_id" in fields:
-        team_id = fields["team_id"]
+    if fields.team_id is not UNSET:
+        team_id = or_none(fields.team_id)
         if team_id is not None:
             validation.referenced(await Team.get_or_none(id=team_id), team_id, "team_id", "team")
         service.team_id = team_id
         changed.append("team_id")
-    if "escalation_policy_id" in fields:
-        policy_id = fields["escalation_policy_id"]
+    if fields.escalation_policy_id is not UNSET:
+        policy_id = or_none(fields.escalation_policy_id)
         if policy_id is not None:
             found = await EscalationPolicy.get_or_none(id=policy_id)
             validation.referenced(found, policy_id, "escalation_policy_id", "escalation policy")
@@ -102,21 +132,21 @@ async def _apply(service: Service, fields: dict[str, Any]) -> list[str]:
         changed.append("escalation_policy_id")
     for name, maximum in (("acknowledgement_timeout", behaviours.MAX_ACK_TIMEOUT),
                           ("auto_resolve_timeout", behaviours.MAX_AUTO_RESOLVE)):  # fmt: skip
-        if name in fields:
-            value = fields[name]
+        value = getattr(fields, name)
+        if value is not UNSET:
             setattr(service, name,
                     None if value is None else validation.number(value, name, minimum=1,
                                                                  maximum=maximum))  # fmt: skip
             changed.append(name)
-    if "support_hours" in fields:
-        service.support_hours = behaviours.checked_support_hours(fields["support_hours"])
+    if fields.support_hours is not UNSET:
+        service.support_hours = behaviours.checked_support_hours(fields.support_hours)
         changed.append("support_hours")
-    if fields.get("shadow") is not None:
-        service.shadow = bool(fields["shadow"])
+    if fields.shadow is not UNSET and fields.shadow is not None:
+        service.shadow = bool(fields.shadow)
         changed.append("shadow")
-    if fields.get("urgency_rule") is not None:
+    if fields.urgency_rule is not UNSET and fields.urgency_rule is not None:
         service.urgency_rule = validation.choice(
-            str(fields["urgency_rule"]).upper(), "urgency_rule", behaviours.URGENCY_RULES
+            str(fields.urgency_rule).upper(), "urgency_rule", behaviours.URGENCY_RULES
         )
         changed.append("urgency_rule")
     if service.urgency_rule == "SUPPORT_HOURS" and not service.support_hours:
@@ -127,11 +157,11 @@ async def _apply(service: Service, fields: dict[str, Any]) -> list[str]:
     return changed
 
 
-async def create_service(principal: Principal, fields: dict[str, Any]) -> Service:
+async def create_service(principal: Principal, fields: ServiceFields) -> Service:
     principal.require("services:write")
     now = clock.now()
     service = Service(created_at=now, updated_at=now)
-    await _apply(service, {"name": fields.get("name"), **fields})
+    await _apply(service, replace(fields, name=or_none(fields.name)))  # a name is required
     async with atomic(), unique_field("name", service.name):
         await service.save()
         await audit.record(principal, "service.created", "service", service.id, None,
@@ -139,7 +169,7 @@ async def create_service(principal: Principal, fields: dict[str, Any]) -> Servic
     return service
 
 
-async def update_service(principal: Principal, service_id: str, fields: dict[str, Any]) -> Service:
+async def update_service(principal: Principal, service_id: str, fields: ServiceFields) -> Service:
     principal.require("services:write")
     service = await _get(service_id)
     before = audit.snapshot(service, AUDITED)
@@ -213,15 +243,16 @@ async def list_integrations(principal: Principal, service_id: str) -> list[Integ
 
 
 async def create_integration(
-    principal: Principal, service_id: str, fields: dict[str, Any]
+    principal: Principal, service_id: str, fields: IntegrationFields
 ) -> Integration:
     principal.require("services:write")
     service = await _get(service_id)
-    name = validation.text(fields.get("name") or "Events API", "name", max_length=100)
-    kind = validation.choice(fields.get("type") or "events_api", "type", INTEGRATION_TYPES)
+    name = validation.text(or_none(fields.name) or "Events API", "name", max_length=100)
+    kind = validation.choice(or_none(fields.type) or "events_api", "type", INTEGRATION_TYPES)
     key = keys.integration_key()
-    if fields.get("key") is not None:
-        key = _imported_key(principal, fields["key"])
+    imported = or_none(fields.key)
+    if imported is not None:
+        key = _imported_key(principal, imported)
     async with atomic(), unique_field("key", key):
         integration = await Integration.create(
             service=service, name=name, type=kind, key=key, created_at=clock.now()

@@ -276,7 +276,8 @@ class _Importer:
                 )  # fmt: skip
             existing = await Service.get_or_none(name_key=str(item.get("name", "")).lower())
             service, change = await _at(at, _upsert(
-                self.principal, fields, "service", str(item.get("name")), existing,
+                self.principal, inputs.of(services.ServiceFields, fields), "service",
+                str(item.get("name")), existing,
                 services.create_service, services.update_service,
                 partial(_state, fields=services.AUDITED),
             ))  # fmt: skip
@@ -290,7 +291,8 @@ class _Importer:
         label = f"{item.get('name') or 'Events API'} on {service.name}"
         existing = await Integration.get_or_none(key=key) if isinstance(key, str) else None
         if existing is None:
-            await _at(at, services.create_integration(self.principal, service.id, dict(item)))
+            fields = inputs.of(services.IntegrationFields, item)
+            await _at(at, services.create_integration(self.principal, service.id, fields))
             self.note(Change("create", "integration", label))
         elif existing.service_id != service.id:  # type: ignore[attr-defined]
             raise ValidationFailed(

@@ -101,12 +101,16 @@ class DirectoryMutation:
 
     @strawberry.mutation
     async def create_service(self, info: Info, input: ServiceInput) -> Service:
-        row = await services.create_service(info.context.principal(), provided(input))
+        row = await services.create_service(
+            info.context.principal(), inputs.of(services.ServiceFields, provided(input))
+        )
         return Service.from_row(row)
 
     @strawberry.mutation
     async def update_service(self, info: Info, id: strawberry.ID, input: ServiceInput) -> Service:
-        row = await services.update_service(info.context.principal(), id, provided(input))
+        row = await services.update_service(
+            info.context.principal(), id, inputs.of(services.ServiceFields, provided(input))
+        )
         return Service.from_row(row)
 
     @strawberry.mutation
@@ -119,7 +123,9 @@ class DirectoryMutation:
         self, info: Info, service_id: strawberry.ID, input: IntegrationInput
     ) -> Integration:
         row = await services.create_integration(
-            info.context.principal(), service_id, provided(input)
+            info.context.principal(),
+            service_id,
+            inputs.of(services.IntegrationFields, provided(input)),
         )
         return Integration.from_row(row)
 

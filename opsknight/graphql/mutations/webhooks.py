@@ -72,7 +72,9 @@ class WebhookMutation:
         self, info: Info, user_id: strawberry.ID, input: ContactMethodInput
     ) -> IssuedContactMethod:
         row = await contact_methods.create_contact_method(
-            info.context.principal(), user_id, provided(input)
+            info.context.principal(),
+            user_id,
+            inputs.of(contact_methods.ContactFields, provided(input)),
         )
         return IssuedContactMethod(**vars(ContactMethod.from_row(row)), secret=row.secret)
 
