@@ -105,10 +105,10 @@ async def run_demo() -> DemoResult:
         ],
     }))  # fmt: skip
     policy = await _named(EscalationPolicy, "Payments escalation", lambda: policies.create_policy(
-        me, {"name": "Payments escalation", "repeat": True, "repeat_limit": 1, "steps": [
+        me, policies.PolicyFields(name="Payments escalation", repeat=True, repeat_limit=1, steps=[
             {"target_type": "SCHEDULE", "target_id": schedule.id, "delay_minutes": 10},
             {"target_type": "TEAM", "target_id": payments.id, "delay_minutes": 15},
-        ]}))  # fmt: skip
+        ])))  # fmt: skip
 
     rows: dict[str, Service] = {}
     for name, team, with_policy in (("Checkout API", payments, True),

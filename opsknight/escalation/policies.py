@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
 
 from opsknight import clock, validation
@@ -11,6 +12,7 @@ from opsknight.batch import group_in_key_order, rows_by_ids
 from opsknight.directory.models import Team, User
 from opsknight.errors import ValidationFailed
 from opsknight.escalation.models import EscalationPolicy, EscalationStep
+from opsknight.inputs import UNSET, Unset, or_none
 from opsknight.paging import Page, page_of
 from opsknight.records import get_or_404, matching_name
 from opsknight.schedules.models import Schedule
@@ -95,28 +97,42 @@ async def _steps(raw: Any) -> list[EscalationStep]:
     return steps
 
 
-def _apply(policy: EscalationPolicy, fields: dict[str, Any]) -> list[str]:
+@dataclass(frozen=True)
+class PolicyFields:
+    """What creating or changing a policy takes (UNSET: not sent). ``steps`` are checked
+    one by one (errors name ``steps[i]``); when sent, they replace all steps."""
+
+    name: str | Unset | None = UNSET
+    description: str | Unset | None = UNSET
+    repeat: bool | Unset | None = UNSET
+    repeat_limit: int | Unset | None = UNSET
+    reminder_minutes: int | Unset | None = UNSET
+    ack_reminder_minutes: int | Unset | None = UNSET
+    steps: list[Any] | Unset | None = UNSET
+
+
+def _apply(policy: EscalationPolicy, fields: PolicyFields) -> list[str]:
     changed = []
-    if "name" in fields:
-        policy.name = validation.text(fields["name"], "name", max_length=100)
+    if fields.name is not UNSET:
+        policy.name = validation.text(fields.name, "name", max_length=100)
         policy.name_key = policy.name.lower()
         changed += ["name", "name_key"]
-    if "description" in fields:
+    if fields.description is not UNSET:
         policy.description = validation.optional_text(  # type: ignore[assignment]
-            fields["description"], "description", max_length=5000
+            fields.description, "description", max_length=5000
         )
         changed.append("description")
-    if fields.get("repeat") is not None:
-        policy.repeat = bool(fields["repeat"])
+    if fields.repeat is not UNSET and fields.repeat is not None:
+        policy.repeat = bool(fields.repeat)
         changed.append("repeat")
-    if fields.get("repeat_limit") is not None:
+    if fields.repeat_limit is not UNSET and fields.repeat_limit is not None:
         policy.repeat_limit = validation.number(
-            fields["repeat_limit"], "repeat_limit", minimum=0, maximum=10
+            fields.repeat_limit, "repeat_limit", minimum=0, maximum=10
         )
         changed.append("repeat_limit")
     for name, maximum in (("reminder_minutes", 1440), ("ack_reminder_minutes", 10080)):
-        if name in fields:
-            value = fields[name]
+        value = getattr(fields, name)
+        if value is not UNSET:
             if value is not None:
                 value = validation.number(value, name, minimum=1, maximum=maximum)
             setattr(policy, name, value)
@@ -150,12 +166,12 @@ async def audited(policy: EscalationPolicy) -> dict[str, Any]:
             "steps": [audit.snapshot(step, _STEP_FIELDS) for step in steps]}  # fmt: skip
 
 
-async def create_policy(principal: Principal, fields: dict[str, Any]) -> EscalationPolicy:
+async def create_policy(principal: Principal, fields: PolicyFields) -> EscalationPolicy:
     principal.require("escalation_policies:write")
     now = clock.now()
     policy = EscalationPolicy(created_at=now, updated_at=now)
-    _apply(policy, {"name": fields.get("name"), **fields})
-    steps = await _steps(fields.get("steps"))
+    _apply(policy, replace(fields, name=or_none(fields.name)))  # a name is required
+    steps = await _steps(or_none(fields.steps))
     async with atomic():
         await _save(policy, None, steps)
         await audit.record(principal, "escalation_policy.created", "escalation_policy",
@@ -164,7 +180,7 @@ async def create_policy(principal: Principal, fields: dict[str, Any]) -> Escalat
 
 
 async def update_policy(
-    principal: Principal, policy_id: str, fields: dict[str, Any]
+    principal: Principal, policy_id: str, fields: PolicyFields
 ) -> EscalationPolicy:
     """Change a policy; ``steps``, when given, replace all steps. Incidents already
     escalating keep the copy of the policy they took when they opened."""
@@ -172,7 +188,8 @@ async def update_policy(
     policy = await get_or_404(EscalationPolicy, policy_id, "escalation policy")
     before = await audited(policy)
     changed = _apply(policy, fields)
-    steps = None if fields.get("steps") is None else await _steps(fields["steps"])
+    sent_steps = or_none(fields.steps)
+    steps = None if sent_steps is None else await _steps(sent_steps)
     policy.updated_at = clock.now()
     async with atomic():
         await _save(policy, changed, steps)

@@ -255,7 +255,8 @@ class _Importer:
                 name_key=str(item.get("name", "")).lower()
             )
             _, change = await _at(at, _upsert(
-                self.principal, fields, "escalation_policy", str(item.get("name")), existing,
+                self.principal, inputs.of(policies.PolicyFields, fields), "escalation_policy",
+                str(item.get("name")), existing,
                 policies.create_policy, policies.update_policy,
                 policies.audited,
             ))  # fmt: skip
