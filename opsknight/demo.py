@@ -93,9 +93,10 @@ async def run_demo() -> DemoResult:
     platform = await _named(Team, "Platform", lambda: teams.create_team(
         me, teams.TeamFields(name="Platform", lead_id=dave.id)))  # fmt: skip
 
-    schedule = await _named(Schedule, "Payments primary", lambda: schedules.create_schedule(me, {
-        "name": "Payments primary", "time_zone": "Europe/Berlin", "team_id": payments.id,
-        "layers": [
+    schedule = await _named(Schedule, "Payments primary", lambda: schedules.create_schedule(
+        me, schedules.ScheduleFields(
+        name="Payments primary", time_zone="Europe/Berlin", team_id=payments.id,
+        layers=[
             {"name": "Weekly rotation", "rotation_type": "weekly",
              "handoff_start": "2024-01-01T09:00:00", "users": [alice.id, bob.id, carol.id]},
             {"name": "Business-hours lead", "rotation_type": "daily",
@@ -103,7 +104,7 @@ async def run_demo() -> DemoResult:
              "restrictions": [{"days": ["MON", "TUE", "WED", "THU", "FRI"],
                                "start_time": "09:00", "end_time": "17:00"}]},
         ],
-    }))  # fmt: skip
+    )))  # fmt: skip
     policy = await _named(EscalationPolicy, "Payments escalation", lambda: policies.create_policy(
         me, policies.PolicyFields(name="Payments escalation", repeat=True, repeat_limit=1, steps=[
             {"target_type": "SCHEDULE", "target_id": schedule.id, "delay_minutes": 10},

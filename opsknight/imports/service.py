@@ -218,7 +218,8 @@ class _Importer:
             fields["layers"] = layers
             existing = await Schedule.get_or_none(name_key=str(item.get("name", "")).lower())
             _, change = await _at(at, _upsert(
-                self.principal, fields, "schedule", str(item.get("name")), existing,
+                self.principal, inputs.of(schedules.ScheduleFields, fields), "schedule",
+                str(item.get("name")), existing,
                 schedules.create_schedule, schedules.update_schedule,
                 schedules.audited,
             ))  # fmt: skip

@@ -3,6 +3,7 @@ Checking the input is in parsing.py, who is on call in oncall.py."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from opsknight.batch import group_in_key_order, rows_by_ids
 from opsknight.directory.models import Team, User
 from opsknight.errors import Conflict, NotFound, ValidationFailed
 from opsknight.escalation.models import EscalationStep
+from opsknight.inputs import UNSET, Unset, or_none
 from opsknight.paging import Page, page_of
 from opsknight.records import get_or_404, matching_name
 from opsknight.schedules import parsing, rotation
@@ -71,22 +73,44 @@ async def _write_layers(schedule: Schedule, drafts: list[parsing.LayerDraft]) ->
         )
 
 
-async def _apply(schedule: Schedule, fields: dict[str, Any]) -> list[str]:
+@dataclass(frozen=True)
+class ScheduleFields:
+    """What creating or changing a schedule takes (UNSET: not sent). ``layers`` are
+    checked one by one (errors name ``layers[i]``); when sent, they replace all layers."""
+
+    name: str | Unset | None = UNSET
+    description: str | Unset | None = UNSET
+    time_zone: str | Unset | None = UNSET
+    team_id: str | Unset | None = UNSET
+    layers: list[Any] | Unset | None = UNSET
+
+
+@dataclass(frozen=True)
+class OverrideFields:
+    """Who covers a schedule, from when until when, and in whose place (optional)."""
+
+    user_id: str | None = None
+    start: Any = None
+    end: Any = None
+    replaces_user_id: str | None = None
+
+
+async def _apply(schedule: Schedule, fields: ScheduleFields) -> list[str]:
     changed = []
-    if "name" in fields:
-        schedule.name = validation.text(fields["name"], "name", max_length=100)
+    if fields.name is not UNSET:
+        schedule.name = validation.text(fields.name, "name", max_length=100)
         schedule.name_key = schedule.name.lower()
         changed += ["name", "name_key"]
-    if "description" in fields:
+    if fields.description is not UNSET:
         schedule.description = validation.optional_text(  # type: ignore[assignment]
-            fields["description"], "description", max_length=5000
+            fields.description, "description", max_length=5000
         )
         changed.append("description")
-    if "time_zone" in fields:
-        schedule.time_zone = validation.time_zone(fields["time_zone"])
+    if fields.time_zone is not UNSET:
+        schedule.time_zone = validation.time_zone(fields.time_zone)
         changed.append("time_zone")
-    if "team_id" in fields:
-        team_id = fields["team_id"]
+    if fields.team_id is not UNSET:
+        team_id = or_none(fields.team_id)
         if team_id is not None:
             validation.referenced(await Team.get_or_none(id=team_id), team_id, "team_id", "team")
         schedule.team_id = team_id
@@ -107,14 +131,14 @@ async def audited(schedule: Schedule) -> dict[str, Any]:
     return {**audit.snapshot(schedule, AUDITED), "layers": layers}
 
 
-async def create_schedule(principal: Principal, fields: dict[str, Any]) -> Schedule:
+async def create_schedule(principal: Principal, fields: ScheduleFields) -> Schedule:
     principal.require("schedules:write")
-    if fields.get("time_zone") is None:
+    if or_none(fields.time_zone) is None:
         raise ValidationFailed("time_zone is required", field="time_zone", reason="required")
     now = clock.now()
     schedule = Schedule(created_at=now, updated_at=now)
-    await _apply(schedule, {"name": fields.get("name"), **fields})
-    drafts = await parsing.checked_layers(fields.get("layers") or [])
+    await _apply(schedule, replace(fields, name=or_none(fields.name)))  # a name is required
+    drafts = await parsing.checked_layers(or_none(fields.layers) or [])
     async with atomic(), unique_field("name", schedule.name):
         await schedule.save()
         await _write_layers(schedule, drafts)
@@ -124,15 +148,14 @@ async def create_schedule(principal: Principal, fields: dict[str, Any]) -> Sched
 
 
 async def update_schedule(
-    principal: Principal, schedule_id: str, fields: dict[str, Any]
+    principal: Principal, schedule_id: str, fields: ScheduleFields
 ) -> Schedule:
     principal.require("schedules:write")
     schedule = await get_or_404_schedule(schedule_id)
     before = await audited(schedule)
     changed = await _apply(schedule, fields)
-    drafts = (
-        None if fields.get("layers") is None else await parsing.checked_layers(fields["layers"])
-    )
+    layers = or_none(fields.layers)
+    drafts = None if layers is None else await parsing.checked_layers(layers)
     schedule.updated_at = clock.now()
     async with atomic(), unique_field("name", schedule.name):
         await schedule.save(update_fields=[*changed, "updated_at"])
@@ -200,21 +223,20 @@ async def list_overrides(
 
 
 async def create_override(
-    principal: Principal, schedule_id: str, fields: dict[str, Any]
+    principal: Principal, schedule_id: str, fields: OverrideFields
 ) -> ScheduleOverride:
     principal.require("schedules:write")
     schedule = await get_or_404_schedule(schedule_id)
     for name in ("start", "end", "user_id"):
-        if fields.get(name) is None:
+        if getattr(fields, name) is None:
             raise ValidationFailed(f"{name} is required", field=name, reason="required")
-    start = validation.aware(fields["start"], "start")
-    end = validation.aware(fields["end"], "end")
+    start = validation.aware(fields.start, "start")
+    end = validation.aware(fields.end, "end")
     if end <= start:
         raise ValidationFailed("end must be after start", field="end")
-    user = validation.referenced(
-        await User.get_or_none(id=fields["user_id"]), fields["user_id"], "user_id", "user"
-    )
-    replaces = fields.get("replaces_user_id")
+    user_id = str(fields.user_id)
+    user = validation.referenced(await User.get_or_none(id=user_id), user_id, "user_id", "user")
+    replaces = fields.replaces_user_id
     if replaces is not None:
         validation.referenced(
             await User.get_or_none(id=replaces), replaces, "replaces_user_id", "user"

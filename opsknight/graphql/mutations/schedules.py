@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from opsknight import inputs
 from opsknight.graphql.context import Info
 from opsknight.graphql.types.common import Deleted, provided
 from opsknight.graphql.types.schedules import (
@@ -19,7 +20,8 @@ from opsknight.schedules import service as schedules
 class ScheduleMutation:
     @strawberry.mutation
     async def create_schedule(self, info: Info, input: ScheduleInput) -> Schedule:
-        row = await schedules.create_schedule(info.context.principal(), provided(input))
+        fields = inputs.of(schedules.ScheduleFields, provided(input))
+        row = await schedules.create_schedule(info.context.principal(), fields)
         return Schedule.from_row(row)
 
     @strawberry.mutation(
@@ -28,7 +30,8 @@ class ScheduleMutation:
     async def update_schedule(
         self, info: Info, id: strawberry.ID, input: ScheduleInput
     ) -> Schedule:
-        row = await schedules.update_schedule(info.context.principal(), id, provided(input))
+        fields = inputs.of(schedules.ScheduleFields, provided(input))
+        row = await schedules.update_schedule(info.context.principal(), id, fields)
         return Schedule.from_row(row)
 
     @strawberry.mutation
@@ -41,9 +44,8 @@ class ScheduleMutation:
     async def create_override(
         self, info: Info, schedule_id: strawberry.ID, input: OverrideInput
     ) -> ScheduleOverride:
-        row = await schedules.create_override(
-            info.context.principal(), schedule_id, provided(input)
-        )
+        fields = inputs.of(schedules.OverrideFields, provided(input))
+        row = await schedules.create_override(info.context.principal(), schedule_id, fields)
         return ScheduleOverride.from_row(row)
 
     @strawberry.mutation
