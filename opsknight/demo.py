@@ -8,7 +8,7 @@ demo key (a key is shown only once, so a second run cannot print the first one).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
@@ -22,7 +22,12 @@ from opsknight.directory.models import ContactMethod, Integration, Service, Team
 from opsknight.directory.users import UserFields, new_user
 from opsknight.escalation import policies
 from opsknight.escalation.models import EscalationPolicy
-from opsknight.incidents.commands import create_incident, update_incident
+from opsknight.incidents.commands import (
+    IncidentChange,
+    NewIncident,
+    create_incident,
+    update_incident,
+)
 from opsknight.incidents.models import Incident
 from opsknight.jobs import queue
 from opsknight.schedules import service as schedules
@@ -145,15 +150,17 @@ async def run_demo() -> DemoResult:
         service = rows[service_name]
         if await Incident.filter(service_id=service.id, dedup_key=dedup_key).exists():
             continue
-        incident = await create_incident(me, {
-            "title": title, "service_id": service.id, "urgency": urgency,
-            "dedup_key": dedup_key, "source": "demo",
-        })  # fmt: skip
-        change: dict[str, Any] = {"status": status}
+        incident = await create_incident(me, NewIncident(
+            title=title, service_id=service.id, urgency=urgency, dedup_key=dedup_key,
+            source="demo",
+        ))  # fmt: skip
+        change = IncidentChange(status=status)
         if status == "SNOOZED":
-            change["snooze_duration"] = 240
+            change = replace(change, snooze_duration=240)
         if status == "RESOLVED":
-            change["resolution_note"] = "Rolled back the deploy; latency is normal again."
+            change = replace(
+                change, resolution_note="Rolled back the deploy; latency is normal again."
+            )
         if status != "OPEN":
             await update_incident(me, incident.id, change)
 

@@ -11,7 +11,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from opsknight import clock, validation
+from opsknight import clock, inputs, validation
 from opsknight.analytics import rollups
 from opsknight.auth.principal import Principal
 from opsknight.directory.models import Service, Team, User
@@ -21,6 +21,7 @@ from opsknight.incidents import behaviours, timeline
 from opsknight.incidents.models import IdempotencyRecord, Incident, IncidentCounter, Note
 from opsknight.incidents.queries import etag_of, find_incident
 from opsknight.incidents.states import PRIORITIES, STATUSES, URGENCIES, can_move, timeline_type
+from opsknight.inputs import UNSET, Unset, or_none
 from opsknight.jobs import queue
 from opsknight.transaction import atomic
 
@@ -49,13 +50,55 @@ async def _team(value: Any, field: str) -> Team:
     return validation.referenced(found, str(value), field, "team")
 
 
-def _request_hash(fields: dict[str, Any]) -> str:
-    canonical = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
+@dataclass(frozen=True)
+class NewIncident:
+    """What opening an incident by hand takes (UNSET: not sent)."""
+
+    title: str | Unset | None = UNSET
+    service_id: str | Unset | None = UNSET
+    description: str | Unset | None = UNSET
+    urgency: str | Unset | None = UNSET
+    priority: str | Unset | None = UNSET
+    assignee_id: str | Unset | None = UNSET
+    assigned_team_id: str | Unset | None = UNSET
+    dedup_key: str | Unset | None = UNSET
+    custom_details: dict[str, Any] | Unset | None = UNSET
+    links: list[Any] | Unset | None = UNSET
+    suppress_notifications: bool | Unset | None = UNSET
+    source: str | Unset | None = UNSET
+
+
+@dataclass(frozen=True)
+class IncidentChange:
+    """What a PATCH of an incident takes (UNSET: not sent; None clears where allowed)."""
+
+    status: str | Unset | None = UNSET
+    urgency: str | Unset | None = UNSET
+    priority: str | Unset | None = UNSET
+    assignee_id: str | Unset | None = UNSET
+    assigned_team_id: str | Unset | None = UNSET
+    title: str | Unset | None = UNSET
+    description: str | Unset | None = UNSET
+    custom_details: dict[str, Any] | Unset | None = UNSET
+    snooze_duration: int | Unset | None = UNSET
+    resolution_note: str | Unset | None = UNSET
+
+
+@dataclass(frozen=True)
+class NoteFields:
+    content: str | None = None
+    is_internal: bool | Unset | None = UNSET
+
+
+def _request_hash(fields: NewIncident) -> str:
+    # The fields sent, by name: a retry sends the same ones.
+    sent = inputs.sent(fields)
+    canonical = json.dumps(sent, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 async def create_incident(
-    principal: Principal, fields: dict[str, Any], idempotency_key: str | None = None
+    principal: Principal, fields: NewIncident, idempotency_key: str | None = None
 ) -> Incident:
     """Open an incident by hand. With an idempotency key, a retry returns the first incident."""
     principal.require("incidents:write")
@@ -67,8 +110,8 @@ async def create_incident(
         if replay is not None:
             return replay
 
-    title = validation.text(fields.get("title"), "title", max_length=255)
-    service_id = fields.get("service_id")
+    title = validation.text(or_none(fields.title), "title", max_length=255)
+    service_id = or_none(fields.service_id)
     if service_id is None:
         raise ValidationFailed("service_id is required", field="service_id", reason="required")
     service = validation.referenced(
@@ -79,26 +122,28 @@ async def create_incident(
         environment=principal.environment,
         title=title,
         description=validation.optional_text(
-            fields.get("description"), "description", max_length=65536
+            or_none(fields.description), "description", max_length=65536
         ),
         status="OPEN",
-        urgency=validation.choice(fields.get("urgency") or "LOW", "urgency", URGENCIES),
+        urgency=validation.choice(or_none(fields.urgency) or "LOW", "urgency", URGENCIES),
         service=service,
-        source=validation.optional_text(fields.get("source"), "source", max_length=255),
-        dedup_key=validation.optional_text(fields.get("dedup_key"), "dedup_key", max_length=255),
-        custom_details=validation.json_object(fields.get("custom_details") or {}, "custom_details"),
-        links=validation.links(fields.get("links") or []),
-        suppress_notifications=bool(fields.get("suppress_notifications")),
+        source=validation.optional_text(or_none(fields.source), "source", max_length=255),
+        dedup_key=validation.optional_text(or_none(fields.dedup_key), "dedup_key", max_length=255),
+        custom_details=validation.json_object(
+            or_none(fields.custom_details) or {}, "custom_details"
+        ),
+        links=validation.links(or_none(fields.links) or []),
+        suppress_notifications=bool(fields.suppress_notifications),
         created_at=now,
         updated_at=now,
         last_status_change=now,
     )
-    if fields.get("priority") is not None:
-        incident.priority = validation.choice(fields["priority"], "priority", PRIORITIES)
-    if fields.get("assignee_id") is not None:
-        incident.assignee = await _user(fields["assignee_id"], "assignee_id")
-    if fields.get("assigned_team_id") is not None:
-        incident.assigned_team = await _team(fields["assigned_team_id"], "assigned_team_id")
+    if or_none(fields.priority) is not None:
+        incident.priority = validation.choice(fields.priority, "priority", PRIORITIES)
+    if or_none(fields.assignee_id) is not None:
+        incident.assignee = await _user(fields.assignee_id, "assignee_id")
+    if or_none(fields.assigned_team_id) is not None:
+        incident.assigned_team = await _team(fields.assigned_team_id, "assigned_team_id")
     behaviours.on_open(incident, service)
     try:
         async with atomic():
@@ -208,34 +253,34 @@ def _apply_status(change: _Change, target: Any, snooze_minutes: Any) -> None:
     change.entries.append((kind, details))
 
 
-async def _apply_fields(change: _Change, fields: dict[str, Any]) -> None:
+async def _apply_fields(change: _Change, fields: IncidentChange) -> None:
     incident = change.incident
-    if "urgency" in fields:
-        urgency = validation.choice(fields["urgency"], "urgency", URGENCIES)
+    if fields.urgency is not UNSET:
+        urgency = validation.choice(fields.urgency, "urgency", URGENCIES)
         if urgency != incident.urgency:
             change.entries.append(("urgency_changed", {"from": incident.urgency, "to": urgency}))
             change.set(urgency=urgency)
-    if "priority" in fields:
-        priority = fields["priority"]
+    if fields.priority is not UNSET:
+        priority = fields.priority
         if priority is not None:
             priority = validation.choice(priority, "priority", PRIORITIES)
         if priority != incident.priority:
             change.entries.append(("priority_changed", {"from": incident.priority, "to": priority}))
             change.set(priority=priority)
-    if "assignee_id" in fields:
-        await _assign(change, "assignee", fields["assignee_id"])
-    if "assigned_team_id" in fields:
-        await _assign(change, "assigned_team", fields["assigned_team_id"])
-    if "title" in fields:
-        change.set(title=validation.text(fields["title"], "title", max_length=255))
-    if "description" in fields:
+    if fields.assignee_id is not UNSET:
+        await _assign(change, "assignee", fields.assignee_id)
+    if fields.assigned_team_id is not UNSET:
+        await _assign(change, "assigned_team", fields.assigned_team_id)
+    if fields.title is not UNSET:
+        change.set(title=validation.text(fields.title, "title", max_length=255))
+    if fields.description is not UNSET:
         change.set(
             description=validation.optional_text(
-                fields["description"], "description", max_length=65536
+                fields.description, "description", max_length=65536
             )
         )
-    if fields.get("custom_details") is not None:
-        extra = validation.json_object(fields["custom_details"], "custom_details")
+    if or_none(fields.custom_details) is not None:
+        extra = validation.json_object(fields.custom_details, "custom_details")
         change.set(custom_details={**incident.custom_details, **extra})
 
 
@@ -265,15 +310,15 @@ async def _assign(change: _Change, relation: str, value: Any) -> None:
 async def update_incident(
     principal: Principal,
     incident_id: str,
-    fields: dict[str, Any],
+    fields: IncidentChange,
     if_match: str | None = None,
 ) -> Incident:
     """Apply a PATCH: status moves per §5.3 and field changes, each with its timeline entry."""
     principal.require("incidents:write")
-    resolution_note = fields.get("resolution_note")
+    resolution_note = or_none(fields.resolution_note)
     if resolution_note is not None:
         resolution_note = validation.text(resolution_note, "resolution_note", max_length=10000)
-    if "status" in fields and fields["status"] is None:
+    if fields.status is None:
         raise ValidationFailed("status may not be null", field="status", reason="required")
     async with atomic():
         incident = await find_incident(principal, incident_id, lock=True)
@@ -289,14 +334,15 @@ async def update_incident(
                 {"merged_into": merged_into},
             )
         change = _Change(incident=incident, columns=set(), entries=[])
-        if "status" in fields:
-            _apply_status(change, fields["status"], fields.get("snooze_duration"))
-        elif fields.get("snooze_duration") is not None:
+        snooze = or_none(fields.snooze_duration)
+        if fields.status is not UNSET:
+            _apply_status(change, fields.status, snooze)
+        elif snooze is not None:
             if incident.status != "SNOOZED":
                 raise ValidationFailed(
                     "snooze_duration is only allowed with status SNOOZED", field="snooze_duration"
                 )
-            _apply_status(change, "SNOOZED", fields["snooze_duration"])
+            _apply_status(change, "SNOOZED", snooze)
         await _apply_fields(change, fields)
         if resolution_note is not None:
             note = await Note.create(
@@ -355,9 +401,9 @@ def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
     return {k: clock.isoformat_z(v) if hasattr(v, "tzinfo") else v for k, v in details.items()}
 
 
-async def add_note(principal: Principal, incident_id: str, fields: dict[str, Any]) -> Note:
+async def add_note(principal: Principal, incident_id: str, fields: NoteFields) -> Note:
     principal.require("incidents:write")
-    content = validation.text(fields.get("content"), "content", max_length=10000)
+    content = validation.text(fields.content, "content", max_length=10000)
     async with atomic():
         incident = await find_incident(principal, incident_id)
         if incident.merged_into_id is not None:  # type: ignore[attr-defined]
@@ -366,7 +412,7 @@ async def add_note(principal: Principal, incident_id: str, fields: dict[str, Any
             incident_id=incident.id,
             author_id=principal.user_id,
             content=content,
-            is_internal=bool(fields.get("is_internal")),
+            is_internal=bool(fields.is_internal),
             created_at=clock.now(),
         )
         await Incident.filter(id=incident.id).update(

@@ -6,24 +6,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from opsknight import clock
+from opsknight import clock, inputs
 from opsknight.auth.principal import Principal
 from opsknight.errors import Conflict, OpsKnightError, ValidationFailed
 from opsknight.incidents import timeline
-from opsknight.incidents.commands import update_incident
+from opsknight.incidents.commands import IncidentChange, update_incident
 from opsknight.incidents.models import Alert, Incident
 from opsknight.incidents.queries import find_incident
 from opsknight.transaction import atomic
 
 MAX_MERGE = 50
 MAX_BULK = 100
-BULK_FIELDS = (
-    "status",
-    "urgency",
-    "priority",
-    "assignee_id",
-    "assigned_team_id",
-    "snooze_duration",
+# What a bulk update may change: the rest of a PATCH is about one incident.
+BULK_FIELDS = frozenset(
+    {"status", "urgency", "priority", "assignee_id", "assigned_team_id", "snooze_duration"}
 )
 
 
@@ -107,13 +103,19 @@ class BulkItem:
 
 
 async def bulk_update(
-    principal: Principal, incident_ids: list[str], updates: dict[str, Any]
+    principal: Principal, incident_ids: list[str], updates: IncidentChange
 ) -> list[BulkItem]:
     """Apply the same update to each incident under PATCH's rules; one failure stops nothing."""
     principal.require("incidents:write")
     ids = _id_list(incident_ids, "incident_ids", MAX_BULK)
-    fields = {k: v for k, v in updates.items() if k in BULK_FIELDS}
-    if not fields:
+    sent = inputs.sent(updates)
+    others = sorted(set(sent) - BULK_FIELDS)
+    if others:
+        raise ValidationFailed(
+            f"{others[0]} cannot be changed in bulk", field=f"updates.{others[0]}"
+        )
+    fields = updates
+    if not sent:
         raise ValidationFailed(
             "updates must change at least one field", field="updates", reason="required"
         )

@@ -116,7 +116,9 @@ async def respond(secret: str, action: str) -> tuple[PageLink, str]:
         return link, "already_resolved"
     if status == target:
         return link, "already_acknowledged"
-    updated = await commands.update_incident(link.principal, link.incident.id, {"status": target})
+    updated = await commands.update_incident(
+        link.principal, link.incident.id, commands.IncidentChange(status=target)
+    )
     return PageLink(link.notification, updated, link.recipient, link.expires_at), (
         "acknowledged" if target == "ACKNOWLEDGED" else "resolved"
     )

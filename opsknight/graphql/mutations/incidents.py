@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from opsknight import inputs
 from opsknight.graphql.context import Info
 from opsknight.graphql.types.common import Deleted, provided
 from opsknight.graphql.types.enums import BulkItemStatus
@@ -30,9 +31,8 @@ class IncidentMutation:
     async def create_incident(
         self, info: Info, input: CreateIncidentInput, idempotency_key: str | None = None
     ) -> Incident:
-        row = await commands.create_incident(
-            info.context.principal(), provided(input), idempotency_key
-        )
+        fields = inputs.of(commands.NewIncident, provided(input))
+        row = await commands.create_incident(info.context.principal(), fields, idempotency_key)
         return Incident.from_row(row)
 
     @strawberry.mutation(description="With if_match, a stale etag is CONFLICT.")
@@ -43,9 +43,8 @@ class IncidentMutation:
         input: UpdateIncidentInput,
         if_match: str | None = None,
     ) -> Incident:
-        row = await commands.update_incident(
-            info.context.principal(), id, provided(input), if_match
-        )
+        fields = inputs.of(commands.IncidentChange, provided(input))
+        row = await commands.update_incident(info.context.principal(), id, fields, if_match)
         return Incident.from_row(row)
 
     @strawberry.mutation
@@ -55,7 +54,8 @@ class IncidentMutation:
 
     @strawberry.mutation
     async def add_note(self, info: Info, incident_id: strawberry.ID, input: NoteInput) -> Note:
-        row = await commands.add_note(info.context.principal(), incident_id, provided(input))
+        fields = inputs.of(commands.NoteFields, provided(input))
+        row = await commands.add_note(info.context.principal(), incident_id, fields)
         return Note.from_row(row)
 
     @strawberry.mutation
@@ -76,7 +76,9 @@ class IncidentMutation:
         self, info: Info, incident_ids: list[strawberry.ID], updates: BulkUpdateInput
     ) -> BulkResult:
         items = await merge.bulk_update(
-            info.context.principal(), [str(i) for i in incident_ids], provided(updates)
+            info.context.principal(),
+            [str(i) for i in incident_ids],
+            inputs.of(commands.IncidentChange, provided(updates)),
         )
         results = [
             BulkItemResult(
