@@ -352,3 +352,31 @@ async def test_the_timeline_names_each_step_and_its_round_over_whole_policies(
     entries = await timeline(admin, opened["id"], "escalation")
     # The first step of a new incident writes no `escalation` entry.
     assert [(e["details"]["step"], e["details"]["round"]) for e in entries] == expected[1:]
+
+
+async def test_an_incident_whose_first_page_fails_is_still_opened_and_paged_by_its_job(
+    admin: Api, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Step 1 pages in the transaction that opens the incident; a failure there must not
+    # cost the incident, only move its step 1 to the escalation job.
+    from opsknight.escalation import engine
+
+    responder = await person(admin, receiver)
+    svc = await service_with(admin, step("USER", responder["id"], delay=5))
+    real = engine.recipients
+    failures = []
+
+    async def fails_once(step: dict[str, Any], at: Any) -> Any:
+        if not failures:
+            failures.append(step)
+            raise RuntimeError("a directory lookup failed")
+        return await real(step, at)
+
+    monkeypatch.setattr(engine, "recipients", fails_once)
+    opened = await open_on(admin, svc)
+    assert failures and opened["escalation_status"] == "ACTIVE"
+    (page,) = await receiver.wait_for(f"/u/{responder['id']}", 1)
+    assert page.json["incident"]["id"] == opened["id"] and page.json["step"] == 1
+    assert (await incident(admin, opened["id"]))["current_escalation_step"] == 1
+    await asyncio.sleep(0.2)  # one page only: the job ran step 1 once, and nothing else did
+    assert len(receiver.at(f"/u/{responder['id']}")) == 1

@@ -120,15 +120,40 @@ async def arm_new(incidents: list[Incident]) -> list[FirstStep]:
 
 async def page_first(first: list[FirstStep]) -> None:
     """After the incidents ``arm_new`` armed are saved, in the same transaction: page the
-    people of their step 1 (with shared lookups) and start the timer of what follows."""
-    await timeline.record_rows(
-        [(incident, _escalation_entry(incident, action)) for incident, action in first
-         if action.announced]
-    )  # fmt: skip
-    await _notify_all([(incident, action.number, action.step) for incident, action in first])
+    people of their step 1 (with shared lookups) and start the timer of what follows.
+
+    Paging must never cost an incident: if it fails, it is undone alone (a savepoint),
+    the incidents are stored with step 1 due now instead, and their escalation job runs
+    it as it runs any other step."""
+    if not first:
+        return
+    try:
+        async with atomic():
+            await timeline.record_rows(
+                [(incident, _escalation_entry(incident, action)) for incident, action in first
+                 if action.announced]
+            )  # fmt: skip
+            await _notify_all(
+                [(incident, action.number, action.step) for incident, action in first]
+            )
+    except Exception:
+        logger.exception("paging step 1 of %d new incidents failed; their job runs it", len(first))
+        await _due_now([incident for incident, _ in first])
+    else:
+        for _ in first:
+            ESCALATION_LAG.observe(0.0)
     for incident, _ in first:
         await schedule_armed(incident)
-        ESCALATION_LAG.observe(0.0)
+
+
+async def _due_now(incidents: list[Incident]) -> None:
+    """Put new incidents back to step 1 due now (their step 1 did not run)."""
+    columns = {"current_escalation_step": 1, "escalation_next_step": 1, "escalation_round": 0,
+               "escalation_runs": 0, "escalation_due_at": clock.now()}  # fmt: skip
+    await Incident.filter(id__in=[incident.id for incident in incidents]).update(**columns)
+    for incident in incidents:
+        for name, value in columns.items():
+            setattr(incident, name, value)
 
 
 def _armed(policy: planning.PolicySnapshot) -> dict[str, Any]:
