@@ -551,8 +551,9 @@ async def test_a_shift_start_is_announced_once_to_the_person_on_call(
     assert (await admin.patch(f"/api/users/{quiet['id']}", {"handoff_notices": False})).json()[
         "data"
     ]["handoff_notices"] is False
-    # Each takes over a schedule of their own in 0.3 s.
-    schedule, _ = await covered_schedules(admin, regular, [cover, quiet], 0.3, 3600)
+    # Each takes over a schedule of their own in 0.3 s; on a third, the person already on
+    # call covers themselves (nothing starts for them).
+    schedule, *_ = await covered_schedules(admin, regular, [cover, quiet, regular], 0.3, 3600)
     (notice,) = await receiver.wait_for(f"/{cover['id']}/pager", 1)
     assert notice.json["event"] == "handoff"
     assert notice.json["subject"].startswith(f"You are on call for {schedule['name']} until ")
@@ -562,6 +563,7 @@ async def test_a_shift_start_is_announced_once_to_the_person_on_call(
     await asyncio.sleep(0.3)
     assert len(receiver.at(f"/{cover['id']}/pager")) == 1
     assert receiver.at(f"/{quiet['id']}/pager") == []
+    assert receiver.at(f"/{regular['id']}/pager") == []
 
 
 async def test_a_storm_of_new_incidents_pages_everyone_once_and_each_timeline_its_own(

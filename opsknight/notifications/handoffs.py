@@ -4,7 +4,8 @@ Europe/Berlin"), unless they opted out (``handoff_notices``); people who opted i
 (``shift_end_notices``) are told when it ends, too.
 
 The sweeper looks at each schedule's current shift (and, when anyone wants end notices,
-at the shifts of the last LOOKBACK); a shift that started (ended) within LOOKBACK gets a
+at the shifts of the last LOOKBACK); a shift that started (ended) within LOOKBACK, and
+does not just continue the same person's time on call, gets a
 notice row, unique per (schedule, person, shift start, kind), so two workers
 noticing the same shift write one row, and a restart within LOOKBACK loses none. Rows
 are delivered like pages: claimed by token, retried 10 s, 30 s, 2 min.
@@ -43,15 +44,21 @@ async def notice_new_shifts() -> int:
     """Write a notice for each shift that started (or, for people who asked, ended)
     within LOOKBACK; how many were new."""
     now = clock.now()
-    started = [
-        (schedule, shift)
-        for schedule, shift in await current_shifts(now)
-        if now - LOOKBACK < shift.start <= now
-    ]
+    started = []
+    for schedule, shift in await current_shifts(now):
+        if now - LOOKBACK < shift.start <= now and not await _continues(schedule, shift):
+            started.append((schedule, shift))
     made = await _notice(started, "start", now)
     if await User.filter(status="ACTIVE", shift_end_notices=True).exists():
         made += await _notice(await _ended_shifts(now), "end", now)
     return made
+
+
+async def _continues(schedule: Schedule, shift: rotation.Shift) -> bool:
+    """Whether the person was on call on this schedule right before the shift (another
+    layer, or an override of their own): then nothing started for them."""
+    before = await current_shifts(shift.start - timedelta(microseconds=1), schedule.id)
+    return bool(before) and before[0][1].user_id == shift.user_id
 
 
 async def _ended_shifts(now: datetime) -> list[tuple[Schedule, rotation.Shift]]:
