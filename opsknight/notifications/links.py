@@ -18,7 +18,6 @@ from opsknight import clock
 from opsknight.auth.principal import Principal
 from opsknight.directory.models import User
 from opsknight.errors import Forbidden, NotFound
-from opsknight.incidents import commands
 from opsknight.incidents.models import Incident
 from opsknight.notifications.models import Notification
 
@@ -109,6 +108,9 @@ async def respond(secret: str, action: str) -> tuple[PageLink, str]:
     """Acknowledge or resolve as the recipient; the outcome: ``acknowledged``,
     ``resolved``, or ``already_acknowledged`` / ``already_resolved`` (nothing changed,
     so a replayed link is harmless)."""
+    # Imported here: the commands reach the escalation engine, whose pages build links.
+    from opsknight.incidents import commands
+
     link = await open_link(secret)
     target = ACTIONS[action]
     status = link.incident.status
