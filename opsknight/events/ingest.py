@@ -15,7 +15,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from opsknight import clock, ids
-from opsknight.db import insert_rows
+from opsknight.db import build, insert_rows
 from opsknight.errors import Conflict
 from opsknight.escalation import engine
 from opsknight.events import suspend
@@ -93,7 +93,8 @@ def _alert(incident: Incident, target: Target, event: Event, step: str) -> dict[
 def _incident(target: Target, event: Event) -> Incident:
     """A new, unsaved incident for a trigger; its number is assigned when it is saved."""
     now = clock.now()
-    incident = Incident(
+    incident = build(
+        Incident,
         environment=target.environment,
         number=0,
         title=event.summary or event.dedup_key,
@@ -289,7 +290,7 @@ class _BatchWriter:
             await insert_rows(TimelineEvent, self.entries)
             opened = {i.id: i for i in self.new_incidents}
             await announce([
-                (opened[e["incident_id"]], TimelineEvent(**e))
+                (opened[e["incident_id"]], build(TimelineEvent, **e))
                 for e in self.entries if e["type"] == "created"
             ])  # fmt: skip
         await engine.page_first(first_steps)
