@@ -42,7 +42,7 @@ from opsknight.jobs.worker import running_jobs
 from opsknight.middleware import BodyLimit, Credentials, Edge
 from opsknight.observability import RequestMetrics, metrics, readyz_endpoint
 from opsknight.ratelimit import Limiter, RateLimit, graphql_charges, parse_limits
-from opsknight.rest.adapter import RouteHandler
+from opsknight.rest.adapter import FixedRoutes, RouteHandler, route_path
 from opsknight.rest.openapi import openapi_document
 from opsknight.rest.responses import JsonResponse, error_response
 from opsknight.rest.routes import ROUTES
@@ -268,18 +268,11 @@ class OpsKnightApp(Starlette):
             # every request a copy of the lifespan state, but some wrappers (asgi-lifespan)
             # pass the one shared dict: concurrent requests would read each other's.
             scope["state"] = dict(scope.get("state") or {})
-        if scope["type"] == "websocket" and _route_path(scope) == "/graphql":
+        if scope["type"] == "websocket" and route_path(scope) == "/graphql":
             scope["app"] = self
             await self.graphql_websocket(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
-
-
-def _route_path(scope: Any) -> str:
-    # As Starlette's router matches it: the path below the root path the app is served at.
-    path: str = scope["path"]
-    root: str = scope.get("root_path", "")
-    return path[len(root) :] if root and path.startswith(root) else path
 
 
 def create_app(
@@ -309,9 +302,11 @@ def create_app(
     graphql_app.limiter = limiter
     graphql_app.max_message_bytes = settings.max_body_bytes
     routes: list[Any] = []
+    handlers = [RouteHandler(schema, route) for route in ROUTES]
     guarded: set[str] = set()
-    for route in ROUTES:
-        routes.append(Route(route.path, RouteHandler(schema, route).handle, methods=[route.method]))
+    for handler in handlers:
+        route = handler.route
+        routes.append(Route(route.path, handler.handle, methods=[route.method]))
         if "{" not in route.path and route.path not in guarded:
             guarded.add(route.path)
             # A fixed path answers 405 for its other methods, not a parametrised route's
@@ -362,6 +357,7 @@ def create_app(
             ),
             Middleware(Credentials),
             Middleware(RateLimit, limiter=limiter),
+            Middleware(FixedRoutes, handlers=handlers),
         ],
         exception_handlers={
             404: _not_found,

@@ -86,6 +86,9 @@ class _Field:
     selection: tuple[_Field, ...]  # of the named object type below, if any
     resolve: Callable[..., Any]
     needs_info: bool  # False for a resolver that only reads an attribute
+    # A scalar or enum field (not a list): completed in place, without a coroutine.
+    leaf: Any = None
+    non_null: bool = False
 
 
 class _Failed(Exception):
@@ -178,13 +181,14 @@ class CompiledOperation:
         resolved: list[Any] = []
         pending: list[tuple[int, Any]] = []
         for sub in field.selection:
-            sub_path = path.add_key(sub.key, sub.parent.name)
             try:
                 if sub.needs_info:
+                    sub_path = path.add_key(sub.key, sub.parent.name)
                     sub_value = sub.resolve(value, self._info(sub, sub_path, variables, context))
                 else:
                     sub_value = sub.resolve(value, None)
             except Exception as exc:
+                sub_path = path.add_key(sub.key, sub.parent.name)
                 raise _Failed(located_error(exc, [sub.node], sub_path.as_list())) from exc
             if self.is_awaitable(sub_value):
                 pending.append((len(resolved), sub_value))
@@ -199,6 +203,19 @@ class CompiledOperation:
                 resolved[index] = outcome
         result: dict[str, Any] = {}
         for sub, sub_value in zip(field.selection, resolved, strict=True):
+            if sub.leaf is not None and sub_value is not None:
+                # What _complete does for a leaf, without a coroutine per field.
+                try:
+                    serialized = sub.leaf.serialize(sub_value)
+                except Exception as exc:
+                    sub_path = path.add_key(sub.key, sub.parent.name)
+                    raise _Failed(located_error(exc, [sub.node], sub_path.as_list())) from exc
+                if serialized is not None:  # else _complete reports it as graphql-core does
+                    result[sub.key] = serialized
+                    continue
+            if sub_value is None and not sub.non_null:
+                result[sub.key] = None
+                continue
             sub_path = path.add_key(sub.key, sub.parent.name)
             result[sub.key] = await self._complete(
                 sub, sub.definition.type, sub_value, sub_path, variables, context
@@ -237,7 +254,12 @@ def _plan(node: Any, parent: GraphQLObjectType, root: bool) -> _Field | None:
     key = node.alias.value if node.alias else name
     resolve = definition.resolve or default_field_resolver
     needs_info = not reads_attribute(resolve)
-    return _Field(key, name, node, definition, parent, tuple(selection), resolve, needs_info)
+    non_null = isinstance(definition.type, GraphQLNonNull)
+    bare = definition.type.of_type if non_null else definition.type
+    leaf = bare if is_leaf_type(bare) else None
+    return _Field(
+        key, name, node, definition, parent, tuple(selection), resolve, needs_info, leaf, non_null
+    )
 
 
 def compile_operation(
