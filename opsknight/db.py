@@ -7,7 +7,7 @@ import functools
 import inspect
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from tortoise import Tortoise, connections, fields
@@ -134,7 +134,7 @@ def build(model: type[ModelT], **values: Any) -> ModelT:
     Tortoise's ``__setattr__`` (about 50 µs for an incident). The values must already be
     Python values of the fields' types; the insert (``bulk_create``) still checks them.
     Relations are given by object (``service=...``) or by id (``service_id=...``).
-    ``tests/test_rows.py`` holds this to the constructor, field by field."""
+    ``tests/test_db_build.py`` holds this to the constructor, field by field."""
     static, fresh, relations = _blank(model)
     obj = model.__new__(model)
     attrs = obj.__dict__
@@ -156,7 +156,7 @@ def build(model: type[ModelT], **values: Any) -> ModelT:
     return obj
 
 
-_Factory = Any
+_Factory = Callable[[], Any]
 _Relation = tuple[str, str, str]  # (cached object attribute, id field, related field)
 
 
