@@ -2,12 +2,15 @@
 
 Scenarios: (a) every trigger opens a new incident, (b) every trigger folds into one,
 (c) triggers over 1,000 dedup keys; the ceiling (a bare Starlette endpoint with one INSERT
-on the same database); and an alert storm of exactly 10,000 events over 1,000 keys,
-verified afterwards in the database. Loopback only; every run is bounded in time.
+on the same PostgreSQL server, or a SQLite file beside OpsKnight's); and an alert storm of
+exactly 10,000 events over 1,000 keys, verified afterwards in the database. Loopback only;
+every run is bounded in time.
 
-With --pin the server (OpsKnight, then the ceiling) runs on CPU 0 and wrk on CPU 1, so the
-two never compete for a core, and each scenario is reported as a ratio to the ceiling
-measured in the same run. --runs repeats the whole measurement on fresh databases.
+With --pin both servers run on CPU 0 and wrk on CPU 1, so a server and its client never
+compete for a core; whichever server is not being measured is stopped (SIGSTOP). Each
+scenario is reported as a ratio to the mean of the ceilings measured just before and just
+after it, in requests per second and in the server's CPU time per request. --runs repeats
+the whole measurement on fresh databases.
 
     python -m benchmarks.events [--seconds 10] [--pin] [--runs 1] [--skip-storm]
                                 [--postgres postgres://postgres@127.0.0.1:5432/postgres]
@@ -22,6 +25,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -260,6 +264,55 @@ async def _storm(port: int, routing_key: str) -> dict[str, Any]:
     return {"elapsed": time.perf_counter() - started, "failures": failures}
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time a process has used so far, all its threads, user and system."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _measured(
+    server: subprocess.Popen[bytes], url: str, lua: str, seconds: int, workdir: Path,
+    cpu: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    """wrk against ``url``, with the server's CPU time per request over the run."""
+    before = _cpu_seconds(server.pid)
+    result = _wrk(url, lua, seconds, workdir, cpu=cpu)
+    result["cpu_us"] = (_cpu_seconds(server.pid) - before) / max(result["requests"], 1) * 1e6
+    return result
+
+
+@contextlib.contextmanager
+def _paused(process: subprocess.Popen[bytes]) -> Iterator[None]:
+    """``process`` stopped (SIGSTOP) meanwhile, so its timers take no CPU from the other
+    server on the same core."""
+    process.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        process.send_signal(signal.SIGCONT)
+
+
+@contextlib.contextmanager
+def _ceiling_server(
+    env: dict[str, str], database_url: str, cpu: str | None
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    port = _free_port()
+    process = subprocess.Popen(
+        _pinned([sys.executable, "-m", "uvicorn", "benchmarks.ceiling_app:app", "--port",
+                 str(port), "--log-level", "warning", "--no-access-log"], cpu),
+        env={**env, "OPSKNIGHT_DATABASE_URL": database_url},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/v2/enqueue"
+    try:
+        _wait_up(url)
+        yield process, url
+    finally:
+        process.send_signal(signal.SIGCONT)
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def run_database(
     label: str,
     database_url: str,
@@ -268,6 +321,10 @@ def run_database(
     pin: bool = False,
     storm: bool = True,
 ) -> dict[str, Any]:
+    """The scenarios on one database. The ceiling is measured before the first scenario
+    and after each one, and each scenario is compared with the mean of the two ceilings
+    around it: on a shared machine the speed of a core drifts within minutes, and a
+    single ceiling at the end compared scenarios with a different machine."""
     server_cpu, client_cpu = (SERVER_CPU, CLIENT_CPU) if pin else (None, None)
     env = {
         **os.environ,
@@ -277,57 +334,73 @@ def run_database(
     }
     key = admin_key(env)
     results: dict[str, Any] = {"label": label}
+    # The ceiling writes its own SQLite file: a paused server must not hold its lock.
+    ceiling_url = (
+        f"sqlite://{workdir / 'ceiling.db'}" if database_url.startswith("sqlite") else database_url
+    )
+    ceilings: list[dict[str, Any]] = []
 
-    with serving(env, server_cpu) as (server, base):
+    with (
+        _ceiling_server(env, ceiling_url, server_cpu) as (ceiling, ceiling_url_http),
+        serving(env, server_cpu) as (server, base),
+    ):
+
+        def measure_ceiling() -> None:
+            with _paused(server):
+                ceilings.append(
+                    _measured(ceiling, ceiling_url_http, _lua("fold", "x"), seconds, workdir,
+                              client_cpu)
+                )  # fmt: skip
+            print(f"  {label} ceiling: {ceilings[-1]}", flush=True)
+
         port = int(base.rsplit(":", 1)[1])
+        measure_ceiling()
         for kind in ("new", "fold", "mix"):
             _, routing_key = _new_service(base, key, f"bench-{kind}")
-            results[kind] = _wrk(
-                f"{base}/v2/enqueue", _lua(kind, routing_key), seconds, workdir, cpu=client_cpu
-            )
+            with _paused(ceiling):
+                results[kind] = _measured(
+                    server, f"{base}/v2/enqueue", _lua(kind, routing_key), seconds, workdir,
+                    client_cpu,
+                )  # fmt: skip
             print(f"  {label} {kind}: {results[kind]}", flush=True)
+            measure_ceiling()
+            around = ceilings[-2:]
+            results[kind]["ceiling_rps"] = sum(c["rps"] for c in around) / 2
+            results[kind]["ceiling_cpu_us"] = sum(c["cpu_us"] for c in around) / 2
         if storm:
             service_id, routing_key = _new_service(base, key, "bench-storm")
-            stormed = asyncio.run(_storm(port, routing_key))
+            with _paused(ceiling):
+                stormed = asyncio.run(_storm(port, routing_key))
             incidents, alerts = asyncio.run(_count(database_url, service_id))
             results["storm"] = {**stormed, "incidents": incidents, "alerts": alerts}
             print(f"  {label} storm: {results['storm']}", flush=True)
         results["peak_rss_mb"] = _peak_rss_mb(server.pid)
-
-    port = _free_port()
-    ceiling = subprocess.Popen(
-        _pinned([sys.executable, "-m", "uvicorn", "benchmarks.ceiling_app:app", "--port",
-                 str(port), "--log-level", "warning", "--no-access-log"], server_cpu),
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        _wait_up(f"http://127.0.0.1:{port}/v2/enqueue")
-        results["ceiling"] = _wrk(
-            f"http://127.0.0.1:{port}/v2/enqueue",
-            _lua("fold", "x"),
-            seconds,
-            workdir,
-            cpu=client_cpu,
-        )
-        print(f"  {label} ceiling: {results['ceiling']}", flush=True)
-    finally:
-        ceiling.terminate()
-        ceiling.wait(timeout=30)
+    results["ceiling"] = {
+        field: sum(c[field] for c in ceilings) / len(ceilings)
+        for field in ("rps", "p50", "p99", "non2xx", "cpu_us")
+    }
+    results["ceiling"].update(ceiling_rps=results["ceiling"]["rps"],
+                              ceiling_cpu_us=results["ceiling"]["cpu_us"])  # fmt: skip
+    results["ceiling_range"] = (min(c["rps"] for c in ceilings), max(c["rps"] for c in ceilings))
     return results
 
 
 def _table(all_results: list[dict[str, Any]]) -> str:
     lines = [
-        "| database | scenario | events/s | p50 ms | p99 ms | non-2xx | vs ceiling |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| database | scenario | events/s | p50 ms | p99 ms | non-2xx | vs ceiling "
+        "| CPU µs/event | vs ceiling CPU |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for res in all_results:
-        ceiling = res["ceiling"]["rps"]
         for kind, name in SCENARIOS:
             r = res[kind]
+            if kind == "ceiling":
+                low, high = res["ceiling_range"]
+                name = f"{name} (mean of {low:,.0f} to {high:,.0f})"
             lines.append(
                 f"| {res['label']} | {name} | {r['rps']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} "
-                f"| {r['non2xx']} | {r['rps'] / ceiling:.2f} |"
+                f"| {r['non2xx']:.0f} | {r['rps'] / r['ceiling_rps']:.2f} | {r['cpu_us']:.0f} "
+                f"| {r['ceiling_cpu_us'] / r['cpu_us']:.2f} |"
             )
     if not any("storm" in res for res in all_results):
         return "\n".join(lines)
