@@ -9,6 +9,7 @@ import inspect
 from pathlib import Path
 from typing import Any
 
+import pytest
 from graphql import (
     GraphQLEnumType,
     GraphQLField,
@@ -85,6 +86,27 @@ def test_attribute_resolvers_are_told_apart_and_ignore_the_info() -> None:
     mutation = compat.core_schema(schema).mutation_type
     assert mutation is not None
     assert not compat.reads_attribute(mutation.fields["sendEvent"].resolve)
+
+
+def test_an_attribute_field_is_read_as_its_resolver_reads_it() -> None:
+    incident = compat.core_schema(schema).get_type("EventIncident")
+    assert isinstance(incident, GraphQLObjectType)
+    row = type("Row", (), {"title": "Disk full", "number": 7})()
+    for name in ("title", "number"):
+        definition = incident.fields[name]
+        read = compat.attribute_reader(definition)
+        assert read is not None
+        assert read(row) == definition.resolve(row, None)
+    with pytest.raises(AttributeError):
+        compat.attribute_reader(incident.fields["title"])(object())  # type: ignore[misc]
+    # By the Python name: the schema's field is dedupKey.
+    result = compat.core_schema(schema).get_type("EventResult")
+    assert isinstance(result, GraphQLObjectType)
+    read = compat.attribute_reader(result.fields["dedupKey"])
+    assert read is not None and read(type("Row", (), {"dedup_key": "disk"})()) == "disk"
+    mutation = compat.core_schema(schema).mutation_type
+    assert mutation is not None
+    assert compat.attribute_reader(mutation.fields["sendEvent"]) is None
 
 
 def test_stepping_a_coroutine_by_hand_hands_its_future_on() -> None:

@@ -8,11 +8,13 @@ than somewhere in the live feed. Code elsewhere uses only the names defined here
 from __future__ import annotations
 
 import asyncio
+import operator
 import re
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLSchema
+from graphql import GraphQLField, GraphQLSchema
 
 # Strawberry's executor class (graphql-core's ExecutionContext with Strawberry's hooks);
 # shared_events.py subclasses it. Strawberry exports it from an internal module only.
@@ -50,6 +52,24 @@ def reads_attribute(resolve: Any) -> bool:
     ignores the resolve info (Strawberry marks those ``_is_default``); compiled.py then
     passes no info."""
     return getattr(resolve, "_is_default", False) is True
+
+
+def attribute_reader(definition: GraphQLField) -> Callable[[Any], Any] | None:
+    """For a field whose resolver only reads an attribute (``reads_attribute``) through
+    Strawberry's default resolver, ``getattr``: a reader of that attribute, which gives
+    what the resolver gives without its two wrapper calls; None for any other field.
+    Strawberry keeps its field on the graphql-core field's extensions."""
+    if not reads_attribute(definition.resolve):
+        return None
+    field = (definition.extensions or {}).get("strawberry-definition")
+    if (
+        field is None
+        or field.base_resolver is not None
+        or field.extensions
+        or field.default_resolver is not getattr
+    ):
+        return None
+    return operator.attrgetter(field.python_name)
 
 
 def unblock(future: asyncio.Future[Any]) -> None:

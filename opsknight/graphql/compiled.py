@@ -11,7 +11,8 @@ executes it directly:
   classes and field extensions), called with the arguments graphql-core would pass:
   variables coerced by ``get_variable_values``, arguments by ``get_argument_values``;
 - its value is completed along the selection with the same output types: ``serialize``
-  for leaves, each field's own resolver below the root, non-null checked.
+  for leaves, each field's own resolver below the root (a plain attribute read as that
+  resolver reads it, ``compat.attribute_reader``), non-null checked.
 
 A document is plain when it has one operation with one root field, and every field below
 it has no arguments and no directives, is no fragment and no ``__typename``, and has no
@@ -51,7 +52,7 @@ from graphql import (
 )
 from graphql.pyutils import Path
 
-from opsknight.graphql.compat import reads_attribute
+from opsknight.graphql.compat import attribute_reader, reads_attribute
 
 
 class ResolveInfo(NamedTuple):
@@ -89,6 +90,8 @@ class _Field:
     # A scalar or enum field (not a list): completed in place, without a coroutine.
     leaf: Any = None
     non_null: bool = False
+    # For a plain attribute field: reads it (``compat.attribute_reader``), as ``resolve``.
+    read: Callable[[Any], Any] | None = None
 
 
 class _Failed(Exception):
@@ -182,7 +185,9 @@ class CompiledOperation:
         pending: list[tuple[int, Any]] = []
         for sub in field.selection:
             try:
-                if sub.needs_info:
+                if sub.read is not None:
+                    sub_value = sub.read(value)
+                elif sub.needs_info:
                     sub_path = path.add_key(sub.key, sub.parent.name)
                     sub_value = sub.resolve(value, self._info(sub, sub_path, variables, context))
                 else:
@@ -258,8 +263,9 @@ def _plan(node: Any, parent: GraphQLObjectType, root: bool) -> _Field | None:
     bare = definition.type.of_type if non_null else definition.type
     leaf = bare if is_leaf_type(bare) else None
     return _Field(
-        key, name, node, definition, parent, tuple(selection), resolve, needs_info, leaf, non_null
-    )
+        key, name, node, definition, parent, tuple(selection), resolve, needs_info, leaf, non_null,
+        None if root else attribute_reader(definition),
+    )  # fmt: skip
 
 
 def compile_operation(
