@@ -69,12 +69,15 @@ def decode(raw: bytes | str, *, expect: type | None = dict, root: str = "") -> A
     return value
 
 
-def _check(value: Any, path: str, depth: int) -> None:
+def _check(value: Any, root: str, depth: int, parts: tuple[str | int, ...] = ()) -> None:
+    # The path of a value is kept as its keys and indexes and written out only for an
+    # error: formatting it for every key cost more than the checks themselves.
     if isinstance(value, str):
         if UNSTORABLE.search(value):
-            raise _unstorable(path, value)
+            raise _unstorable(_path(root, parts), value)
     elif isinstance(value, float):
         if not math.isfinite(value):
+            path = _path(root, parts)
             raise ValidationFailed(
                 f"{path or 'the body'} must be a finite number (NaN, Infinity and numbers "
                 "beyond ±1.8e308 are not JSON)",
@@ -83,17 +86,31 @@ def _check(value: Any, path: str, depth: int) -> None:
             )
     elif isinstance(value, dict):
         if depth >= MAX_DEPTH:
-            raise _too_deep(path)
+            raise _too_deep(_path(root, parts))
         for key, item in value.items():
-            child = f"{path}.{printable(key)}" if path else printable(key)
             if UNSTORABLE.search(key):
-                raise _unstorable(child, key, what="key")
-            _check(item, child, depth + 1)
+                raise _unstorable(_path(root, (*parts, key)), key, what="key")
+            if isinstance(item, str):
+                if UNSTORABLE.search(item):
+                    raise _unstorable(_path(root, (*parts, key)), item)
+            elif isinstance(item, dict | list | float):
+                _check(item, root, depth + 1, (*parts, key))
     elif isinstance(value, list):
         if depth >= MAX_DEPTH:
-            raise _too_deep(path)
+            raise _too_deep(_path(root, parts))
         for index, item in enumerate(value):
-            _check(item, f"{path}[{index}]", depth + 1)
+            _check(item, root, depth + 1, (*parts, index))
+
+
+def _path(root: str, parts: tuple[str | int, ...]) -> str:
+    """A value's path as errors name it: ``payload.custom_details.items[2]``."""
+    path = root
+    for part in parts:
+        if isinstance(part, int):
+            path = f"{path}[{part}]"
+        else:
+            path = f"{path}.{printable(part)}" if path else printable(part)
+    return path
 
 
 def _unstorable(path: str, text: str, what: str = "string") -> ValidationFailed:
