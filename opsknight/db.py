@@ -110,22 +110,44 @@ class Statement:
         return rows
 
 
+ModelT = TypeVar("ModelT", bound=Model)
+
+
 async def insert_rows(model: type[Model], rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert plain rows into a model's table with the statement ``bulk_create`` runs, but
     without a model object per row: building one costs ~20 µs, a tenth of an event's
     share of a batch (docs/benchmarks.md, "Hot path"). A row names every column by field
-    name, ``id`` included; runs on the current connection (the transaction's, if any)."""
+    name, ``id`` included; runs on the current connection (the transaction's, if any).
+    Each value is converted and checked by its field (``to_db_value``), except a None in
+    a nullable column, which is stored as NULL without the call: it converts to None."""
     if not rows:
         return
     connection = model._meta.db
     executor = connection.executor_class(model, connection)  # Tortoise caches its statements
-    fields = model._meta.fields_map
-    columns = executor.regular_columns_all
-    values = [[fields[c].to_db_value(row[c], model) for c in columns] for row in rows]
+    writers = _writers(model, tuple(executor.regular_columns_all))
+    values = [
+        [
+            None if (value := row[name]) is None and nullable else convert(value, model)
+            for name, convert, nullable in writers
+        ]
+        for row in rows
+    ]
     await connection.execute_many(executor.insert_query_all, values)
 
 
-ModelT = TypeVar("ModelT", bound=Model)
+async def insert_objects(model: type[ModelT], objects: Sequence[ModelT]) -> None:
+    """Insert new model objects (made by ``build`` or the constructor) as ``bulk_create``
+    does, reading each one's field values as a row (``insert_rows``)."""
+    await insert_rows(model, [vars(obj) for obj in objects])
+
+
+_Writer = tuple[str, Callable[[Any, Any], Any], bool]  # (field, to_db_value, nullable)
+
+
+@functools.cache
+def _writers(model: type[Model], columns: tuple[str, ...]) -> list[_Writer]:
+    fields_map = model._meta.fields_map
+    return [(c, fields_map[c].to_db_value, bool(fields_map[c].null)) for c in columns]
 
 
 def build(model: type[ModelT], **values: Any) -> ModelT:

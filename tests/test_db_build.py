@@ -10,7 +10,7 @@ import pytest
 from tortoise import Tortoise
 
 from opsknight import clock
-from opsknight.db import PrefixedModel, build
+from opsknight.db import PrefixedModel, build, insert_objects
 from opsknight.directory.models import Service
 from opsknight.incidents import timeline
 from opsknight.incidents.models import Incident, TimelineEvent
@@ -66,6 +66,32 @@ async def test_an_incident_built_from_an_event_saves_and_loads_as_a_constructed_
 
     entry = timeline.entry_row(built.id, "created", {"type": "system"}, {"source": "event"})
     assert _state(build(TimelineEvent, **entry)) == _state(TimelineEvent(**entry))
+
+
+async def test_objects_inserted_as_rows_store_what_bulk_create_stores(
+    admin: Api, service: dict[str, Any]
+) -> None:
+    now = clock.now()
+    values: dict[str, Any] = {
+        "environment": "live", "title": unique("Disk full"), "urgency": "HIGH",
+        "service_id": service["id"], "description": None,
+        "custom_details": {"disk": "/var", "big": 2**70}, "links": [{"href": "x"}],
+        "alert_count": 3, "created_at": now, "updated_at": now, "last_status_change": now,
+    }  # fmt: skip
+    # Two incidents open at once: different dedup keys.
+    by_orm = build(Incident, number=9_000_101, dedup_key=unique("k"), **values)
+    as_row = build(Incident, number=9_000_102, dedup_key=unique("k"), **values)
+    await Incident.bulk_create([by_orm])
+    await insert_objects(Incident, [as_row])
+    stored = {
+        row.pop("id"): row for row in await Incident.filter(id__in=[by_orm.id, as_row.id]).values()
+    }
+    first, second = stored[by_orm.id], stored[as_row.id]
+    assert (first.pop("number"), second.pop("number")) == (9_000_101, 9_000_102)
+    assert first.pop("dedup_key") != second.pop("dedup_key")
+    assert first == second
+    assert second["custom_details"] == {"disk": "/var", "big": 2**70}
+    assert second["description"] is None and second["acknowledged_at"] is None
 
 
 async def test_a_relation_given_by_id_is_fetched_when_read(

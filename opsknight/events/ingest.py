@@ -15,7 +15,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from opsknight import clock, ids
-from opsknight.db import build, insert_rows
+from opsknight.db import build, insert_objects, insert_rows
 from opsknight.errors import Conflict
 from opsknight.escalation import engine
 from opsknight.events import suspend
@@ -281,8 +281,7 @@ class _BatchWriter:
             for incident, number in zip(incidents, numbers, strict=True):
                 incident.number = number
         first_steps = await engine.arm_new(self.new_incidents)
-        if self.new_incidents:
-            await Incident.bulk_create(self.new_incidents)
+        await insert_objects(Incident, self.new_incidents)
         await insert_rows(Alert, self.alerts)
         if self.notes:
             await Note.bulk_create(self.notes)
