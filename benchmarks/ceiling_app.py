@@ -1,7 +1,8 @@
 """The ceiling for the events benchmark: a bare Starlette endpoint doing one INSERT.
 
-Run as ``uvicorn benchmarks.ceiling_app:app`` with OPSKNIGHT_DATABASE_URL set; it uses the
-same database file or server as OpsKnight, with no ORM, GraphQL or validation.
+Run as ``uvicorn benchmarks.ceiling_app:app`` with OPSKNIGHT_DATABASE_URL set (benchmarks/
+events.py gives it the same PostgreSQL server as OpsKnight, or a SQLite file of its own
+beside OpsKnight's); no ORM, GraphQL or validation.
 """
 
 from __future__ import annotations

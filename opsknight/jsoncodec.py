@@ -90,11 +90,7 @@ def _check(value: Any, root: str, depth: int, parts: tuple[str | int, ...] = ())
         for key, item in value.items():
             if UNSTORABLE.search(key):
                 raise _unstorable(_path(root, (*parts, key)), key, what="key")
-            if isinstance(item, str):
-                if UNSTORABLE.search(item):
-                    raise _unstorable(_path(root, (*parts, key)), item)
-            elif isinstance(item, dict | list | float):
-                _check(item, root, depth + 1, (*parts, key))
+            _check(item, root, depth + 1, (*parts, key))
     elif isinstance(value, list):
         if depth >= MAX_DEPTH:
             raise _too_deep(_path(root, parts))
