@@ -27,6 +27,10 @@ LATENCY = Histogram(
 )  # fmt: skip
 EVENTS = Counter("opsknight_events_total", "Events API events by resulting action", ["action"])
 _events_by_action: dict[str, Any] = {}
+EVENT_BATCH_SIZE = Histogram(
+    "opsknight_event_batch_size", "Events applied together in one transaction",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 200),
+)  # fmt: skip
 
 
 def count_event(action: str) -> None:
