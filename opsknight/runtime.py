@@ -14,8 +14,6 @@ directly) gets the process's default runtime.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -90,11 +88,18 @@ def current() -> Runtime:
     return _default
 
 
-@contextmanager
-def activated(runtime: Runtime) -> Iterator[Runtime]:
-    """Make ``runtime`` current for the code (and the tasks it starts) inside."""
-    token = _current.set(runtime)
-    try:
-        yield runtime
-    finally:
-        _current.reset(token)
+class activated:
+    """Make ``runtime`` current for the code (and the tasks it starts) inside. A class
+    rather than a generator: every request enters one."""
+
+    __slots__ = ("_token", "runtime")
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def __enter__(self) -> Runtime:
+        self._token = _current.set(self.runtime)
+        return self.runtime
+
+    def __exit__(self, *exc_info: object) -> None:
+        _current.reset(self._token)

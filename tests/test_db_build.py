@@ -10,7 +10,7 @@ import pytest
 from tortoise import Tortoise
 
 from opsknight import clock
-from opsknight.db import PrefixedModel, build, insert_objects
+from opsknight.db import PrefixedModel, build, insert_objects, value_writer
 from opsknight.directory.models import Service
 from opsknight.incidents import timeline
 from opsknight.incidents.models import Incident, TimelineEvent
@@ -117,3 +117,45 @@ def test_a_model_with_an_async_default_is_refused() -> None:
 
     with pytest.raises(TypeError, match="async default"):
         build(Deferred)
+
+
+_SAMPLES: list[Any] = [
+    None,
+    "",
+    "web-1",
+    "é" * 3,
+    "x" * 255,
+    "x" * 256,
+    "y" * 5000,
+    {"a": [1, 2.5, None]},
+    [],
+    [{"href": "https://x"}],
+    {"nested": {"k": "v"}},
+    0,
+    7,
+    True,
+    2.5,
+]
+
+
+async def test_insert_rows_converts_every_value_as_its_field_does(app: Any) -> None:
+    # The shortcuts for strings and JSON give what the field's own conversion gives, and
+    # an over-long string or a value of another type is still checked by the field.
+    shortcuts = 0
+    for model in _models():
+        for name, field in model._meta.fields_map.items():
+            if name not in model._meta.db_fields:
+                continue
+            shortcut = value_writer(field)
+            shortcuts += getattr(shortcut, "__self__", None) is not field
+            for value in _SAMPLES:
+                try:
+                    expected: Any = field.to_db_value(value, model)
+                except Exception as exc:
+                    expected = (type(exc), str(exc))
+                try:
+                    got: Any = shortcut(value, model)
+                except Exception as exc:
+                    got = (type(exc), str(exc))
+                assert got == expected, (model.__name__, name, value)
+    assert shortcuts > 50

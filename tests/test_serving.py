@@ -122,3 +122,52 @@ async def test_x_forwarded_for_is_believed_only_from_trusted_proxies(
         assert codes == [401] * 4  # each forwarded client has its own budget
     else:
         assert codes == [401, 401, 429, 429]  # the header is ignored: one budget
+
+
+class _RecordingTransport:
+    """The real transport, with what reaches it written down."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+        self.transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
+
+
+async def test_each_response_reaches_the_socket_in_one_write(app: Any, settings: Settings) -> None:
+    recorded: list[_RecordingTransport] = []
+
+    class Recorded(protocol_with_header_timeout(HEADER_TIMEOUT)):  # type: ignore[misc, valid-type]
+        def connection_made(self, transport: Any) -> None:
+            recorded.append(_RecordingTransport(transport))
+            super().connection_made(recorded[-1])
+
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, lifespan="off", log_level="error",
+        http=Recorded, proxy_headers=False,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            healthy = await client.get("/healthz")
+            refused = await client.post("/v2/enqueue", json={"event_action": "trigger"})
+        assert healthy.status_code == 200 and refused.status_code == 401
+        # Two requests on one keep-alive connection: two writes, each a whole response
+        # (its head and its body), in order.
+        (connection,) = recorded
+        assert len(connection.writes) == 2
+        first, second = (w.split(b"\r\n\r\n", 1) for w in connection.writes)
+        assert first[0].startswith(b"HTTP/1.1 200") and healthy.content == first[1]
+        assert second[0].startswith(b"HTTP/1.1 401") and refused.content == second[1]
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
