@@ -167,9 +167,17 @@ def value_writer(field: fields.Field[Any]) -> Callable[[Any, Any], Any]:
             )
     if type(field).to_db_value is fields.JSONField.to_db_value and not validators:
         encode = field.encoder  # type: ignore[attr-defined]
-        return lambda value, model: (
-            encode(value) if type(value) is dict or type(value) is list else convert(value, model)
-        )
+        empty_object, empty_list = encode({}), encode([])  # most JSON columns start empty
+
+        def write_json(value: Any, model: Any) -> Any:
+            kind = type(value)
+            if kind is dict:
+                return encode(value) if value else empty_object
+            if kind is list:
+                return encode(value) if value else empty_list
+            return convert(value, model)
+
+        return write_json
     return convert
 
 

@@ -28,36 +28,45 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # One timer per connection, re-armed when it fires rather than set and cancelled
+        # for every request: a busy keep-alive connection makes no timer per request.
         self._header_deadline: asyncio.TimerHandle | None = None
+        self._awaiting_since: float | None = None  # None: no headers are awaited
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport, self.loop))
-        self._arm()
+        self._await_headers()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._arm()
+        self._await_headers()
 
     def on_headers_complete(self) -> None:
-        self._disarm()
+        self._awaiting_since = None
         super().on_headers_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
-
-    def _arm(self) -> None:
-        self._disarm()
-        self._header_deadline = self.loop.call_later(self.header_timeout, self._expired)
-
-    def _disarm(self) -> None:
+        self._awaiting_since = None
         if self._header_deadline is not None:
             self._header_deadline.cancel()
             self._header_deadline = None
+        super().connection_lost(exc)
 
-    def _expired(self) -> None:
+    def _await_headers(self) -> None:
+        self._awaiting_since = self.loop.time()
+        if self._header_deadline is None:
+            self._header_deadline = self.loop.call_at(
+                self._awaiting_since + self.header_timeout, self._deadline_reached
+            )
+
+    def _deadline_reached(self) -> None:
         self._header_deadline = None
-        if not self.transport.is_closing():
+        if self._awaiting_since is None:
+            return  # the headers came; the next request arms the timer again
+        due = self._awaiting_since + self.header_timeout
+        if self.loop.time() < due:  # a later request's headers are awaited
+            self._header_deadline = self.loop.call_at(due, self._deadline_reached)
+        elif not self.transport.is_closing():
             self.transport.close()
 
 

@@ -64,6 +64,26 @@ async def test_headers_that_stop_arriving_close_the_connection(
     writer.close()
 
 
+async def test_a_later_request_on_a_connection_gets_its_own_header_deadline(
+    impatient: tuple[str, int],
+) -> None:
+    reader, writer = await asyncio.open_connection(*impatient)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 200")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length")))  # fmt: skip
+    await reader.readexactly(length)
+    # The next request starts late in the connection's first deadline and never ends
+    # its headers: it is closed one whole deadline after its own first byte.
+    await asyncio.sleep(HEADER_TIMEOUT * 0.6)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    started = asyncio.get_running_loop().time()
+    assert await _closed_within(reader, HEADER_TIMEOUT + 2) == b""
+    assert asyncio.get_running_loop().time() - started >= HEADER_TIMEOUT - 0.05
+    writer.close()
+
+
 async def test_a_body_that_stops_arriving_is_dropped_with_408(impatient: tuple[str, int]) -> None:
     reader, writer = await asyncio.open_connection(*impatient)
     writer.write(
