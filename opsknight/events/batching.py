@@ -11,7 +11,8 @@ senders keep their connections busy). Taking whatever waits the moment a batch e
 take the one event that came in meanwhile alone, then the rest: batches alternate between
 one event and all the others, every transaction's fixed cost is paid twice, and a request
 can wait for two batches. So after a batch of several events the consumer waits, at most
-``fill_wait``, until as many events wait as the last batch and its stragglers held.
+``fill_wait``, until as many events are waiting as that batch held plus those that came
+in while it was written.
 """
 
 from __future__ import annotations
