@@ -73,15 +73,21 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
 class CoalescingTransport(asyncio.Transport):
     """A connection's transport that sends the writes made in one step of the event loop
     as one write, at the end of that step. Order is kept, and ``close`` sends what is
-    held first. Once the connection is handed to another protocol (a WebSocket upgrade),
-    writes go straight through again: a WebSocket's messages are written one at a time.
+    held first. Once ``send_at`` bytes are held they are sent at once, so a large answer
+    written in one step still meets the connection's flow control (uvicorn waits for the
+    socket to drain once its buffer is full). Once the connection is handed to another
+    protocol (a WebSocket upgrade), writes go straight through again: a WebSocket's
+    messages are written one at a time.
     """
+
+    send_at = 65536
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
         self._transport = transport
         self._loop = loop
         self._held: list[bytes | bytearray | memoryview] = []
+        self._held_bytes = 0
         self._direct = False
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -91,9 +97,12 @@ class CoalescingTransport(asyncio.Transport):
         if not self._held:
             self._loop.call_soon(self._send_held)
         self._held.append(data)
+        self._held_bytes += len(data)
+        if self._held_bytes >= self.send_at:
+            self._send_held()
 
     def _send_held(self) -> None:
-        held, self._held = self._held, []
+        held, self._held, self._held_bytes = self._held, [], 0
         if held and not self._transport.is_closing():
             self._transport.write(held[0] if len(held) == 1 else b"".join(held))
 
@@ -140,7 +149,7 @@ class CoalescingTransport(asyncio.Transport):
         return self._transport.get_extra_info(name, default)
 
     def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size() + sum(len(d) for d in self._held)
+        return self._transport.get_write_buffer_size() + self._held_bytes
 
     def get_write_buffer_limits(self) -> tuple[int, int]:
         return self._transport.get_write_buffer_limits()

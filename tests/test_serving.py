@@ -14,7 +14,7 @@ import uvicorn
 
 from opsknight.app import create_app
 from opsknight.config import Settings
-from opsknight.serving import protocol_with_header_timeout
+from opsknight.serving import CoalescingTransport, protocol_with_header_timeout
 from tests.servers import free_port
 
 HEADER_TIMEOUT = 0.5
@@ -191,3 +191,36 @@ async def test_each_response_reaches_the_socket_in_one_write(app: Any, settings:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
+
+
+async def test_what_one_step_writes_goes_out_together_and_a_large_answer_at_once() -> None:
+    received = bytearray()
+    done = asyncio.Event()
+
+    async def peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.extend(await reader.read())
+        done.set()
+        writer.close()
+
+    server = await asyncio.start_server(peer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    recorded = _RecordingTransport(writer.transport)  # type: ignore[arg-type]
+    transport = CoalescingTransport(recorded, asyncio.get_running_loop())  # type: ignore[arg-type]
+    chunk = b"x" * 40_000
+    # One step: two small writes, then three large ones.
+    transport.write(b"head;")
+    transport.write(b"body;")
+    assert recorded.writes == []  # held until the step ends
+    await asyncio.sleep(0)
+    assert recorded.writes == [b"head;body;"]
+    for marker in b"abc":
+        transport.write(bytes([marker]) + chunk)
+    # Past send_at (64 KiB) what is held goes out at once, without waiting for the step.
+    assert [len(w) for w in recorded.writes[1:]] == [2 * (len(chunk) + 1)]
+    transport.close()  # sends the rest first
+    assert [len(w) for w in recorded.writes[1:]] == [2 * (len(chunk) + 1), len(chunk) + 1]
+    await asyncio.wait_for(done.wait(), 5)
+    assert bytes(received) == b"head;body;" + b"".join(bytes([m]) + chunk for m in b"abc")
+    server.close()
+    await server.wait_closed()
