@@ -159,6 +159,7 @@ async def test_two_hundred_subscribers_get_the_same_hundred_changes_in_order(
     path = f"/api/incidents/{incident['id']}"
     query = """subscription($f: IncidentChangeFilter) {
       incidentChanged(filter: $f) { id sequence incident { id } } }"""
+    before = len(runtime.current().hub.subscribers)
     sockets = []
     for _ in range(200):
         socket = await websockets.connect(
@@ -173,7 +174,9 @@ async def test_two_hundred_subscribers_get_the_same_hundred_changes_in_order(
             assert json.loads(await socket.recv())["type"] == "connection_ack"
             await socket.send(json.dumps({"id": "s", "type": "subscribe", "payload": {
                 "query": query, "variables": {"f": {"serviceIds": [service["id"]]}}}}))  # fmt: skip
-        await asyncio.sleep(0.5)
+        # Every subscription is in the hub before the first change (a fixed pause was
+        # too short on a loaded machine: a late subscriber missed the first changes).
+        assert await _hub_size(before + 200, seconds=20) == before + 200
         for i in range(100):
             body = {"urgency": "HIGH" if i % 2 == 0 else "LOW"}
             assert (await admin.patch(path, body)).status_code == 200
@@ -264,9 +267,9 @@ async def test_a_subscription_resumes_after_an_event_id(live_url: str, admin: Ap
     assert live["incident"]["status"] == "RESOLVED"
 
 
-async def _hub_size(expected: int) -> int:
-    # Subscribers leave the hub as their stream closes: give it a moment.
-    for _ in range(100):
+async def _hub_size(expected: int, seconds: float = 2.0) -> int:
+    # Subscribers join and leave the hub as their messages are handled: give it a moment.
+    for _ in range(int(seconds / 0.02)):
         if len(runtime.current().hub.subscribers) == expected:
             break
         await asyncio.sleep(0.02)
