@@ -58,9 +58,8 @@ class EventBatcher:
             self._consumer = loop.create_task(self._consume(self._queue))
         waiting = _Waiting(target, event, loop.create_future())
         self._queue.put_nowait(waiting)
-        filled = self._filled
-        if filled is not None and self._queue.qsize() >= self._wanted and not filled.done():
-            filled.set_result(None)
+        if self._filled is not None and self._queue.qsize() >= self._wanted:
+            _resolve(self._filled)
         return await waiting.future
 
     async def close(self) -> None:
